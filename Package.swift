@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cairn-server", targets: ["cairn-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: compression for RDB/AOF (used from the RDB issue on).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+
+        // RESP2/RESP3 codec: bounded resumable decoders and the reply encoder.
+        .target(name: "CairnRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+
+        // The engine: keyspace, value types, command table and implementations.
+        .target(
+            name: "CairnStorage",
+            dependencies: [
+                "CairnRESP", "CZlib", "CLZ4",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
+
+        // Networking, configuration and process wiring.
+        .target(
+            name: "CairnServer",
+            dependencies: [
+                "CairnRESP", "CairnStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "cairn-server",
+            dependencies: [
+                "CairnServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "CairnRESPTests", dependencies: ["CairnRESP"]),
+        .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnRESP"]),
+        .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnStorage"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

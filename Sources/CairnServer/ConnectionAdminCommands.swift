@@ -1,0 +1,6 @@
+import CairnRESP
+import CairnStorage
+
+enum ConnectionAdminCommands {
+    static let specs: [CommandSpec] = []
+}

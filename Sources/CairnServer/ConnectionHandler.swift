@@ -1,0 +1,158 @@
+import CairnRESP
+import CairnStorage
+import NIOCore
+
+// One client connection. Runs on the server's single event loop, which also owns the engine, so a
+// command executes with no thread hop: bytes in -> parse in place -> execute -> reply bytes
+// appended to the client's output buffer. Replies of every command parsed from one read burst
+// go out in a single write+flush at channelReadComplete.
+
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// An output buffer whose capacity grew past this is dropped after a flush rather than kept.
+    static let replyBufferRetainedBytesMax = 64 * 1024
+    static let replyBufferInitialBytes = 16 * 1024
+
+    let server: Server
+    private(set) var session: ClientSession?
+    private var input: ByteBuffer?
+    private var parser: CommandParser
+    private var context: ChannelHandlerContext?
+
+    init(server: Server) {
+        self.server = server
+        self.parser = CommandParser(limits: server.respLimits)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        let session = ClientSession(
+            id: server.nextClientID(),
+            authenticated: !server.authRequired,
+            buffer: context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)
+        )
+        session.address = context.channel.remoteAddress.map(Self.describe) ?? ""
+        session.localAddress = context.channel.localAddress.map(Self.describe) ?? ""
+        self.session = session
+        if let refusal = server.admissionError(for: context.channel) {
+            session.reply.error(refusal)
+            session.closeAfterReply = true
+            flush(context)
+            return
+        }
+        server.register(self)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let session { server.unregister(session.id) }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let session, !session.closeAfterReply else { return }
+        var incoming = unwrapInboundIn(data)
+        if input == nil || input!.readableBytes == 0 {
+            input = incoming
+        } else {
+            input!.writeBuffer(&incoming)
+        }
+        process(session, context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    /// Parses and executes every complete request in the input buffer.
+    private func process(_ session: ClientSession, _ context: ChannelHandlerContext) {
+        guard var buffer = input else { return }
+        input = nil  // keep the storage uniquely referenced while we read it
+        let engine = server.engine
+        let authenticated = session.authenticated
+        var protocolError: String? = nil
+        let consumed = buffer.withUnsafeReadableBytes { raw -> Int in
+            var offset = 0
+            while !session.closeAfterReply {
+                let region = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                switch parser.parse(region, authenticated: authenticated || session.authenticated) {
+                case .multibulk(let length):
+                    parser.arguments.withUnsafeBufferPointer { ranges in
+                        engine.execute(session, Arguments(base: region.baseAddress, ranges: ranges))
+                    }
+                    parser.reset()
+                    offset += length
+                case .inline(let length):
+                    parser.inlineStorage.withUnsafeBytes { storage in
+                        parser.arguments.withUnsafeBufferPointer { ranges in
+                            engine.execute(session, Arguments(base: storage.baseAddress, ranges: ranges))
+                        }
+                    }
+                    parser.reset()
+                    offset += length
+                case .empty(let length):
+                    offset += length
+                case .needMoreBytes:
+                    return offset
+                case .protocolError(let message):
+                    protocolError = message
+                    return offset
+                }
+            }
+            return offset
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        if let message = protocolError {
+            session.reply.error("ERR Protocol error: \(message)")
+            session.closeAfterReply = true
+            server.logProtocolError(session, message)
+            return
+        }
+        if buffer.readableBytes > 0 {
+            if buffer.readableBytes > server.settings.clientQueryBufferLimit {
+                server.logger.warning("Closing client that reached max query buffer length: id=\(session.id) addr=\(session.address)")
+                session.closeAfterReply = true
+                return
+            }
+            input = buffer
+        }
+    }
+
+    /// Writes pending replies; closes the connection if the client is done.
+    func flush(_ context: ChannelHandlerContext) {
+        guard let session else { return }
+        if session.reply.buffer.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: nil)
+            if session.reply.buffer.capacity > Self.replyBufferRetainedBytesMax {
+                session.reply.buffer = context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)
+            } else {
+                session.reply.buffer.clear()
+            }
+        }
+        if session.closeAfterReply {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Closes the connection now (CLIENT KILL, shutdown).
+    func kill() {
+        session?.closeAfterReply = true
+        context?.close(promise: nil)
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: return address.pathname ?? "unix"
+        }
+    }
+}

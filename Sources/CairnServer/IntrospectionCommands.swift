@@ -1,0 +1,6 @@
+import CairnRESP
+import CairnStorage
+
+enum IntrospectionCommands {
+    static let specs: [CommandSpec] = []
+}

@@ -1,0 +1,179 @@
+import CairnRESP
+import CairnStorage
+import Logging
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The node: one event loop that owns the engine and every client connection (Redis's model, and
+// the fastest on small machines: no thread hop per command). Server-level commands (INFO, CONFIG,
+// CLIENT, HELLO, ...) live in this target and reach the server through `engine.host`.
+//
+// Thread confinement: every mutable property is touched only on `loop`. That is what the
+// @unchecked Sendable below asserts; closures from other threads hop onto `loop` first.
+
+public final class Server: @unchecked Sendable {
+    public let loop: EventLoop
+    let group: MultiThreadedEventLoopGroup
+    public let engine: Engine
+    public var settings: ServerSettings
+    public var logger: Logger
+    var respLimits: RESPLimits
+    private var listeners: [Channel] = []
+    private var connections: [Int64: ConnectionHandler] = [:]
+    private var lastClientID: Int64 = 0
+    private var cron: RepeatedTask?
+    public let startedAtMillis = Clock.unixMillis()
+    let runID: String
+    let shutdownPromise: EventLoopPromise<Void>
+    var totalConnectionsReceived: Int64 = 0
+    var rejectedConnections: Int64 = 0
+    var configFile: String?
+
+    public init(settings: ServerSettings, logger: Logger, configFile: String? = nil) {
+        self.settings = settings
+        self.logger = logger
+        self.configFile = configFile
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        var engineSettings = EngineSettings()
+        engineSettings.databases = settings.databases
+        engine = Engine(settings: engineSettings, logger: logger)
+        respLimits = .redisDefault
+        runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        shutdownPromise = loop.makePromise()
+        engine.host = self
+        engine.commands.register(ServerCommands.specs)
+        applySettings()
+    }
+
+    /// Pushes settings into the engine and decoders after start-up or CONFIG SET.
+    func applySettings() {
+        engine.settings.hz = settings.hz
+        engine.settings.activeExpireEffort = settings.activeExpireEffort
+        engine.settings.activeExpireEnabled = settings.activeExpireEnabled
+        engine.settings.protoMaxBulkLength = settings.protoMaxBulkLength
+        respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
+        respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
+        logger.logLevel = Self.logLevel(settings.loglevel)
+        if cron != nil { scheduleCron() }
+    }
+
+    static func logLevel(_ name: String) -> Logger.Level {
+        switch name {
+        case "debug": return .debug
+        case "verbose": return .info
+        case "warning": return .warning
+        case "nothing": return .critical
+        default: return .notice
+        }
+    }
+
+    var authRequired: Bool { settings.requirepass != nil }
+
+    // MARK: lifecycle
+
+    /// Binds every configured address and starts the cron. Fails if none could be bound.
+    public func start() throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: Int32(clamping: settings.tcpBacklog))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: settings.tcpKeepaliveSeconds > 0 ? 1 : 0)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                }
+            }
+        for entry in settings.bind {
+            let optional = entry.hasPrefix("-")
+            let host = optional ? String(entry.dropFirst()) : entry
+            do {
+                let channel = try bootstrap.bind(host: host, port: settings.port).wait()
+                listeners.append(channel)
+                logger.notice("Listening on \(host):\(settings.port)")
+            } catch {
+                if optional { continue }
+                throw ConfigError("Could not create server TCP listening socket \(host):\(settings.port): \(error)")
+            }
+        }
+        guard !listeners.isEmpty else { throw ConfigError("Failed listening on port \(settings.port), aborting.") }
+        try loop.submit { self.scheduleCron() }.wait()
+        logger.notice("Ready to accept connections tcp")
+    }
+
+    private func scheduleCron() {
+        cron?.cancel()
+        let period = TimeAmount.microseconds(Int64(1_000_000 / max(1, settings.hz)))
+        cron = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in
+            serverCron()
+        }
+    }
+
+    /// Periodic work (Redis's serverCron): active expiry, idle client timeouts.
+    private func serverCron() {
+        engine.activeExpireCycle()
+        if settings.timeoutSeconds > 0 {
+            let limit = Int64(settings.timeoutSeconds) * 1000
+            let now = Clock.unixMillis()
+            for handler in connections.values {
+                if let s = handler.session, now - s.lastInteractionMillis > limit { handler.kill() }
+            }
+        }
+    }
+
+    /// Blocks the calling thread until the server has shut down.
+    public func waitUntilShutdown() {
+        try? shutdownPromise.futureResult.wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Stops accepting, closes every client and completes the shutdown. Runs on the loop.
+    func shutdown(reason: String) {
+        loop.preconditionInEventLoop()
+        logger.notice("\(reason): shutting down")
+        cron?.cancel()
+        for l in listeners { l.close(promise: nil) }
+        listeners = []
+        for handler in connections.values { handler.kill() }
+        logger.notice("Cairn is now ready to exit, bye bye...")
+        shutdownPromise.succeed(())
+    }
+
+    // MARK: clients
+
+    func nextClientID() -> Int64 {
+        lastClientID += 1
+        return lastClientID
+    }
+
+    /// Why a new connection must be refused, as the error text Redis sends, or nil.
+    func admissionError(for channel: Channel) -> String? {
+        totalConnectionsReceived += 1
+        if connections.count >= settings.maxclients {
+            rejectedConnections += 1
+            return "ERR max number of clients reached"
+        }
+        return nil
+    }
+
+    func register(_ handler: ConnectionHandler) {
+        guard let id = handler.session?.id else { return }
+        connections[id] = handler
+    }
+
+    func unregister(_ id: Int64) { connections[id] = nil }
+
+    var clients: [ConnectionHandler] { connections.values.sorted { ($0.session?.id ?? 0) < ($1.session?.id ?? 0) } }
+
+    func connection(id: Int64) -> ConnectionHandler? { connections[id] }
+
+    var connectedClients: Int { connections.count }
+
+    func logProtocolError(_ session: ClientSession, _ message: String) {
+        logger.info("Protocol error (\(message)) from client: id=\(session.id) addr=\(session.address)")
+    }
+}

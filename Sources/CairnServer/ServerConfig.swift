@@ -1,0 +1,237 @@
+import CairnRESP
+import CairnStorage
+
+// Configuration: the values, and one table of directives (name, how to read, parse and apply
+// each) that serves the config file, `--name value` overrides and CONFIG GET/SET alike.
+// Names, value syntax and error texts follow redis.conf and Redis 7.0's config.c.
+
+public struct ServerSettings: Sendable {
+    public var port = 6379
+    public var bind = ["127.0.0.1", "-::1"]
+    public var protectedMode = true
+    public var dir = "."
+    public var dbfilename = "dump.rdb"
+    public var databases = 16
+    public var hz = 10
+    public var maxclients = 10000
+    public var timeoutSeconds = 0
+    public var tcpKeepaliveSeconds = 300
+    public var tcpBacklog = 511
+    public var requirepass: String? = nil
+    public var protoMaxBulkLength = 512 * 1024 * 1024
+    public var clientQueryBufferLimit = 1024 * 1024 * 1024
+    public var loglevel = "notice"
+    public var logfile = ""
+    public var pidfile = ""
+    public var activeExpireEffort = 1
+    public var activeExpireEnabled = true
+    public init() {}
+}
+
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+struct ConfigDirective: Sendable {
+    var name: String
+    var aliases: [String] = []
+    var mutable = true
+    /// The value as CONFIG GET prints it.
+    var get: @Sendable (ServerSettings) -> String
+    /// Parses and stores the arguments; throws ConfigError with Redis's reason text.
+    var set: @Sendable (inout ServerSettings, [String]) throws -> Void
+}
+
+enum ConfigValue {
+    static func bool(_ s: String) throws -> Bool {
+        switch s.lowercased() {
+        case "yes": return true
+        case "no": return false
+        default: throw ConfigError("argument must be 'yes' or 'no'")
+        }
+    }
+
+    static func int(_ s: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let v = Decimal.parseInt64(Array(s.utf8)) else { throw ConfigError("argument couldn't be parsed into an integer") }
+        guard range.contains(Int(v)) else {
+            throw ConfigError("argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
+        }
+        return Int(v)
+    }
+
+    /// Redis's memtoull: a number with an optional unit (b, k, kb, m, mb, g, gb; case-insensitive).
+    static func memory(_ s: String, min: Int = 0, max: Int = Int.max) throws -> Int {
+        let lower = s.lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000),
+                                      ("m", 1_000_000), ("k", 1000), ("b", 1)]
+        var digits = lower
+        var multiplier = 1
+        for (suffix, mul) in units where lower.hasSuffix(suffix) {
+            digits = String(lower.dropLast(suffix.count))
+            multiplier = mul
+            break
+        }
+        guard let v = Decimal.parseInt64(Array(digits.utf8)), v >= 0 else {
+            throw ConfigError("argument must be a memory value")
+        }
+        let (bytes, overflow) = Int(v).multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw ConfigError("argument must be a memory value") }
+        guard bytes >= min && bytes <= max else {
+            throw ConfigError("argument must be between \(min) and \(max) inclusive")
+        }
+        return bytes
+    }
+
+    static func oneOf(_ s: String, _ choices: [String]) throws -> String {
+        let l = s.lowercased()
+        guard choices.contains(l) else { throw ConfigError("argument(s) must be one of the following: \(choices.joined(separator: ", "))") }
+        return l
+    }
+
+    static func yesNo(_ b: Bool) -> String { b ? "yes" : "no" }
+}
+
+enum ConfigTable {
+    static func single(_ f: @escaping @Sendable (inout ServerSettings, String) throws -> Void) -> @Sendable (inout ServerSettings, [String]) throws -> Void {
+        { s, args in
+            guard args.count == 1 else { throw ConfigError("wrong number of arguments") }
+            try f(&s, args[0])
+        }
+    }
+
+    static let directives: [ConfigDirective] = [
+        ConfigDirective(name: "port", mutable: false, get: { String($0.port) },
+                        set: single { $0.port = try ConfigValue.int($1, 0...65535) }),
+        ConfigDirective(name: "bind", mutable: false, get: { $0.bind.joined(separator: " ") },
+                        set: { s, args in
+                            guard !args.isEmpty else { throw ConfigError("wrong number of arguments") }
+                            s.bind = args.flatMap { $0.split(separator: " ").map(String.init) }
+                        }),
+        ConfigDirective(name: "protected-mode", get: { ConfigValue.yesNo($0.protectedMode) },
+                        set: single { $0.protectedMode = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "dir", get: { $0.dir }, set: single { $0.dir = $1 }),
+        ConfigDirective(name: "dbfilename", get: { $0.dbfilename },
+                        set: single { s, v in
+                            guard !v.contains("/") else { throw ConfigError("dbfilename can't be a path, just a filename") }
+                            s.dbfilename = v
+                        }),
+        ConfigDirective(name: "databases", mutable: false, get: { String($0.databases) },
+                        set: single { $0.databases = try ConfigValue.int($1, 1...Int(Int32.max)) }),
+        ConfigDirective(name: "hz", get: { String($0.hz) },
+                        set: single { s, v in
+                            // Redis clamps hz to 1...500 rather than refusing.
+                            let n = try ConfigValue.int(v, Int(Int32.min)...Int(Int32.max))
+                            s.hz = max(1, min(500, n))
+                        }),
+        ConfigDirective(name: "maxclients", get: { String($0.maxclients) },
+                        set: single { $0.maxclients = try ConfigValue.int($1, 1...Int(Int32.max)) }),
+        ConfigDirective(name: "timeout", get: { String($0.timeoutSeconds) },
+                        set: single { $0.timeoutSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "tcp-keepalive", get: { String($0.tcpKeepaliveSeconds) },
+                        set: single { $0.tcpKeepaliveSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "tcp-backlog", mutable: false, get: { String($0.tcpBacklog) },
+                        set: single { $0.tcpBacklog = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "requirepass", get: { $0.requirepass ?? "" },
+                        set: single { $0.requirepass = $1.isEmpty ? nil : $1 }),
+        ConfigDirective(name: "proto-max-bulk-len", get: { String($0.protoMaxBulkLength) },
+                        set: single { $0.protoMaxBulkLength = try ConfigValue.memory($1, min: 1024 * 1024, max: Int(Int64.max)) }),
+        ConfigDirective(name: "client-query-buffer-limit", get: { String($0.clientQueryBufferLimit) },
+                        set: single { $0.clientQueryBufferLimit = try ConfigValue.memory($1, min: 1024 * 1024, max: Int(Int64.max)) }),
+        ConfigDirective(name: "loglevel", get: { $0.loglevel },
+                        set: single { $0.loglevel = try ConfigValue.oneOf($1, ["debug", "verbose", "notice", "warning", "nothing"]) }),
+        ConfigDirective(name: "logfile", mutable: false, get: { $0.logfile }, set: single { $0.logfile = $1 }),
+        ConfigDirective(name: "pidfile", mutable: false, get: { $0.pidfile }, set: single { $0.pidfile = $1 }),
+        ConfigDirective(name: "daemonize", mutable: false, get: { _ in "no" },
+                        set: single { _, v in
+                            if try ConfigValue.bool(v) {
+                                throw ConfigError("daemonize yes is not supported: run cairn-server under a process supervisor")
+                            }
+                        }),
+        ConfigDirective(name: "active-expire-effort", get: { String($0.activeExpireEffort) },
+                        set: single { $0.activeExpireEffort = try ConfigValue.int($1, 1...10) }),
+    ]
+
+    static func lookup(_ name: String) -> ConfigDirective? {
+        let l = name.lowercased()
+        return directives.first { $0.name == l || $0.aliases.contains(l) }
+    }
+}
+
+public enum ConfigFile {
+    /// Applies redis.conf-syntax `text` to `settings`. Errors name the line, as Redis does.
+    public static func apply(_ text: String, to settings: inout ServerSettings) throws {
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingCharacters(in: " \t\r")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let words = ArgumentSplitter.split(Array(line.utf8)) else {
+                throw fatal(lineNumber, line, "Unbalanced quotes in configuration line")
+            }
+            guard let first = words.first else { continue }
+            let name = String(decoding: first, as: UTF8.self)
+            let values = words.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+            guard let directive = ConfigTable.lookup(name) else {
+                throw fatal(lineNumber, line, "Bad directive or wrong number of arguments")
+            }
+            do {
+                try directive.set(&settings, values)
+            } catch let e as ConfigError {
+                throw fatal(lineNumber, line, e.message)
+            }
+        }
+    }
+
+    /// Turns `--name value ...` command-line arguments into config text (redis-server's rules:
+    /// each `--name` starts a new line, following words are its arguments).
+    public static func text(fromOverrides args: [String]) -> String {
+        var lines: [String] = []
+        for a in args {
+            if a.hasPrefix("--") && a.count > 2 {
+                lines.append(String(a.dropFirst(2)))
+            } else if lines.isEmpty {
+                lines.append(quote(a))
+            } else {
+                lines[lines.count - 1] += " " + quote(a)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out + "\""
+    }
+
+    static func fatal(_ line: Int, _ text: String, _ reason: String) -> ConfigError {
+        ConfigError("""
+
+        *** FATAL CONFIG FILE ERROR (Cairn) ***
+        Reading the configuration file, at line \(line)
+        >>> '\(text)'
+        \(reason)
+        """)
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, chars.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

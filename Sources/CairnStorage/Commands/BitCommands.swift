@@ -1,0 +1,5 @@
+import CairnRESP
+
+enum BitCommands {
+    static let specs: [CommandSpec] = []
+}

@@ -1,0 +1,39 @@
+import CairnRESP
+import NIOCore
+
+// The per-connection state commands can see and change. The server owns the connection; this
+// object is what the engine knows of it.
+
+public final class ClientSession {
+    public let id: Int64
+    public var db = 0
+    public var reply: ReplyWriter
+    public var name: [UInt8]? = nil
+    public var libraryName: [UInt8]? = nil
+    public var libraryVersion: [UInt8]? = nil
+    public var authenticated: Bool
+    public var user = "default"
+    /// Set by QUIT, protocol errors and CLIENT KILL: close once pending replies are written.
+    public var closeAfterReply = false
+    public let createdAtMillis: Int64
+    public var lastInteractionMillis: Int64
+    /// Full name of the last command run (CLIENT LIST `cmd=`).
+    public var lastCommand = "NULL"
+    public var address = ""
+    public var localAddress = ""
+    /// Set by the server: sockets or other transport the client came from.
+    public var fileDescriptor: Int32 = -1
+
+    public init(id: Int64, authenticated: Bool, buffer: ByteBuffer, nowMillis: Int64 = Clock.unixMillis()) {
+        self.id = id
+        self.authenticated = authenticated
+        self.reply = ReplyWriter(buffer: buffer)
+        self.createdAtMillis = nowMillis
+        self.lastInteractionMillis = nowMillis
+    }
+
+    public var resp3: Bool {
+        get { reply.resp3 }
+        set { reply.resp3 = newValue }
+    }
+}

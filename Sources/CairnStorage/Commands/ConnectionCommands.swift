@@ -1,0 +1,92 @@
+import CairnRESP
+
+// PING, ECHO, SELECT, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL, TIME.
+
+enum ConnectionCommands {
+    static let specs: [CommandSpec] = [
+        CommandSpec("ping", arity: -1, flags: [.fast, .stale, .loading], categories: [.fast, .connection],
+                    group: "connection", summary: "Returns the server's liveliness response.", handler: ping),
+        CommandSpec("echo", arity: 2, flags: [.fast, .stale, .loading], categories: [.fast, .connection],
+                    group: "connection", summary: "Returns the given string.", handler: echo),
+        CommandSpec("select", arity: 2, flags: [.fast, .stale, .loading], categories: [.fast, .connection],
+                    group: "connection", since: "1.0.0", summary: "Changes the selected database.", handler: select),
+        CommandSpec("swapdb", arity: 3, flags: [.write, .fast], categories: [.keyspace, .write, .fast, .dangerous],
+                    group: "server", since: "4.0.0", summary: "Swaps two Redis databases.", handler: swapdb),
+        CommandSpec("dbsize", arity: 1, flags: [.readonly, .fast], categories: [.keyspace, .read, .fast],
+                    group: "server", summary: "Returns the number of keys in the database.", handler: dbsize),
+        CommandSpec("flushdb", arity: -1, flags: [.write], categories: [.keyspace, .write, .slow, .dangerous],
+                    group: "server", summary: "Removes all keys from the current database.", handler: flushdb),
+        CommandSpec("flushall", arity: -1, flags: [.write], categories: [.keyspace, .write, .slow, .dangerous],
+                    group: "server", summary: "Removes all keys from all databases.", handler: flushall),
+        CommandSpec("time", arity: 1, flags: [.loading, .stale, .fast], categories: [.fast],
+                    group: "server", since: "2.6.0", summary: "Returns the server time.", handler: time),
+    ]
+
+    static func ping(_ c: CommandContext) {
+        switch c.args.count {
+        case 1: c.reply.simpleString("PONG")
+        case 2: c.reply.bulk(c.args[1])
+        default: c.replyArityError()
+        }
+    }
+
+    static func echo(_ c: CommandContext) { c.reply.bulk(c.args[1]) }
+
+    /// Parses a database index argument, or nil if it is not an integer.
+    static func dbIndex(_ c: CommandContext, _ i: Int) -> Int? {
+        guard let v = c.args.int64(i), v >= Int64(Int32.min), v <= Int64(Int32.max) else { return nil }
+        return Int(v)
+    }
+
+    static func select(_ c: CommandContext) {
+        guard let index = dbIndex(c, 1) else { return c.replyNotInteger() }
+        guard index >= 0 && index < c.engine.databases.count else { return c.reply.error("ERR DB index is out of range") }
+        c.client.db = index
+        c.reply.ok()
+    }
+
+    static func swapdb(_ c: CommandContext) {
+        guard let a = dbIndex(c, 1) else { return c.reply.error("ERR invalid first DB index") }
+        guard let b = dbIndex(c, 2) else { return c.reply.error("ERR invalid second DB index") }
+        let n = c.engine.databases.count
+        guard a >= 0 && a < n && b >= 0 && b < n else { return c.reply.error("ERR DB index is out of range") }
+        if a != b {
+            let dbs = c.engine.databases
+            swap(&dbs[a].table, &dbs[b].table)
+            c.engine.dirty += 1
+        }
+        c.reply.ok()
+    }
+
+    static func dbsize(_ c: CommandContext) { c.reply.integer(c.db.count) }
+
+    /// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; either way the work is done before the
+    /// reply (a large flush blocks, as a SYNC flush does in Redis).
+    static func flushMode(_ c: CommandContext) -> Bool {
+        if c.args.count == 1 { return true }
+        if c.args.count == 2 && (c.args.matches(1, "async") || c.args.matches(1, "sync")) { return true }
+        c.replySyntaxError()
+        return false
+    }
+
+    static func flushdb(_ c: CommandContext) {
+        guard flushMode(c) else { return }
+        c.engine.dirty += Int64(c.db.count)
+        c.db.removeAll()
+        c.reply.ok()
+    }
+
+    static func flushall(_ c: CommandContext) {
+        guard flushMode(c) else { return }
+        c.engine.dirty += Int64(c.engine.totalKeys) + 1
+        c.engine.flushAll()
+        c.reply.ok()
+    }
+
+    static func time(_ c: CommandContext) {
+        let us = Clock.unixMicros()
+        c.reply.arrayHeader(2)
+        c.reply.bulk(integer: us / 1_000_000)
+        c.reply.bulk(integer: us % 1_000_000)
+    }
+}

@@ -1,0 +1,5 @@
+import CairnRESP
+
+enum ExpireCommands {
+    static let specs: [CommandSpec] = []
+}

@@ -1,0 +1,5 @@
+import CairnRESP
+
+enum KeyspaceCommands {
+    static let specs: [CommandSpec] = []
+}

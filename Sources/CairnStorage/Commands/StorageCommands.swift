@@ -1,0 +1,8 @@
+// Every command the engine implements, by group. The server adds its own (INFO, CONFIG, CLIENT...).
+
+public enum StorageCommands {
+    public static var all: [CommandSpec] {
+        ConnectionCommands.specs + StringCommands.specs + BitCommands.specs
+            + KeyspaceCommands.specs + ExpireCommands.specs
+    }
+}

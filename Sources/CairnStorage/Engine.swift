@@ -1,0 +1,180 @@
+import CairnRESP
+import Logging
+
+// The engine owns the keyspace and runs commands, one at a time, on the thread that owns it
+// (the server's single event loop). Nothing here is thread safe by design: confinement to that
+// thread is what gives every command Redis's atomicity and makes fork() safe.
+
+public struct EngineStats: Sendable {
+    public var commandsProcessed: Int64 = 0
+    public var keyspaceHits: Int64 = 0
+    public var keyspaceMisses: Int64 = 0
+    public var expiredKeys: Int64 = 0
+    public var expiredStalePercent: Double = 0
+    public var expiredTimeCapReached: Int64 = 0
+    public var expireCycleMicros: Int64 = 0
+    public var totalErrorReplies: Int64 = 0
+    public var unexpectedErrorReplies: Int64 = 0
+    public var errorCounts: [String: Int64] = [:]
+}
+
+public struct EngineSettings: Sendable {
+    public var databases = 16
+    /// Server cron frequency (`hz`): the active expiry cycle runs this often per second.
+    public var hz = 10
+    public var activeExpireEnabled = true
+    public var protoMaxBulkLength = 512 * 1024 * 1024
+    /// `active-expire-effort` 1...10.
+    public var activeExpireEffort = 1
+    public init() {}
+}
+
+public struct CommandContext {
+    public let engine: Engine
+    public let client: ClientSession
+    public let args: Arguments
+    public let command: RegisteredCommand
+
+    /// The client's selected database.
+    @inlinable public var db: Database { engine.databases[client.db] }
+
+    @inlinable
+    public var reply: ReplyWriter {
+        get { client.reply }
+        nonmutating _modify { yield &client.reply }
+    }
+
+    /// `ERR wrong number of arguments for '<name>' command`.
+    public func replyArityError() { reply.error("ERR wrong number of arguments for '\(command.fullName)' command") }
+    public func replySyntaxError() { reply.error("ERR syntax error") }
+    public func replyNotInteger() { reply.error("ERR value is not an integer or out of range") }
+    public func replyWrongType() { reply.error("WRONGTYPE Operation against a key holding the wrong kind of value") }
+}
+
+public final class Engine {
+    public var databases: [Database] = []
+    public var settings: EngineSettings
+    public var stats = EngineStats()
+    public let commands: CommandTable
+    public var logger: Logger
+    /// The time commands see, in unix ms: fixed for the duration of one command (as Redis's
+    /// command time snapshot), so a key cannot expire half way through a command.
+    public var now: Int64 = Clock.unixMillis()
+    /// Writes since the last successful save (rdb_changes_since_last_save).
+    public var dirty: Int64 = 0
+    /// The server object above the engine (CairnServer), for server-level commands.
+    public weak var host: AnyObject?
+    public var random = SystemRandomNumberGenerator()
+
+    public init(settings: EngineSettings = EngineSettings(), logger: Logger = Logger(label: "cairn.engine")) {
+        self.settings = settings
+        self.logger = logger
+        self.commands = CommandTable(StorageCommands.all)
+        self.databases = (0..<settings.databases).map { Database(id: $0, engine: self) }
+    }
+
+    /// Seconds clock for LRU idle times (Redis's 24-bit LRU clock, in seconds).
+    @inlinable public var lruClock: UInt32 { UInt32(truncatingIfNeeded: now / 1000) & 0xFF_FFFF }
+
+    // MARK: dispatch
+
+    /// Runs one command from `client`. The reply goes to `client.reply`.
+    public func execute(_ client: ClientSession, _ args: Arguments) {
+        guard args.count > 0 else { return }
+        now = Clock.unixMillis()
+        client.lastInteractionMillis = now
+        let errorMark = client.reply.buffer.writerIndex
+        guard var command = commands.lookup(args[0]) else {
+            replyUnknownCommand(client, args)
+            noteErrors(client, from: errorMark)
+            return
+        }
+        if let subs = command.subcommands {
+            guard args.count >= 2 else {
+                reject(command, client, "ERR wrong number of arguments for '\(command.fullName)' command", errorMark)
+                return
+            }
+            guard let sub = subs.lookup(args[1]) else {
+                let word = args.string(1).prefix(128)
+                reject(command, client, "ERR unknown subcommand '\(word)'. Try \(command.spec.name.uppercased()) HELP.", errorMark)
+                return
+            }
+            command = sub
+        }
+        client.lastCommand = command.fullName
+        guard command.spec.acceptsArgumentCount(args.count) else {
+            reject(command, client, "ERR wrong number of arguments for '\(command.fullName)' command", errorMark)
+            return
+        }
+        if !client.authenticated && !command.spec.flags.contains(.noAuth) {
+            reject(command, client, "NOAUTH Authentication required.", errorMark)
+            return
+        }
+        let start = Clock.monotonicMicros()
+        command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command))
+        let elapsed = Clock.monotonicMicros() - start
+        command.stats.calls += 1
+        command.stats.microseconds += elapsed
+        stats.commandsProcessed += 1
+        if client.reply.buffer.writerIndex > errorMark,
+           client.reply.buffer.getInteger(at: errorMark, as: UInt8.self) == UInt8(ascii: "-") {
+            command.stats.failedCalls += 1
+            noteErrors(client, from: errorMark)
+        }
+    }
+
+    private func reject(_ command: RegisteredCommand, _ client: ClientSession, _ message: String, _ mark: Int) {
+        command.stats.rejectedCalls += 1
+        client.reply.error(message)
+        noteErrors(client, from: mark)
+    }
+
+    private func replyUnknownCommand(_ client: ClientSession, _ args: Arguments) {
+        // Redis: "unknown command '%.128s', with args beginning with: " + "'%.*s' " per argument
+        // while fewer than 128 bytes of them have been written.
+        var text = Array("ERR unknown command '".utf8)
+        text.append(contentsOf: args[0].prefix(128))
+        text.append(contentsOf: Array("', with args beginning with: ".utf8))
+        var listed = 0
+        var i = 1
+        while i < args.count && listed < 128 {
+            let piece = args[i].prefix(128 - listed)
+            text.append(UInt8(ascii: "'"))
+            text.append(contentsOf: piece)
+            text.append(contentsOf: [UInt8(ascii: "'"), UInt8(ascii: " ")])
+            listed += piece.count + 3
+            i += 1
+        }
+        client.reply.error(bytes: text)
+    }
+
+    /// Counts the error reply written at `mark` (INFO errorstats, total_error_replies).
+    private func noteErrors(_ client: ClientSession, from mark: Int) {
+        let buffer = client.reply.buffer
+        guard buffer.writerIndex > mark, buffer.getInteger(at: mark, as: UInt8.self) == UInt8(ascii: "-") else { return }
+        stats.totalErrorReplies += 1
+        var end = mark + 1
+        while end < buffer.writerIndex, let b = buffer.getInteger(at: end, as: UInt8.self),
+              b != UInt8(ascii: " "), b != 13, end - mark < 64 { end += 1 }
+        let code = buffer.getString(at: mark + 1, length: end - mark - 1) ?? "ERR"
+        stats.errorCounts[code, default: 0] += 1
+    }
+
+    // MARK: databases
+
+    public func flushAll() {
+        for db in databases { db.removeAll() }
+    }
+
+    /// Keys across every database.
+    public var totalKeys: Int { databases.reduce(0) { $0 + $1.count } }
+}
+
+extension ReplyWriter {
+    /// An error reply from raw bytes (binary-safe echo of user input); CR/LF become spaces.
+    public mutating func error(bytes: [UInt8]) {
+        buffer.writeInteger(UInt8(ascii: "-"))
+        buffer.writeBytes(bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 })
+        buffer.writeStaticString("\r\n")
+    }
+}

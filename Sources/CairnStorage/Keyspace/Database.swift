@@ -1,0 +1,104 @@
+// One numbered database (SELECT n). Wraps a KeyTable with Redis's access rules: expired keys are
+// removed when touched (lazy expiry), reads update the access clock and the hit/miss counters.
+
+public final class Database {
+    public let id: Int
+    public var table = KeyTable()
+    /// Keys removed because their time ran out (lazily or by the active cycle).
+    unowned let engine: Engine
+
+    init(id: Int, engine: Engine) {
+        self.id = id
+        self.engine = engine
+    }
+
+    public var count: Int { table.count }
+
+    @inline(__always)
+    func isExpired(_ index: Int) -> Bool {
+        let at = table[index].expireAt
+        return at != noExpiry && at <= engine.now
+    }
+
+    /// Index of the live entry for `key`, removing it first if its time ran out. Does not count
+    /// hits or misses and does not touch the access clock (EXISTS-like and write paths).
+
+    public func lookup(_ key: UnsafeRawBufferPointer) -> Int? {
+        let h = KeyTable.hash(key)
+        guard let i = table.find(key, hash: h) else { return nil }
+        if isExpired(i) {
+            expire(at: i)
+            return nil
+        }
+        return i
+    }
+
+    /// As `lookup`, for a command reading the key: counts keyspace hits/misses and updates the
+    /// access clock.
+
+    public func lookupRead(_ key: UnsafeRawBufferPointer) -> Int? {
+        guard let i = lookup(key) else {
+            engine.stats.keyspaceMisses += 1
+            return nil
+        }
+        engine.stats.keyspaceHits += 1
+        table[i].accessClock = engine.lruClock
+        return i
+    }
+
+    /// As `lookup`, for a command about to modify the key: updates the access clock.
+
+    public func lookupWrite(_ key: UnsafeRawBufferPointer) -> Int? {
+        guard let i = lookup(key) else { return nil }
+        table[i].accessClock = engine.lruClock
+        return i
+    }
+
+    public func lookup(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { lookup($0) } }
+
+    /// Adds a key known to be absent.
+    @discardableResult
+    public func insert(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = noExpiry) -> Int {
+        table.insert(key: Array(key), hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+    }
+
+    @discardableResult
+    public func insert(_ key: [UInt8], _ value: Value, expireAt: Int64 = noExpiry) -> Int {
+        table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+    }
+
+    /// SET semantics: replaces any value; the expiry is cleared unless `keepTTL`, then set to
+    /// `expireAt` if given. Returns the entry index.
+    @discardableResult
+    public func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
+        if let i = lookup(key) {
+            table[i].value = value
+            table[i].accessClock = engine.lruClock
+            if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
+            return i
+        }
+        return insert(key, value, expireAt: expireAt)
+    }
+
+    /// Removes the key if present (and live); returns whether it was.
+    @discardableResult
+    public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let i = lookup(key) else { return false }
+        table.remove(at: i)
+        return true
+    }
+
+    /// Removes an entry whose time ran out, counting it.
+    func expire(at index: Int) {
+        table.remove(at: index)
+        engine.stats.expiredKeys += 1
+    }
+
+    public func removeAll() { table.removeAll() }
+
+    /// Remaining time to live in ms of the entry at `index`, or nil if it has none.
+    public func ttlMillis(at index: Int) -> Int64? {
+        let at = table[index].expireAt
+        return at == noExpiry ? nil : max(0, at - engine.now)
+    }
+}

@@ -1,0 +1,65 @@
+// A value in the keyspace. Strings are bytes, never Swift `String`: keys and values are binary safe.
+// Strings that are canonical 64-bit integers are stored as `.int` (Redis's "int" encoding);
+// others as bytes, reported as "embstr" up to 44 bytes and "raw" above or after in-place edits
+// (APPEND, SETRANGE, SETBIT), matching what OBJECT ENCODING says in Redis.
+
+public enum Value {
+    case int(Int64)
+    case string(StringBytes)
+
+    public static let embeddedStringBytesMax = 44
+
+    /// The value Redis's tryObjectEncoding would build for a SET of `bytes`.
+    @inlinable
+    public static func string(fromStored bytes: UnsafeRawBufferPointer) -> Value {
+        if bytes.count <= 20, let v = CairnRESP.Decimal.parseInt64(bytes) { return .int(v) }
+        return .string(StringBytes(Array(bytes), raw: bytes.count > embeddedStringBytesMax))
+    }
+
+    @inlinable
+    public static func string(fromStored bytes: [UInt8]) -> Value {
+        if bytes.count <= 20, let v = CairnRESP.Decimal.parseInt64(bytes) { return .int(v) }
+        return .string(StringBytes(bytes, raw: bytes.count > embeddedStringBytesMax))
+    }
+
+    /// TYPE's answer.
+    public var typeName: StaticString {
+        switch self {
+        case .int, .string: return "string"
+        }
+    }
+
+    /// OBJECT ENCODING's answer.
+    public var encodingName: StaticString {
+        switch self {
+        case .int: return "int"
+        case .string(let s): return s.raw ? "raw" : "embstr"
+        }
+    }
+
+    public var isString: Bool {
+        switch self {
+        case .int, .string: return true
+        }
+    }
+
+    /// The bytes of a string value (decimal digits for `.int`), or nil for other types.
+    public var stringBytes: [UInt8]? {
+        switch self {
+        case .int(let v): return CairnRESP.Decimal.bytes(v)
+        case .string(let s): return s.bytes
+        }
+    }
+}
+
+/// A string value's bytes plus whether Redis would call it "raw" rather than "embstr".
+public struct StringBytes {
+    public var bytes: [UInt8]
+    public var raw: Bool
+    @inlinable public init(_ bytes: [UInt8], raw: Bool) {
+        self.bytes = bytes
+        self.raw = raw
+    }
+}
+
+import CairnRESP
