@@ -76,41 +76,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func process(_ session: ClientSession, _ context: ChannelHandlerContext) {
         guard var buffer = input else { return }
         input = nil  // keep the storage uniquely referenced while we read it
-        let engine = server.engine
-        let authenticated = session.authenticated
-        var protocolError: String? = nil
-        let consumed = buffer.withUnsafeReadableBytes { raw -> Int in
-            var offset = 0
-            while !session.closeAfterReply {
-                let region = UnsafeRawBufferPointer(rebasing: raw[offset...])
-                switch parser.parse(region, authenticated: authenticated || session.authenticated) {
-                case .multibulk(let length):
-                    parser.arguments.withUnsafeBufferPointer { ranges in
-                        engine.execute(session, Arguments(base: region.baseAddress, ranges: ranges))
-                    }
-                    parser.reset()
-                    offset += length
-                case .inline(let length):
-                    parser.inlineStorage.withUnsafeBytes { storage in
-                        parser.arguments.withUnsafeBufferPointer { ranges in
-                            engine.execute(session, Arguments(base: storage.baseAddress, ranges: ranges))
-                        }
-                    }
-                    parser.reset()
-                    offset += length
-                case .empty(let length):
-                    offset += length
-                case .needMoreBytes:
-                    return offset
-                case .protocolError(let message):
-                    protocolError = message
-                    return offset
-                }
-            }
-            return offset
-        }
-        buffer.moveReaderIndex(forwardBy: consumed)
-        if let message = protocolError {
+        if let message = server.engine.executeRequests(in: &buffer, parser: &parser, client: session) {
             session.reply.error("ERR Protocol error: \(message)")
             session.closeAfterReply = true
             server.logProtocolError(session, message)
