@@ -1,0 +1,221 @@
+// A compact sequence of byte strings packed into one array, after Redis's listpack: small hashes,
+// small sorted sets and the nodes of a list use it so that a small collection costs a few bytes of
+// overhead per element instead of a heap object each.
+//
+// Entry layout: varint(n) | n payload bytes | backlen
+//   varint  = LEB128, 7 bits per byte, low bits first, high bit set on all but the last byte
+//   backlen = the entry's header+payload size, LEB128 written in reverse (last byte first), so a
+//             reader walking backwards from the end of an entry can find where it starts.
+// Offsets below are byte offsets of an entry's first byte.
+
+public struct Listpack: Sendable, Equatable {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public init<S: Sequence>(_ elements: S) where S.Element == [UInt8] {
+        for e in elements { append(e) }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+    public var byteCount: Int { bytes.count }
+
+    // MARK: encoding
+
+    @inline(__always)
+    static func varintSize(_ v: Int) -> Int {
+        var n = 1, x = v >> 7
+        while x > 0 { n += 1; x >>= 7 }
+        return n
+    }
+
+    static func encode(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        var n = payload.count
+        let headerStart = out.count
+        repeat {
+            var b = UInt8(n & 0x7F)
+            n >>= 7
+            if n > 0 { b |= 0x80 }
+            out.append(b)
+        } while n > 0
+        out.append(contentsOf: payload)
+        var back = out.count - headerStart
+        var rev: [UInt8] = []
+        repeat {
+            var b = UInt8(back & 0x7F)
+            back >>= 7
+            if back > 0 { b |= 0x80 }
+            rev.append(b)
+        } while back > 0
+        out.append(contentsOf: rev.reversed())
+    }
+
+    static func entry(_ payload: UnsafeRawBufferPointer) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + 4)
+        encode(payload, into: &out)
+        return out
+    }
+
+    /// Payload range and the offset of the next entry, for the entry at `offset`.
+    @inline(__always)
+    func decode(at offset: Int) -> (payload: Range<Int>, next: Int) {
+        var n = 0, shift = 0, i = offset
+        while true {
+            let b = bytes[i]
+            n |= Int(b & 0x7F) << shift
+            i += 1
+            if b & 0x80 == 0 { break }
+            shift += 7
+        }
+        let end = i + n
+        return (i..<end, end + Self.varintSize(end - offset))
+    }
+
+    /// Offset of the entry that ends just before `end` (the start of the next entry).
+    @inline(__always)
+    func previous(before end: Int) -> Int {
+        var i = end - 1, v = 0, shift = 0
+        while true {
+            let b = bytes[i]
+            v |= Int(b & 0x7F) << shift
+            if b & 0x80 == 0 { break }
+            shift += 7
+            i -= 1
+        }
+        return i - v
+    }
+
+    // MARK: access
+
+    public var startOffset: Int { 0 }
+    public var endOffset: Int { bytes.count }
+
+    public func payload(at offset: Int) -> ArraySlice<UInt8> { bytes[decode(at: offset).payload] }
+    public func element(at offset: Int) -> [UInt8] { Array(payload(at: offset)) }
+    public func offset(after offset: Int) -> Int { decode(at: offset).next }
+    public func offset(before offset: Int) -> Int { previous(before: offset) }
+    public var lastOffset: Int? { count == 0 ? nil : previous(before: bytes.count) }
+
+    /// Offset of the `index`-th entry (0-based; negative counts from the end).
+    public func offset(ofIndex index: Int) -> Int? {
+        let i = index < 0 ? count + index : index
+        guard i >= 0 && i < count else { return nil }
+        if i <= count / 2 {
+            var o = 0
+            for _ in 0..<i { o = offset(after: o) }
+            return o
+        }
+        var o = bytes.count
+        for _ in 0..<(count - i) { o = previous(before: o) }
+        return o
+    }
+
+    /// Compares the entry at `offset` with `other` without copying.
+    public func payloadEquals(at offset: Int, _ other: UnsafeRawBufferPointer) -> Bool {
+        let r = decode(at: offset).payload
+        guard r.count == other.count else { return false }
+        return bytes.withUnsafeBytes { raw in
+            r.isEmpty || memcmp(raw.baseAddress! + r.lowerBound, other.baseAddress!, r.count) == 0
+        }
+    }
+
+    /// Calls `body` with each payload in order until it returns false.
+    public func forEach(_ body: (ArraySlice<UInt8>) -> Bool) {
+        var o = 0
+        while o < bytes.count {
+            let (p, next) = decode(at: o)
+            if !body(bytes[p]) { return }
+            o = next
+        }
+    }
+
+    public var elements: [[UInt8]] {
+        var out: [[UInt8]] = []
+        out.reserveCapacity(count)
+        forEach { out.append(Array($0)); return true }
+        return out
+    }
+
+    // MARK: mutation
+
+    public mutating func append(_ payload: UnsafeRawBufferPointer) {
+        Self.encode(payload, into: &bytes)
+        count += 1
+    }
+
+    public mutating func append(_ payload: [UInt8]) { payload.withUnsafeBytes { append($0) } }
+
+    /// Inserts before the entry at `offset` (`endOffset` appends).
+    public mutating func insert(_ payload: UnsafeRawBufferPointer, at offset: Int) {
+        bytes.insert(contentsOf: Self.entry(payload), at: offset)
+        count += 1
+    }
+
+    public mutating func insert(_ payload: [UInt8], at offset: Int) { payload.withUnsafeBytes { insert($0, at: offset) } }
+
+    public mutating func prepend(_ payload: UnsafeRawBufferPointer) { insert(payload, at: 0) }
+
+    /// Removes the entry at `offset`; returns the offset where the following entry now starts.
+    @discardableResult
+    public mutating func remove(at offset: Int) -> Int {
+        let next = decode(at: offset).next
+        bytes.removeSubrange(offset..<next)
+        count -= 1
+        return offset
+    }
+
+    /// Replaces the entry at `offset`; returns the offset of the entry after it.
+    @discardableResult
+    public mutating func replace(at offset: Int, with payload: UnsafeRawBufferPointer) -> Int {
+        let next = decode(at: offset).next
+        let e = Self.entry(payload)
+        bytes.replaceSubrange(offset..<next, with: e)
+        return offset + e.count
+    }
+
+    public mutating func removeFirst() -> [UInt8]? {
+        guard count > 0 else { return nil }
+        let v = element(at: 0)
+        remove(at: 0)
+        return v
+    }
+
+    public mutating func removeLast() -> [UInt8]? {
+        guard let o = lastOffset else { return nil }
+        let v = element(at: o)
+        bytes.removeSubrange(o..<bytes.count)
+        count -= 1
+        return v
+    }
+
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: false)
+        count = 0
+    }
+
+    /// Splits off the entries from `offset` on into a new listpack.
+    public mutating func split(at offset: Int) -> Listpack {
+        var tail = Listpack()
+        var o = offset
+        while o < bytes.count {
+            let next = decode(at: o).next
+            tail.count += 1
+            o = next
+        }
+        tail.bytes = Array(bytes[offset...])
+        count -= tail.count
+        bytes.removeSubrange(offset..<bytes.count)
+        return tail
+    }
+
+    public mutating func append(contentsOf other: Listpack) {
+        bytes.append(contentsOf: other.bytes)
+        count += other.count
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
