@@ -1,0 +1,197 @@
+// A hash map keyed by byte strings, for large hashes, sets and sorted-set member indexes.
+// Hand-written (Swift's Dictionary cannot do these): lookups take borrowed bytes, so HGET or
+// SISMEMBER does not allocate a key; a uniformly random entry is O(1) (SPOP, SRANDMEMBER,
+// HRANDFIELD); and scanning by bucket with Redis's reverse-binary cursor keeps SCAN's guarantee
+// across resizes (HSCAN, SSCAN, ZSCAN).
+//
+// Entries are dense in `entries`; buckets hold the first entry index of a chain linked by `next`.
+// Removal moves the last entry into the hole.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct ByteMap<Payload> {
+    public struct Entry {
+        public var key: [UInt8]
+        public var payload: Payload
+        @usableFromInline var hash: Int
+        @usableFromInline var next: Int32
+    }
+
+    @usableFromInline var entries: [Entry] = []
+    @usableFromInline var buckets: [Int32]
+    @usableFromInline var mask: Int
+
+    static var initialBucketCount: Int { 4 }
+
+    public init(minimumCapacity: Int = 0) {
+        var size = Self.initialBucketCount
+        while size < minimumCapacity { size *= 2 }
+        buckets = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        entries.reserveCapacity(minimumCapacity)
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    @inlinable
+    public static func hash(_ key: UnsafeRawBufferPointer) -> Int {
+        var h = Hasher()
+        h.combine(bytes: key)
+        return h.finalize()
+    }
+
+    /// Index of the entry for `key`, or nil.
+    @inlinable
+    public func find(_ key: UnsafeRawBufferPointer) -> Int? {
+        let h = Self.hash(key)
+        return entries.withUnsafeBufferPointer { e in
+            var i = buckets[h & mask]
+            let n = key.count
+            while i >= 0 {
+                let p = e.baseAddress! + Int(i)
+                if p.pointee.hash == h && p.pointee.key.count == n {
+                    let same = p.pointee.key.withUnsafeBytes { stored in
+                        n == 0 || memcmp(stored.baseAddress!, key.baseAddress!, n) == 0
+                    }
+                    if same { return Int(i) }
+                }
+                i = p.pointee.next
+            }
+            return nil
+        }
+    }
+
+    @inlinable
+    public func find(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { find($0) } }
+
+    public func key(at index: Int) -> [UInt8] { entries[index].key }
+
+    public subscript(payloadAt index: Int) -> Payload {
+        get { entries[index].payload }
+        _modify { yield &entries[index].payload }
+    }
+
+    public func payload(for key: UnsafeRawBufferPointer) -> Payload? {
+        find(key).map { entries[$0].payload }
+    }
+
+    /// Adds an absent key; returns its index.
+    @discardableResult
+    public mutating func insert(_ key: [UInt8], _ payload: Payload) -> Int {
+        if entries.count >= buckets.count { resize(to: buckets.count * 2) }
+        let h = key.withUnsafeBytes { Self.hash($0) }
+        let b = h & mask
+        entries.append(Entry(key: key, payload: payload, hash: h, next: buckets[b]))
+        buckets[b] = Int32(entries.count - 1)
+        return entries.count - 1
+    }
+
+    /// Sets the payload of `key`, inserting it if absent; returns true if it was inserted.
+    @discardableResult
+    public mutating func set(_ key: UnsafeRawBufferPointer, _ payload: Payload) -> Bool {
+        if let i = find(key) {
+            entries[i].payload = payload
+            return false
+        }
+        insert(Array(key), payload)
+        return true
+    }
+
+    /// Removes the entry at `index`. The last entry moves into `index`; `moved` tells the caller
+    /// (e.g. to fix a position it keeps elsewhere).
+    @discardableResult
+    public mutating func remove(at index: Int) -> (removed: Entry, movedFrom: Int?) {
+        unlink(index)
+        let last = entries.count - 1
+        var movedFrom: Int? = nil
+        if index != last {
+            let b = entries[last].hash & mask
+            if buckets[b] == Int32(last) {
+                buckets[b] = Int32(index)
+            } else {
+                var p = buckets[b]
+                while entries[Int(p)].next != Int32(last) { p = entries[Int(p)].next }
+                entries[Int(p)].next = Int32(index)
+            }
+            entries.swapAt(index, last)
+            movedFrom = last
+        }
+        let removed = entries.removeLast()
+        if entries.count * 8 < buckets.count && buckets.count > Self.initialBucketCount {
+            resize(to: max(Self.initialBucketCount, buckets.count / 2))
+        }
+        return (removed, movedFrom)
+    }
+
+    /// Removes `key` if present; returns its payload.
+    @discardableResult
+    public mutating func remove(_ key: UnsafeRawBufferPointer) -> Payload? {
+        guard let i = find(key) else { return nil }
+        return remove(at: i).removed.payload
+    }
+
+    private mutating func unlink(_ index: Int) {
+        let b = entries[index].hash & mask
+        if buckets[b] == Int32(index) {
+            buckets[b] = entries[index].next
+            return
+        }
+        var p = buckets[b]
+        while entries[Int(p)].next != Int32(index) { p = entries[Int(p)].next }
+        entries[Int(p)].next = entries[index].next
+    }
+
+    public mutating func removeAll() {
+        entries = []
+        buckets = [Int32](repeating: -1, count: Self.initialBucketCount)
+        mask = Self.initialBucketCount - 1
+    }
+
+    /// Rebuilds the bucket array at `size` (a power of two), all at once.
+    mutating func resize(to size: Int) {
+        buckets = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        for i in entries.indices {
+            let b = entries[i].hash & mask
+            entries[i].next = buckets[b]
+            buckets[b] = Int32(i)
+        }
+    }
+
+    public func randomIndex<G: RandomNumberGenerator>(using g: inout G) -> Int? {
+        entries.isEmpty ? nil : Int.random(in: 0..<entries.count, using: &g)
+    }
+
+    /// Visits the entries of the bucket at `cursor`; returns the next cursor (0: done). Reverse
+    /// binary order, as Redis's dictScan, so a scan survives resizes between calls.
+    public func scan(cursor: UInt64, _ visit: (Entry) -> Void) -> UInt64 {
+        let m = UInt64(mask)
+        var i = buckets[Int(cursor & m)]
+        while i >= 0 {
+            visit(entries[Int(i)])
+            i = entries[Int(i)].next
+        }
+        var v = cursor | ~m
+        v = v.bitReversed
+        v &+= 1
+        return v.bitReversed
+    }
+
+    /// All entries in storage order.
+    public var allEntries: [Entry] { entries }
+}
+
+extension UInt64 {
+    /// Bit reversal (scan cursors).
+    @inlinable
+    public var bitReversed: UInt64 {
+        var v = self
+        v = ((v >> 1) & 0x5555_5555_5555_5555) | ((v & 0x5555_5555_5555_5555) << 1)
+        v = ((v >> 2) & 0x3333_3333_3333_3333) | ((v & 0x3333_3333_3333_3333) << 2)
+        v = ((v >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((v & 0x0F0F_0F0F_0F0F_0F0F) << 4)
+        return v.byteSwapped
+    }
+}
