@@ -463,3 +463,31 @@ extension RESPValue {
         }
     }
 }
+
+@Suite struct InPlaceEditTests {
+    /// Address of the stored bytes of `key`.
+    func storage(_ h: EngineHarness, _ key: String) -> UnsafeRawPointer? {
+        guard let i = h.db.lookup(Array(key.utf8)), case .string(let s) = h.db.table[i].value else { return nil }
+        return s.bytes.withUnsafeBytes { $0.baseAddress }
+    }
+
+    /// APPEND, SETRANGE and SETBIT must edit the stored array, not copy it: with amortised growth
+    /// the buffer moves only a few times over many edits, while a copy per edit would move it always.
+    @Test func editsDoNotCopyTheValue() {
+        let h = EngineHarness()
+        h.run("SET", "k", String(repeating: "x", count: 100))
+        var moves = 0
+        var last = storage(h, "k")
+        for n in 0..<500 {
+            switch n % 3 {
+            case 0: h.run("APPEND", "k", "abc")
+            case 1: h.run("SETRANGE", "k", "\(n)", "zz")
+            default: h.run("SETBIT", "k", "\(n * 8 + 3)", "1")
+            }
+            let now = storage(h, "k")
+            if now != last { moves += 1 }
+            last = now
+        }
+        #expect(moves < 30, "the value moved \(moves) times in 500 edits")
+    }
+}

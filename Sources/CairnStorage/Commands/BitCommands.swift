@@ -42,11 +42,11 @@ enum BitCommands {
         var bytes: [UInt8]
         var index: Int?
         var changed = false
-        switch StringCommands.lookupString(c, key, write: true) {
+        switch StringCommands.lookupStringIndex(c, key) {
         case .wrongType: return
         case .missing:
             bytes = []
-        case .found(let i, _):
+        case .found(let i):
             index = i
             bytes = StringCommands.takeBytes(db, i)
         }

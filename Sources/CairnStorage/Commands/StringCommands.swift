@@ -98,6 +98,20 @@ enum StringCommands {
         return .found(i, v)
     }
 
+    enum IndexLookup { case missing, found(Int), wrongType }
+
+    /// As `lookupString` for commands that edit the value in place: only the index is returned, so
+    /// no second reference to the bytes is alive when the caller takes them with `takeBytes`.
+    static func lookupStringIndex(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> IndexLookup {
+        let db = c.db
+        guard let i = db.lookupWrite(key) else { return .missing }
+        guard db.table[i].value.isString else {
+            c.replyWrongType()
+            return .wrongType
+        }
+        return .found(i)
+    }
+
     /// Byte length of a string value (digits for `.int`).
     static func stringLength(_ v: Value) -> Int {
         if case .int(let n) = v { return Decimal.digitCount(n) }

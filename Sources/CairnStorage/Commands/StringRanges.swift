@@ -7,14 +7,14 @@ extension StringCommands {
         let key = c.args[1]
         let suffix = c.args[2]
         let db = c.db
-        switch lookupString(c, key, write: true) {
+        switch lookupStringIndex(c, key) {
         case .wrongType: return
         case .missing:
             // A new key gets the argument as SET would store it (int or embstr encoded).
             db.insert(key, Value.string(fromStored: suffix))
             c.reply.integer(suffix.count)
-        case .found(let i, let v):
-            guard checkStringLength(c, Int64(stringLength(v)), Int64(suffix.count)) else { return }
+        case .found(let i):
+            guard checkStringLength(c, Int64(stringLength(db.table[i].value)), Int64(suffix.count)) else { return }
             var bytes = takeBytes(db, i)
             bytes.append(contentsOf: suffix)
             let count = bytes.count
@@ -59,13 +59,13 @@ extension StringCommands {
         let patch = c.args[3]
         let db = c.db
         let index: Int?
-        switch lookupString(c, key, write: true) {
+        switch lookupStringIndex(c, key) {
         case .wrongType: return
         case .missing:
             if patch.count == 0 { return c.reply.integer(0) }
             index = nil
-        case .found(let i, let v):
-            if patch.count == 0 { return c.reply.integer(stringLength(v)) }
+        case .found(let i):
+            if patch.count == 0 { return c.reply.integer(stringLength(db.table[i].value)) }
             index = i
         }
         guard checkStringLength(c, offset, Int64(patch.count)) else { return }
