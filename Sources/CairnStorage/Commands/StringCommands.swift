@@ -1,23 +1,85 @@
 import CairnRESP
 
-// String commands (t_string.c in Redis).
+// String commands (t_string.c in Redis). Range commands, APPEND and LCS are in StringRanges.swift.
 
 enum StringCommands {
     static let specs: [CommandSpec] = [
         CommandSpec("get", arity: 2, flags: [.readonly, .fast], categories: [.read, .string, .fast],
-                    keys: .one, group: "string", summary: "Returns the string value of a key.", handler: get),
+                    keys: .one, group: "string", summary: "Get the value of a key", handler: get),
         CommandSpec("set", arity: -3, flags: [.write, .denyOOM], categories: [.write, .string, .slow],
-                    keys: .one, group: "string", summary: "Sets the string value of a key.", handler: set),
+                    keys: .one, group: "string", summary: "Set the string value of a key", handler: set),
+        CommandSpec("setnx", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", summary: "Set the value of a key, only if the key does not exist",
+                    handler: setnx),
+        CommandSpec("setex", arity: 4, flags: [.write, .denyOOM], categories: [.write, .string, .slow],
+                    keys: .one, group: "string", since: "2.0.0", summary: "Set the value and expiration of a key",
+                    handler: { setWithExpire($0, seconds: true) }),
+        CommandSpec("psetex", arity: 4, flags: [.write, .denyOOM], categories: [.write, .string, .slow],
+                    keys: .one, group: "string", since: "2.6.0",
+                    summary: "Set the value and expiration in milliseconds of a key",
+                    handler: { setWithExpire($0, seconds: false) }),
+        CommandSpec("getset", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", summary: "Set the string value of a key and return its old value",
+                    handler: getset),
+        CommandSpec("getdel", arity: 2, flags: [.write, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", since: "6.2.0", summary: "Get the value of a key and delete the key",
+                    handler: getdel),
+        CommandSpec("getex", arity: -2, flags: [.write, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", since: "6.2.0",
+                    summary: "Get the value of a key and optionally set its expiration", handler: getex),
+        CommandSpec("mget", arity: -2, flags: [.readonly, .fast], categories: [.read, .string, .fast],
+                    keys: .range(1, -1), group: "string", summary: "Get the values of all the given keys",
+                    handler: mget),
+        CommandSpec("mset", arity: -3, flags: [.write, .denyOOM], categories: [.write, .string, .slow],
+                    keys: .range(1, -1, step: 2), group: "string", since: "1.0.1",
+                    summary: "Set multiple keys to multiple values", handler: { mset($0, onlyIfNoneExist: false) }),
+        CommandSpec("msetnx", arity: -3, flags: [.write, .denyOOM], categories: [.write, .string, .slow],
+                    keys: .range(1, -1, step: 2), group: "string", since: "1.0.1",
+                    summary: "Set multiple keys to multiple values, only if none of the keys exist",
+                    handler: { mset($0, onlyIfNoneExist: true) }),
+        CommandSpec("append", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", since: "2.0.0", summary: "Append a value to a key", handler: append),
+        CommandSpec("strlen", arity: 2, flags: [.readonly, .fast], categories: [.read, .string, .fast],
+                    keys: .one, group: "string", since: "2.2.0", summary: "Get the length of the value stored in a key",
+                    handler: strlen),
+        CommandSpec("getrange", arity: 4, flags: [.readonly], categories: [.read, .string, .slow],
+                    keys: .one, group: "string", since: "2.4.0",
+                    summary: "Get a substring of the string stored at a key", handler: getrange),
+        CommandSpec("setrange", arity: 4, flags: [.write, .denyOOM], categories: [.write, .string, .slow],
+                    keys: .one, group: "string", since: "2.2.0",
+                    summary: "Overwrite part of a string at key starting at the specified offset", handler: setrange),
+        CommandSpec("substr", arity: 4, flags: [.readonly], categories: [.read, .string, .slow],
+                    keys: .one, group: "string", summary: "Get a substring of the string stored at a key",
+                    handler: getrange),
+        CommandSpec("incr", arity: 2, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", summary: "Increment the integer value of a key by one",
+                    handler: { incrDecr($0, by: 1) }),
+        CommandSpec("decr", arity: 2, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", summary: "Decrement the integer value of a key by one",
+                    handler: { incrDecr($0, by: -1) }),
+        CommandSpec("incrby", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", summary: "Increment the integer value of a key by the given amount",
+                    handler: incrby),
+        CommandSpec("decrby", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", summary: "Decrement the integer value of a key by the given number",
+                    handler: decrby),
+        CommandSpec("incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.write, .string, .fast],
+                    keys: .one, group: "string", since: "2.6.0",
+                    summary: "Increment the float value of a key by the given amount", handler: incrbyfloat),
+        CommandSpec("lcs", arity: -3, flags: [.readonly], categories: [.read, .string, .slow],
+                    keys: .range(1, 2), group: "string", since: "7.0.0", summary: "Find longest common substring",
+                    handler: lcs),
     ]
 
-    // MARK: helpers shared by the string commands
+    // MARK: helpers shared by the string and bit commands
 
-    /// Writes the string value at entry `i` as a bulk reply.
+    /// Writes a string value as a bulk reply.
     @inline(__always)
     static func replyString(_ c: CommandContext, _ value: Value) {
-        switch value {
-        case .int(let v): c.reply.bulk(integer: v)
-        case .string(let s): c.reply.bulk(s.bytes)
+        if case .int(let v) = value {
+            c.reply.bulk(integer: v)
+        } else if case .string(let s) = value {
+            c.reply.bulk(s.bytes)
         }
     }
 
@@ -36,7 +98,46 @@ enum StringCommands {
         return .found(i, v)
     }
 
-    // MARK: GET / SET
+    enum IndexLookup { case missing, found(Int), wrongType }
+
+    /// As `lookupString` for commands that edit the value in place: only the index is returned, so
+    /// no second reference to the bytes is alive when the caller takes them with `takeBytes`.
+    static func lookupStringIndex(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> IndexLookup {
+        let db = c.db
+        guard let i = db.lookupWrite(key) else { return .missing }
+        guard db.table[i].value.isString else {
+            c.replyWrongType()
+            return .wrongType
+        }
+        return .found(i)
+    }
+
+    /// Byte length of a string value (digits for `.int`).
+    static func stringLength(_ v: Value) -> Int {
+        if case .int(let n) = v { return Decimal.digitCount(n) }
+        if case .string(let s) = v { return s.bytes.count }
+        return 0
+    }
+
+    /// Moves the bytes of the string at entry `i` out of the table, so that editing them does not
+    /// trigger a copy-on-write copy of the whole value; the caller stores the result back.
+    static func takeBytes(_ db: Database, _ i: Int) -> [UInt8] {
+        let bytes = db.table[i].value.stringBytes ?? []
+        db.table[i].value = .int(0)
+        return bytes
+    }
+
+    /// Redis's checkStringLength: replies the proto-max-bulk-len error if `size + append` is too long.
+    static func checkStringLength(_ c: CommandContext, _ size: Int64, _ append: Int64) -> Bool {
+        let (total, overflow) = size.addingReportingOverflow(append)
+        if overflow || total > Int64(c.engine.settings.protoMaxBulkLength) {
+            c.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+            return false
+        }
+        return true
+    }
+
+    // MARK: GET / SET family
 
     static func get(_ c: CommandContext) {
         switch lookupString(c, c.args[1]) {
@@ -46,28 +147,40 @@ enum StringCommands {
         }
     }
 
-    struct SetOptions {
-        var nx = false, xx = false, get = false, keepTTL = false
-        var expireArg = -1          // index of the EX/PX/EXAT/PXAT value
-        var unitSeconds = false
-        var relative = false
+    enum ExpireKind: Equatable {
+        case ex, px, exat, pxat
+        var seconds: Bool { self == .ex || self == .exat }
+        var relative: Bool { self == .ex || self == .px }
     }
 
-    /// Parses SET's options from argument `from`; replies `ERR syntax error` and returns nil on a
-    /// bad combination, as Redis's parseExtendedStringArgumentsOrReply does.
-    static func parseSetOptions(_ c: CommandContext, from: Int) -> SetOptions? {
-        var o = SetOptions()
-        var i = from
+    struct ExtendedOptions {
+        var nx = false, xx = false, get = false, keepTTL = false, persist = false
+        var expire: ExpireKind?
+        var expireArg = -1
+    }
+
+    /// Parses SET's (`forSet`) or GETEX's options from argument `from` as Redis's
+    /// parseExtendedStringArgumentsOrReply does: one expiry kind (repeatable, the last value wins),
+    /// not combined with KEEPTTL/PERSIST, NX and XX exclusive. Replies `ERR syntax error` on anything else.
+    static func parseExtendedOptions(_ c: CommandContext, from: Int, forSet: Bool) -> ExtendedOptions? {
+        var o = ExtendedOptions()
         let a = c.args
+        var i = from
         while i < a.count {
             let hasNext = i + 1 < a.count
-            if a.matches(i, "nx") && !o.xx { o.nx = true }
-            else if a.matches(i, "xx") && !o.nx { o.xx = true }
-            else if a.matches(i, "get") { o.get = true }
-            else if a.matches(i, "keepttl") && o.expireArg < 0 { o.keepTTL = true }
-            else if hasNext && o.expireArg < 0 && !o.keepTTL && (a.matches(i, "ex") || a.matches(i, "px") || a.matches(i, "exat") || a.matches(i, "pxat")) {
-                o.unitSeconds = a.matches(i, "ex") || a.matches(i, "exat")
-                o.relative = a.matches(i, "ex") || a.matches(i, "px")
+            var kind: ExpireKind?
+            if a.matches(i, "ex") { kind = .ex }
+            else if a.matches(i, "px") { kind = .px }
+            else if a.matches(i, "exat") { kind = .exat }
+            else if a.matches(i, "pxat") { kind = .pxat }
+
+            if forSet && a.matches(i, "nx") && !o.xx { o.nx = true }
+            else if forSet && a.matches(i, "xx") && !o.nx { o.xx = true }
+            else if forSet && a.matches(i, "get") { o.get = true }
+            else if forSet && a.matches(i, "keepttl") && o.expire == nil { o.keepTTL = true }
+            else if !forSet && a.matches(i, "persist") && o.expire == nil { o.persist = true }
+            else if let kind, hasNext, !o.keepTTL, !o.persist, o.expire == nil || o.expire == kind {
+                o.expire = kind
                 o.expireArg = i + 1
                 i += 1
             } else {
@@ -100,15 +213,16 @@ enum StringCommands {
     }
 
     static func set(_ c: CommandContext) {
-        guard let o = parseSetOptions(c, from: 3) else { return }
+        guard let o = parseExtendedOptions(c, from: 3, forSet: true) else { return }
         var expireAt = noExpiry
-        if o.expireArg >= 0 {
-            guard let at = absoluteExpire(c, arg: o.expireArg, seconds: o.unitSeconds, relative: o.relative) else { return }
+        if let kind = o.expire {
+            guard let at = absoluteExpire(c, arg: o.expireArg, seconds: kind.seconds, relative: kind.relative) else { return }
             expireAt = at
         }
         let key = c.args[1]
         let db = c.db
-        let existing = db.lookupWrite(key)
+        // SET ... GET reads the old value as GET does (a counted keyspace read).
+        let existing = o.get ? db.lookupRead(key) : db.lookupWrite(key)
         if o.get {
             if let i = existing {
                 let v = db.table[i].value
@@ -131,5 +245,181 @@ enum StringCommands {
         }
         c.engine.dirty += 1
         if !o.get { c.reply.ok() }
+    }
+
+    static func setnx(_ c: CommandContext) {
+        let key = c.args[1]
+        let db = c.db
+        if db.lookupWrite(key) != nil {
+            c.reply.integer(0)
+            return
+        }
+        db.insert(key, Value.string(fromStored: c.args[2]))
+        c.engine.dirty += 1
+        c.reply.integer(1)
+    }
+
+    /// SETEX key seconds value / PSETEX key milliseconds value.
+    static func setWithExpire(_ c: CommandContext, seconds: Bool) {
+        guard let at = absoluteExpire(c, arg: 2, seconds: seconds, relative: true) else { return }
+        c.db.set(c.args[1], Value.string(fromStored: c.args[3]), expireAt: at)
+        c.engine.dirty += 1
+        c.reply.ok()
+    }
+
+    static func getset(_ c: CommandContext) {
+        let key = c.args[1]
+        let value = Value.string(fromStored: c.args[2])
+        switch lookupString(c, key) {
+        case .wrongType: return
+        case .missing:
+            c.reply.null()
+            c.db.insert(key, value)
+        case .found(let i, let old):
+            replyString(c, old)
+            c.db.table[i].value = value
+            c.db.table.setExpire(at: i, noExpiry)
+        }
+        c.engine.dirty += 1
+    }
+
+    static func getdel(_ c: CommandContext) {
+        switch lookupString(c, c.args[1]) {
+        case .wrongType: return
+        case .missing: c.reply.null()
+        case .found(_, let v):
+            replyString(c, v)
+            c.db.delete(c.args[1])
+            c.engine.dirty += 1
+        }
+    }
+
+    static func getex(_ c: CommandContext) {
+        guard let o = parseExtendedOptions(c, from: 2, forSet: false) else { return }
+        let key = c.args[1]
+        let i: Int, v: Value
+        switch lookupString(c, key) {
+        case .wrongType: return
+        case .missing: return c.reply.null()
+        case .found(let foundIndex, let found): (i, v) = (foundIndex, found)
+        }
+        // Redis validates the time only once it knows the key exists.
+        var expireAt = noExpiry
+        if let kind = o.expire {
+            guard let at = absoluteExpire(c, arg: o.expireArg, seconds: kind.seconds, relative: kind.relative) else { return }
+            expireAt = at
+        }
+        replyString(c, v)
+        let db = c.db
+        if let kind = o.expire {
+            if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now {
+                db.delete(key)
+            } else {
+                db.table.setExpire(at: i, expireAt)
+            }
+            c.engine.dirty += 1
+        } else if o.persist && db.table[i].expireAt != noExpiry {
+            db.table.setExpire(at: i, noExpiry)
+            c.engine.dirty += 1
+        }
+    }
+
+    // MARK: multi-key
+
+    static func mget(_ c: CommandContext) {
+        let db = c.db
+        c.reply.arrayHeader(c.args.count - 1)
+        for k in 1..<c.args.count {
+            if let i = db.lookupRead(c.args[k]), db.table[i].value.isString {
+                replyString(c, db.table[i].value)
+            } else {
+                c.reply.null()
+            }
+        }
+    }
+
+    static func mset(_ c: CommandContext, onlyIfNoneExist: Bool) {
+        let a = c.args
+        guard a.count % 2 == 1 else { return c.replyArityError() }
+        let db = c.db
+        if onlyIfNoneExist {
+            for k in stride(from: 1, to: a.count, by: 2) where db.lookupWrite(a[k]) != nil {
+                c.reply.integer(0)
+                return
+            }
+        }
+        for k in stride(from: 1, to: a.count, by: 2) {
+            db.set(a[k], Value.string(fromStored: a[k + 1]))
+        }
+        c.engine.dirty += Int64(a.count / 2)
+        if onlyIfNoneExist { c.reply.integer(1) } else { c.reply.ok() }
+    }
+
+    // MARK: counters
+
+    static func incrby(_ c: CommandContext) {
+        guard let by = c.args.int64(2) else { return c.replyNotInteger() }
+        incrDecr(c, by: by)
+    }
+
+    static func decrby(_ c: CommandContext) {
+        guard let by = c.args.int64(2) else { return c.replyNotInteger() }
+        guard by != Int64.min else { return c.reply.error("ERR decrement would overflow") }
+        incrDecr(c, by: -by)
+    }
+
+    static func incrDecr(_ c: CommandContext, by increment: Int64) {
+        let key = c.args[1]
+        let db = c.db
+        switch lookupString(c, key, write: true) {
+        case .wrongType: return
+        case .missing:
+            db.insert(key, .int(increment))
+            c.reply.integer(increment)
+        case .found(let i, let v):
+            var current: Int64?
+            if case .int(let n) = v { current = n } else if case .string(let s) = v { current = Decimal.parseInt64(s.bytes) }
+            guard let current else { return c.replyNotInteger() }
+            let (result, overflow) = current.addingReportingOverflow(increment)
+            guard !overflow else { return c.reply.error("ERR increment or decrement would overflow") }
+            db.table[i].value = .int(result)
+            c.reply.integer(result)
+        }
+        c.engine.dirty += 1
+    }
+
+    static func incrbyfloat(_ c: CommandContext) {
+        let key = c.args[1]
+        let db = c.db
+        var index: Int?
+        var current: LongDouble = 0
+        switch lookupString(c, key, write: true) {
+        case .wrongType: return
+        case .missing: break
+        case .found(let i, let v):
+            index = i
+            if case .int(let n) = v {
+                current = LongDouble(n)
+            } else if case .string(let s) = v, let parsed = FloatFormat.parseLongDouble(s.bytes) {
+                current = parsed
+            } else {
+                return c.reply.error("ERR value is not a valid float")
+            }
+        }
+        guard let increment = FloatFormat.parseLongDouble(c.args[2]) else {
+            return c.reply.error("ERR value is not a valid float")
+        }
+        let result = current + increment
+        guard result.isFinite else { return c.reply.error("ERR increment would produce NaN or Infinity") }
+        let bytes = FloatFormat.human(result)
+        // Redis stores the printed result as a plain string object, never int-encoded.
+        let value = Value.string(StringBytes(bytes, raw: bytes.count > Value.embeddedStringBytesMax))
+        if let index {
+            db.table[index].value = value
+        } else {
+            db.insert(key, value)
+        }
+        c.engine.dirty += 1
+        c.reply.bulk(bytes)
     }
 }
