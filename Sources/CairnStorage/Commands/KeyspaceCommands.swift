@@ -1,5 +1,214 @@
 import CairnRESP
 
+// Generic keyspace commands (db.c in Redis): DEL, UNLINK, EXISTS, TYPE, TOUCH, RENAME, RENAMENX,
+// COPY, MOVE, RANDOMKEY, KEYS. SCAN is in ScanCommand.swift, OBJECT in ObjectCommand.swift.
+// Arity, flags, ACL categories and key positions mirror Redis 7.0's COMMAND INFO.
+
 enum KeyspaceCommands {
-    static let specs: [CommandSpec] = []
+    static let specs: [CommandSpec] = [
+        CommandSpec("del", arity: -2, flags: [.write], categories: [.keyspace, .write, .slow],
+                    keys: .range(1, -1), group: "generic", summary: "Delete a key", handler: del),
+        CommandSpec("unlink", arity: -2, flags: [.write, .fast], categories: [.keyspace, .write, .fast],
+                    keys: .range(1, -1), group: "generic", since: "4.0.0",
+                    summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
+                    handler: del),
+        CommandSpec("exists", arity: -2, flags: [.readonly, .fast], categories: [.keyspace, .read, .fast],
+                    keys: .range(1, -1), group: "generic", summary: "Determine if a key exists", handler: exists),
+        CommandSpec("type", arity: 2, flags: [.readonly, .fast], categories: [.keyspace, .read, .fast],
+                    keys: .one, group: "generic", summary: "Determine the type stored at key", handler: type),
+        CommandSpec("touch", arity: -2, flags: [.readonly, .fast], categories: [.keyspace, .read, .fast],
+                    keys: .range(1, -1), group: "generic", since: "3.2.1",
+                    summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+                    handler: touch),
+        CommandSpec("rename", arity: 3, flags: [.write], categories: [.keyspace, .write, .slow],
+                    keys: .range(1, 2), group: "generic", summary: "Rename a key", handler: rename),
+        CommandSpec("renamenx", arity: 3, flags: [.write, .fast], categories: [.keyspace, .write, .fast],
+                    keys: .range(1, 2), group: "generic",
+                    summary: "Rename a key, only if the new key does not exist", handler: renamenx),
+        CommandSpec("copy", arity: -3, flags: [.write, .denyOOM], categories: [.keyspace, .write, .slow],
+                    keys: .range(1, 2), group: "generic", since: "6.2.0", summary: "Copy a key", handler: copy),
+        CommandSpec("move", arity: 3, flags: [.write, .fast], categories: [.keyspace, .write, .fast],
+                    keys: .one, group: "generic", summary: "Move a key to another database", handler: move),
+        CommandSpec("randomkey", arity: 1, flags: [.readonly], categories: [.keyspace, .read, .slow],
+                    group: "generic", summary: "Return a random key from the keyspace", handler: randomkey),
+        CommandSpec("keys", arity: 2, flags: [.readonly], categories: [.keyspace, .read, .slow, .dangerous],
+                    group: "generic", summary: "Find all keys matching the given pattern", handler: keys),
+        scanSpec,
+        objectSpec,
+    ]
+
+    // MARK: DEL / UNLINK / EXISTS / TYPE / TOUCH
+
+    /// DEL and UNLINK: values are reference counted, so freeing is already cheap; UNLINK has
+    /// nothing to hand to a background thread.
+    static func del(_ c: CommandContext) {
+        let db = c.db
+        var deleted = 0
+        for j in 1..<c.args.count where db.delete(c.args[j]) {
+            deleted += 1
+        }
+        c.engine.dirty += Int64(deleted)
+        c.reply.integer(deleted)
+    }
+
+    /// Counts every argument that names a live key, duplicates included.
+    static func exists(_ c: CommandContext) {
+        let db = c.db
+        var found = 0
+        for j in 1..<c.args.count where db.lookupRead(c.args[j], touch: false) != nil {
+            found += 1
+        }
+        c.reply.integer(found)
+    }
+
+    static func type(_ c: CommandContext) {
+        let db = c.db
+        if let i = db.lookupRead(c.args[1], touch: false) {
+            c.reply.simpleString(db.table[i].value.typeName)
+        } else {
+            c.reply.simpleString("none")
+        }
+    }
+
+    static func touch(_ c: CommandContext) {
+        let db = c.db
+        var touched = 0
+        for j in 1..<c.args.count where db.lookupRead(c.args[j]) != nil {
+            touched += 1
+        }
+        c.reply.integer(touched)
+    }
+
+    // MARK: RENAME / RENAMENX
+
+    static func rename(_ c: CommandContext) { renameGeneric(c, nx: false) }
+    static func renamenx(_ c: CommandContext) { renameGeneric(c, nx: true) }
+
+    static func renameGeneric(_ c: CommandContext, nx: Bool) {
+        let db = c.db
+        let source = c.args[1], destination = c.args[2]
+        guard db.lookupWrite(source) != nil else { return c.reply.error("ERR no such key") }
+        // Renaming a live key onto itself changes nothing, so nothing is counted as a write.
+        if source.elementsEqual(destination) {
+            if nx { c.reply.integer(0) } else { c.reply.ok() }
+            return
+        }
+        if db.lookupWrite(destination) != nil {
+            if nx { return c.reply.integer(0) }
+            db.delete(destination)
+        }
+        // Looked up again: the deletion above may have moved the source entry to another index.
+        guard let i = db.lookup(source) else { return c.reply.error("ERR no such key") }
+        let moved = db.table.remove(at: i)
+        let j = db.insert(destination, moved.value, expireAt: moved.expireAt)
+        db.table[j].unsharedInteger = moved.unsharedInteger
+        c.engine.dirty += 1
+        if nx { c.reply.integer(1) } else { c.reply.ok() }
+    }
+
+    // MARK: COPY / MOVE
+
+    /// A database index as Redis's getIntFromObjectOrReply reads it: a 64-bit integer, then one
+    /// that fits in a C `int`, each with its own error. The database range check comes later.
+    static func parseDBIndex(_ c: CommandContext, _ i: Int) -> Int? {
+        guard let v = c.args.int64(i) else {
+            c.replyNotInteger()
+            return nil
+        }
+        guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else {
+            c.reply.error("ERR value is out of range, value must between -2147483648 and 2147483647")
+            return nil
+        }
+        return Int(v)
+    }
+
+    static func database(_ c: CommandContext, _ index: Int) -> Database? {
+        guard index >= 0 && index < c.engine.databases.count else {
+            c.reply.error("ERR DB index is out of range")
+            return nil
+        }
+        return c.engine.databases[index]
+    }
+
+    static func copy(_ c: CommandContext) {
+        let source = c.db
+        var destination = source
+        var replace = false
+        var j = 3
+        while j < c.args.count {
+            if c.args.matches(j, "replace") {
+                replace = true
+            } else if c.args.matches(j, "db") && j + 1 < c.args.count {
+                guard let index = parseDBIndex(c, j + 1), let db = database(c, index) else { return }
+                destination = db
+                j += 1
+            } else {
+                return c.replySyntaxError()
+            }
+            j += 1
+        }
+        let key = c.args[1], newKey = c.args[2]
+        if source === destination && key.elementsEqual(newKey) {
+            return c.reply.error("ERR source and destination objects are the same")
+        }
+        guard let i = source.lookupRead(key) else { return c.reply.integer(0) }
+        // Copied out before the destination lookup, which may reclaim an expired key and move
+        // entries around when both keys live in the same database.
+        let value = source.table[i].value
+        let expireAt = source.table[i].expireAt
+        if destination.lookupWrite(newKey) != nil {
+            guard replace else { return c.reply.integer(0) }
+            destination.delete(newKey)
+        }
+        let copied = destination.insert(newKey, value, expireAt: expireAt)
+        destination.table[copied].unsharedInteger = true
+        c.engine.dirty += 1
+        c.reply.integer(1)
+    }
+
+    static func move(_ c: CommandContext) {
+        let source = c.db
+        guard let index = parseDBIndex(c, 2), let destination = database(c, index) else { return }
+        if source === destination { return c.reply.error("ERR source and destination objects are the same") }
+        let key = c.args[1]
+        guard let i = source.lookupWrite(key) else { return c.reply.integer(0) }
+        if destination.lookupWrite(key) != nil { return c.reply.integer(0) }
+        let moved = source.table.remove(at: i)
+        let j = destination.insert(moved.key, moved.value, expireAt: moved.expireAt)
+        destination.table[j].unsharedInteger = moved.unsharedInteger
+        c.engine.dirty += 1
+        c.reply.integer(1)
+    }
+
+    // MARK: RANDOMKEY / KEYS
+
+    /// A uniformly chosen live key. Expired keys drawn on the way are reclaimed, as Redis's
+    /// dbRandomKey does; each draw either returns or removes a key, so the loop ends.
+    static func randomkey(_ c: CommandContext) {
+        let db = c.db
+        while let i = db.table.randomIndex(using: &c.engine.random) {
+            if db.isLogicallyExpired(i) {
+                db.expire(at: i)
+                continue
+            }
+            return c.reply.bulk(db.table[i].key)
+        }
+        c.reply.null()
+    }
+
+    /// Every live key matching the glob. Expired keys are skipped but not reclaimed (Redis's KEYS
+    /// only checks keyIsExpired); a lone `*` skips matching altogether.
+    static func keys(_ c: CommandContext) {
+        let db = c.db
+        let pattern = c.args[1]
+        let all = pattern.count == 1 && pattern[0] == UInt8(ascii: "*")
+        var matched: [Int] = []
+        for i in db.table.indices where !db.isLogicallyExpired(i) {
+            if all || db.table[i].key.withUnsafeBytes({ GlobPattern.matches(pattern, $0) }) {
+                matched.append(i)
+            }
+        }
+        c.reply.arrayHeader(matched.count)
+        for i in matched { c.reply.bulk(db.table[i].key) }
+    }
 }

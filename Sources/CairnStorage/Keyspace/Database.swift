@@ -4,7 +4,6 @@
 public final class Database {
     public let id: Int
     public var table = KeyTable()
-    /// Keys removed because their time ran out (lazily or by the active cycle).
     unowned let engine: Engine
 
     init(id: Int, engine: Engine) {
@@ -46,6 +45,18 @@ public final class Database {
         return i
     }
 
+    /// As `lookupRead`, but `touch: false` leaves the access clock alone (Redis's LOOKUP_NOTOUCH:
+    /// EXISTS, TYPE, TTL, OBJECT must not make a key look recently used). Hits and misses count.
+    public func lookupRead(_ key: UnsafeRawBufferPointer, touch: Bool) -> Int? {
+        if touch { return lookupRead(key) }
+        guard let i = lookup(key) else {
+            engine.stats.keyspaceMisses += 1
+            return nil
+        }
+        engine.stats.keyspaceHits += 1
+        return i
+    }
+
     /// As `lookup`, for a command about to modify the key: updates the access clock.
 
     public func lookupWrite(_ key: UnsafeRawBufferPointer) -> Int? {
@@ -55,6 +66,19 @@ public final class Database {
     }
 
     public func lookup(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { lookup($0) } }
+    public func lookupWrite(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { lookupWrite($0) } }
+
+    /// Removes `key` if it is present and its time ran out; returns whether it did (Redis's
+    /// expireIfNeeded). A missing key or one without an expiry is left alone.
+    @discardableResult
+    public func expireIfNeeded(_ key: [UInt8]) -> Bool {
+        guard let i = table.find(key), isExpired(i) else { return false }
+        expire(at: i)
+        return true
+    }
+
+    /// Whether the entry at `index` is past its expiry time but not yet reclaimed.
+    public func isLogicallyExpired(_ index: Int) -> Bool { isExpired(index) }
 
     /// Adds a key known to be absent.
     @discardableResult
@@ -87,6 +111,9 @@ public final class Database {
         table.remove(at: i)
         return true
     }
+
+    @discardableResult
+    public func delete(_ key: [UInt8]) -> Bool { key.withUnsafeBytes { delete($0) } }
 
     /// Removes an entry whose time ran out, counting it.
     func expire(at index: Int) {

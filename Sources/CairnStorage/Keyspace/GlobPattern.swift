@@ -53,9 +53,14 @@ public enum GlobPattern {
                     } else if pi >= pn || p[pi] == UInt8(ascii: "]") {
                         break
                     } else if pi + 2 < pn && p[pi + 1] == UInt8(ascii: "-") {
-                        var start = fold(p[pi], nocase), end = fold(p[pi + 2], nocase)
-                        let c = fold(s[si], nocase)
+                        // Redis compares plain `char`s, signed on the platforms it ships for: bytes
+                        // >= 0x80 sort below ASCII (`[a-\xff]` is the range -1...97). Bounds are
+                        // swapped before case folding, so `[Z-a]` with nocase matches nothing.
+                        var start = Int8(bitPattern: p[pi]), end = Int8(bitPattern: p[pi + 2])
                         if start > end { swap(&start, &end) }
+                        start = Int8(bitPattern: fold(UInt8(bitPattern: start), nocase))
+                        end = Int8(bitPattern: fold(UInt8(bitPattern: end), nocase))
+                        let c = Int8(bitPattern: fold(s[si], nocase))
                         pi += 2
                         if c >= start && c <= end { matched = true }
                     } else if fold(p[pi], nocase) == fold(s[si], nocase) {

@@ -17,11 +17,18 @@ public let noExpiry: Int64 = -1
 
 public struct KeyEntry {
     public var key: [UInt8]
-    public var value: Value
+    public var value: Value {
+        // Any new value is built the usual way, so it is shared again if it is a small integer.
+        didSet { unsharedInteger = false }
+    }
     /// Absolute expiry time in unix milliseconds, or `noExpiry`.
     public var expireAt: Int64
     /// Last access, in seconds of the engine's LRU clock (OBJECT IDLETIME, eviction).
     public var accessClock: UInt32
+    /// Set by COPY: Redis duplicates the integer object instead of pointing at its shared one, so
+    /// OBJECT REFCOUNT of a copied 0...9999 says 1. Travels with RENAME and MOVE (the object
+    /// moves); cleared by any assignment to `value`.
+    public var unsharedInteger = false
     @usableFromInline var hash: Int
     @usableFromInline var next: Int32
     @usableFromInline var volatileSlot: Int32
@@ -41,6 +48,8 @@ public struct KeyTable {
     }
 
     public var count: Int { entries.count }
+    /// Indices of every entry (live or not yet reclaimed), for whole-table walks such as KEYS.
+    public var indices: Range<Int> { entries.indices }
     public var volatileCount: Int { volatile.count }
     public var bucketCount: Int { buckets.count }
 
@@ -64,8 +73,10 @@ public struct KeyTable {
         while i >= 0 {
             let e = entries[Int(i)]
             if e.hash == hash && e.key.count == n {
-                let same = e.key.withUnsafeBytes { stored in
-                    n == 0 || memcmp(stored.baseAddress!, key.baseAddress!, n) == 0
+                let same = e.key.withUnsafeBytes { stored -> Bool in
+                    // Empty buffers may have no base address; they are equal by length alone.
+                    guard let a = stored.baseAddress, let b = key.baseAddress else { return n == 0 }
+                    return memcmp(a, b, n) == 0
                 }
                 if same { return Int(i) }
             }
@@ -217,5 +228,42 @@ extension UInt64 {
         v = ((v >> 2) & 0x3333_3333_3333_3333) | ((v & 0x3333_3333_3333_3333) << 2)
         v = ((v >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((v & 0x0F0F_0F0F_0F0F_0F0F) << 4)
         return v.byteSwapped
+    }
+}
+
+extension KeyTable {
+    /// Checks every structural invariant and returns a description of the first violation, or nil.
+    /// O(n): for tests and fuzzing, never called on the command path.
+    func validate() -> String? {
+        if buckets.count != mask + 1 || buckets.count & mask != 0 { return "bucket count \(buckets.count) not a power of two matching mask \(mask)" }
+        var seen = [Bool](repeating: false, count: entries.count)
+        for b in buckets.indices {
+            var i = buckets[b]
+            var steps = 0
+            while i >= 0 {
+                guard Int(i) < entries.count else { return "bucket \(b) links to \(i) past the end" }
+                guard !seen[Int(i)] else { return "entry \(i) linked twice" }
+                seen[Int(i)] = true
+                guard entries[Int(i)].hash & mask == b else { return "entry \(i) chained in bucket \(b), hashes elsewhere" }
+                i = entries[Int(i)].next
+                steps += 1
+                if steps > entries.count { return "cycle in bucket \(b)" }
+            }
+        }
+        if let missing = seen.firstIndex(of: false) { return "entry \(missing) unreachable from its bucket" }
+        var volatileEntries = 0
+        for (i, e) in entries.enumerated() {
+            if e.volatileSlot >= 0 {
+                guard Int(e.volatileSlot) < volatile.count, volatile[Int(e.volatileSlot)] == Int32(i) else {
+                    return "entry \(i) volatile slot \(e.volatileSlot) does not point back"
+                }
+                guard e.expireAt != noExpiry else { return "entry \(i) in volatile list without an expiry" }
+                volatileEntries += 1
+            } else if e.expireAt != noExpiry {
+                return "entry \(i) has an expiry but no volatile slot"
+            }
+        }
+        if volatileEntries != volatile.count { return "volatile list has \(volatile.count) slots for \(volatileEntries) entries" }
+        return nil
     }
 }

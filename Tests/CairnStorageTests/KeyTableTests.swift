@@ -1,0 +1,238 @@
+@testable import CairnStorage
+import Testing
+
+@Suite struct KeyTableTests {
+    func key(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    @Test func insertFindRemove() {
+        var t = KeyTable()
+        #expect(t.find(key("a")) == nil)
+        t.insert(key: key("a"), hash: KeyTable.hash(key("a")), value: .int(1))
+        t.insert(key: key("b"), hash: KeyTable.hash(key("b")), value: .int(2))
+        t.insert(key: [], hash: KeyTable.hash([]), value: .int(3))
+        #expect(t.count == 3)
+        guard let a = t.find(key("a")), let b = t.find(key("b")), let empty = t.find([]) else {
+            Issue.record("inserted keys not found"); return
+        }
+        #expect(t[a].key == key("a"))
+        #expect(t[b].key == key("b"))
+        #expect(t[empty].key == [])
+        t.remove(at: a)
+        #expect(t.find(key("a")) == nil)
+        #expect(t.find(key("b")) != nil)
+        #expect(t.find([]) != nil)
+        #expect(t.validate() == nil)
+    }
+
+    @Test func collisionsChainAndResolveByBytes() {
+        // Every key gets the same hash: all live in one chain, found by comparing bytes.
+        var t = KeyTable()
+        let keys = (0..<100).map { key("k\($0)") }
+        for (i, k) in keys.enumerated() { t.insert(key: k, hash: 42, value: .int(Int64(i))) }
+        #expect(t.validate() == nil)
+        for (i, k) in keys.enumerated() {
+            guard let index = k.withUnsafeBytes({ t.find($0, hash: 42) }) else { Issue.record("missing \(i)"); return }
+            guard case .int(let v) = t[index].value else { Issue.record("wrong value"); return }
+            #expect(v == Int64(i))
+        }
+        #expect(key("k100").withUnsafeBytes { t.find($0, hash: 42) } == nil)
+        #expect(key("k1").withUnsafeBytes { t.find($0, hash: 43) } == nil)
+        // Remove from the head, middle and tail of the chain.
+        for k in [keys[99], keys[0], keys[50]] {
+            guard let i = k.withUnsafeBytes({ t.find($0, hash: 42) }) else { Issue.record("missing"); return }
+            t.remove(at: i)
+            #expect(t.validate() == nil)
+            #expect(k.withUnsafeBytes { t.find($0, hash: 42) } == nil)
+        }
+        #expect(t.count == 97)
+    }
+
+    @Test func removeMovesTheLastEntryIntoTheHole() {
+        var t = KeyTable()
+        for i in 0..<10 { t.insert(key: key("k\(i)"), hash: i % 3, value: .int(Int64(i)), expireAt: i.isMultiple(of: 2) ? 1000 + Int64(i) : noExpiry) }
+        // k9 is last; removing k2 moves it to index 2, with its chain link and volatile slot.
+        guard let i2 = key("k2").withUnsafeBytes({ t.find($0, hash: 2) }) else { Issue.record("missing"); return }
+        let removed = t.remove(at: i2)
+        #expect(removed.key == key("k2"))
+        #expect(removed.expireAt == 1002)
+        #expect(t[i2].key == key("k9"))
+        #expect(t.validate() == nil)
+        #expect(t.volatileCount == 4)
+        // Remove the last entry itself.
+        t.remove(at: t.count - 1)
+        #expect(t.validate() == nil)
+        #expect(t.count == 8)
+    }
+
+    @Test func volatileBookkeeping() {
+        var t = KeyTable()
+        for i in 0..<6 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(0)) }
+        #expect(t.volatileCount == 0)
+        for i in [1, 3, 5] {
+            guard let idx = t.find(key("k\(i)")) else { Issue.record("missing"); return }
+            t.setExpire(at: idx, 5000)
+        }
+        #expect(t.volatileCount == 3)
+        guard let k3 = t.find(key("k3")) else { Issue.record("missing"); return }
+        t.setExpire(at: k3, 6000)
+        #expect(t.volatileCount == 3, "changing an expiry keeps one slot")
+        t.setExpire(at: k3, noExpiry)
+        #expect(t.volatileCount == 2)
+        #expect(t[k3].expireAt == noExpiry)
+        #expect(t.validate() == nil)
+        var g = SeededRandom(seed: 7)
+        for _ in 0..<50 {
+            guard let v = t.randomVolatileIndex(using: &g) else { Issue.record("no volatile key"); return }
+            #expect(t[v].key == key("k1") || t[v].key == key("k5"))
+        }
+        t.removeAll()
+        #expect(t.volatileCount == 0 && t.count == 0)
+        #expect(t.randomVolatileIndex(using: &g) == nil)
+        #expect(t.randomIndex(using: &g) == nil)
+    }
+
+    @Test func resizesUpAndDown() {
+        var t = KeyTable()
+        let initial = t.bucketCount
+        for i in 0..<5000 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(Int64(i))) }
+        #expect(t.bucketCount >= 4096)
+        #expect(t.bucketCount & (t.bucketCount - 1) == 0)
+        #expect(t.validate() == nil)
+        for i in 0..<4990 {
+            guard let idx = t.find(key("k\(i)")) else { Issue.record("missing k\(i)"); return }
+            t.remove(at: idx)
+        }
+        #expect(t.bucketCount < 256)
+        #expect(t.bucketCount >= initial)
+        #expect(t.validate() == nil)
+        for i in 4990..<5000 { #expect(t.find(key("k\(i)")) != nil) }
+    }
+
+    /// Random operations checked against a Dictionary after every step. Runs with real hashes
+    /// and with a tiny hash space (long chains), so both resizing and chain surgery are covered.
+    @Test(arguments: [(1, false), (2, true), (3, false), (4, true)] as [(UInt64, Bool)])
+    func fuzzAgainstDictionary(seed: UInt64, collide: Bool) {
+        var rng = SeededRandom(seed: seed)
+        var t = KeyTable()
+        var model: [[UInt8]: (Int64, Int64)] = [:]
+        func hashOf(_ k: [UInt8]) -> Int { collide ? Int(k.last ?? 0) % 5 : KeyTable.hash(k) }
+        func find(_ k: [UInt8]) -> Int? { k.withUnsafeBytes { t.find($0, hash: hashOf(k)) } }
+
+        for step in 0..<6000 {
+            // Keyspace size drifts so the table grows and shrinks over the run.
+            let space = step % 3000 < 1500 ? 2000 : 60
+            let k = Array("key:\(Int.random(in: 0..<space, using: &rng))".utf8)
+            let value = Int64.random(in: 0..<1_000_000, using: &rng)
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0...3:
+                if find(k) == nil {
+                    let expire = Bool.random(using: &rng) ? Int64.random(in: 1...1_000_000, using: &rng) : noExpiry
+                    t.insert(key: k, hash: hashOf(k), value: .int(value), expireAt: expire)
+                    model[k] = (value, expire)
+                }
+            case 4...6:
+                if let i = find(k) {
+                    let removed = t.remove(at: i)
+                    #expect(removed.key == k)
+                    model[k] = nil
+                } else {
+                    #expect(model[k] == nil)
+                }
+            case 7, 8:
+                if let i = find(k) {
+                    let expire = Bool.random(using: &rng) ? Int64.random(in: 1...1_000_000, using: &rng) : noExpiry
+                    t.setExpire(at: i, expire)
+                    model[k]?.1 = expire
+                }
+            default:
+                if let i = find(k) {
+                    t[i].value = .int(value)
+                    model[k]?.0 = value
+                }
+            }
+            if step % 97 == 0 || step > 5900 {
+                if let problem = t.validate() {
+                    Issue.record("step \(step): \(problem)")
+                    return
+                }
+                #expect(t.count == model.count)
+                #expect(t.volatileCount == model.values.filter { $0.1 != noExpiry }.count)
+                for (mk, (mv, me)) in model {
+                    guard let i = find(mk) else {
+                        Issue.record("step \(step): lost \(String(decoding: mk, as: UTF8.self))")
+                        return
+                    }
+                    guard case .int(let v) = t[i].value else { Issue.record("wrong value type"); return }
+                    #expect(v == mv && t[i].expireAt == me)
+                }
+            }
+        }
+    }
+
+    @Test func scanVisitsEveryKeyOnce() {
+        var t = KeyTable()
+        for i in 0..<3000 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(0)) }
+        var seen: [[UInt8]: Int] = [:]
+        var cursor: UInt64 = 0
+        repeat {
+            cursor = t.scan(cursor: cursor) { seen[$0.key, default: 0] += 1 }
+        } while cursor != 0
+        #expect(seen.count == 3000)
+        #expect(seen.values.allSatisfy { $0 == 1 }, "without resizes, no key comes twice")
+    }
+
+    /// Keys present for the whole scan are all visited, while other keys are added and removed
+    /// between steps enough to double and halve the bucket array several times.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func scanGuaranteeAcrossResizes(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var t = KeyTable()
+        let stable = (0..<64).map { key("stable:\($0)") }
+        for k in stable { t.insert(key: k, hash: KeyTable.hash(k), value: .int(0)) }
+        var transient: [[UInt8]] = []
+        var counter = 0
+        var seen = Set<[UInt8]>()
+        var sizes = Set<Int>()
+        var cursor: UInt64 = 0
+        var steps = 0
+        repeat {
+            cursor = t.scan(cursor: cursor) { seen.insert($0.key) }
+            steps += 1
+            if Int.random(in: 0..<3, using: &rng) == 0 {
+                if Bool.random(using: &rng) {
+                    for _ in 0..<Int.random(in: 1...2000, using: &rng) {
+                        counter += 1
+                        let k = key("t:\(counter)")
+                        t.insert(key: k, hash: KeyTable.hash(k), value: .int(0))
+                        transient.append(k)
+                    }
+                } else {
+                    transient.shuffle(using: &rng)
+                    let drop = Int.random(in: 0...transient.count, using: &rng)
+                    for k in transient.suffix(drop) {
+                        if let i = t.find(k) { t.remove(at: i) }
+                    }
+                    transient.removeLast(drop)
+                }
+                sizes.insert(t.bucketCount)
+            }
+        } while cursor != 0 && steps < 1_000_000
+        #expect(cursor == 0)
+        let missing = Set(stable).subtracting(seen)
+        #expect(missing.isEmpty, "never visited: \(missing.map { String(decoding: $0, as: UTF8.self) }.sorted())")
+        #expect(sizes.count >= 3, "resized during the scan: \(sizes.sorted())")
+        #expect(t.validate() == nil)
+    }
+
+    @Test func randomIndexIsUniformEnough() {
+        var t = KeyTable()
+        for i in 0..<4 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(0)) }
+        var g = SeededRandom(seed: 99)
+        var counts = [Int](repeating: 0, count: 4)
+        for _ in 0..<4000 {
+            guard let i = t.randomIndex(using: &g) else { Issue.record("no index"); return }
+            counts[i] += 1
+        }
+        #expect(counts.allSatisfy { $0 > 800 && $0 < 1200 })
+    }
+}
