@@ -104,13 +104,11 @@ enum ProcessMetrics {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The directory the process was started from: $PWD when it names the same directory the
-    /// shell started us in, else the current directory.
-    static func startDirectory() -> String {
-        if let pwd = getenv("PWD"), pwd.pointee == CChar(UInt8(ascii: "/")) { return String(cString: pwd) }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-        return ProcessMetrics.string(fromCString: buffer)
+    /// $PWD: the directory the shell started us in (not reliable: a launcher may change directory
+    /// without updating it), or nil.
+    static func startDirectory() -> String? {
+        guard let pwd = getenv("PWD"), pwd.pointee == CChar(UInt8(ascii: "/")) else { return nil }
+        return String(cString: pwd)
     }
 
     /// The whole file as UTF-8 text, or nil if it cannot be opened.

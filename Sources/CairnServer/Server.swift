@@ -64,13 +64,14 @@ public final class Server: @unchecked Sendable {
         return String((0..<count).map { _ in digits[Int.random(in: 0..<digits.count)] })
     }
 
-    /// `path` made absolute against the current directory (done at start-up, before `dir` is
-    /// applied, as Redis does for its config file path).
+    /// `path` made absolute (CONFIG REWRITE must find the file later). ServerMain has already
+    /// entered `dir` by now, so the directory the process started in is recovered from $PWD when
+    /// the file is there, else the current directory is used.
     static func absolutePath(_ path: String) -> String {
         if path.hasPrefix("/") || path == "-" { return path }
-        // The process may already have changed into `dir`; PWD still names where it was started.
-        let base = ProcessMetrics.startDirectory()
-        return base.hasSuffix("/") ? base + path : base + "/" + path
+        func join(_ base: String) -> String { base.hasSuffix("/") ? base + path : base + "/" + path }
+        let candidates = [ProcessMetrics.startDirectory(), ConfigValue.workingDirectory()].compactMap { $0 }.map(join)
+        return candidates.first { access($0, F_OK) == 0 } ?? candidates.first ?? path
     }
 
     /// Pushes settings into the engine and decoders after start-up or CONFIG SET.

@@ -164,3 +164,14 @@ import Glibc
         #expect(lines.first == .simple("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"))
     }
 }
+
+extension ConfigCommandTests {
+    /// In the serialized suite: it depends on the working directory, which another test changes.
+    @Test func configFilePathIsMadeAbsolute() {
+        #expect(Server.absolutePath("/etc/cairn.conf") == "/etc/cairn.conf")
+        #expect(Server.absolutePath("-") == "-")
+        let resolved = Server.absolutePath("Package.swift")
+        #expect(resolved.hasPrefix("/") && resolved.hasSuffix("/Package.swift"))
+        #expect(ProcessMetrics.readFile(resolved) != nil, "an existing relative file resolves to itself")
+    }
+}
