@@ -27,26 +27,51 @@ public final class Server: @unchecked Sendable {
     private var cron: RepeatedTask?
     public let startedAtMillis = Clock.unixMillis()
     let runID: String
+    /// Replication id of this node's history (INFO replication `master_replid`).
+    let replicationID: String
     let shutdownPromise: EventLoopPromise<Void>
     var totalConnectionsReceived: Int64 = 0
     var rejectedConnections: Int64 = 0
+    /// The config file the server was started with, as an absolute path (CONFIG REWRITE, INFO).
     var configFile: String?
+    /// Heap bytes in use once the server was set up (INFO `used_memory_startup`).
+    var startupMemory: Int = 0
+    /// Commands-per-second samples (INFO `instantaneous_ops_per_sec`), as Redis's
+    /// trackInstantaneousMetric: one sample every 100 ms, averaged over the last 16.
+    var opsSamples = OpsSampler()
 
     public init(settings: ServerSettings, logger: Logger, configFile: String? = nil) {
         self.settings = settings
         self.logger = logger
-        self.configFile = configFile
+        self.configFile = configFile.map(Self.absolutePath)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         var engineSettings = EngineSettings()
         engineSettings.databases = settings.databases
         engine = Engine(settings: engineSettings, logger: logger)
         respLimits = .redisDefault
-        runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        runID = Self.randomHex(40)
+        replicationID = Self.randomHex(40)
         shutdownPromise = loop.makePromise()
         engine.host = self
         engine.commands.register(ServerCommands.specs)
         applySettings()
+        startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
+    }
+
+    static func randomHex(_ count: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String((0..<count).map { _ in digits[Int.random(in: 0..<digits.count)] })
+    }
+
+    /// `path` made absolute (CONFIG REWRITE must find the file later). ServerMain has already
+    /// entered `dir` by now, so the directory the process started in is recovered from $PWD when
+    /// the file is there, else the current directory is used.
+    static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") || path == "-" { return path }
+        func join(_ base: String) -> String { base.hasSuffix("/") ? base + path : base + "/" + path }
+        let candidates = [ProcessMetrics.startDirectory(), ConfigValue.workingDirectory()].compactMap { $0 }.map(join)
+        return candidates.first { access($0, F_OK) == 0 } ?? candidates.first ?? path
     }
 
     /// Pushes settings into the engine and decoders after start-up or CONFIG SET.
@@ -113,8 +138,9 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    /// Periodic work (Redis's serverCron): active expiry, idle client timeouts.
+    /// Periodic work (Redis's serverCron): active expiry, idle client timeouts, ops/sec samples.
     private func serverCron() {
+        opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
         engine.activeExpireCycle()
         if settings.timeoutSeconds > 0 {
             let limit = Int64(settings.timeoutSeconds) * 1000
@@ -172,6 +198,34 @@ public final class Server: @unchecked Sendable {
     func connection(id: Int64) -> ConnectionHandler? { connections[id] }
 
     var connectedClients: Int { connections.count }
+
+    /// The TCP port actually bound (differs from `settings.port` when that is 0).
+    var boundPort: Int? { listeners.first?.localAddress?.port }
+
+    /// CONFIG RESETSTAT: zeroes the counters INFO reports (Redis's resetServerStats plus the
+    /// command and error tables).
+    func resetStats() {
+        // Field by field: the stats structs have no public initializer.
+        engine.stats.commandsProcessed = 0
+        engine.stats.keyspaceHits = 0
+        engine.stats.keyspaceMisses = 0
+        engine.stats.expiredKeys = 0
+        engine.stats.expiredStalePercent = 0
+        engine.stats.expiredTimeCapReached = 0
+        engine.stats.expireCycleMicros = 0
+        engine.stats.totalErrorReplies = 0
+        engine.stats.unexpectedErrorReplies = 0
+        engine.stats.errorCounts = [:]
+        for command in engine.commands.allIncludingSubcommands {
+            command.stats.calls = 0
+            command.stats.microseconds = 0
+            command.stats.rejectedCalls = 0
+            command.stats.failedCalls = 0
+        }
+        totalConnectionsReceived = 0
+        rejectedConnections = 0
+        opsSamples = OpsSampler()
+    }
 
     func logProtocolError(_ session: ClientSession, _ message: String) {
         logger.info("Protocol error (\(message)) from client: id=\(session.id) addr=\(session.address)")

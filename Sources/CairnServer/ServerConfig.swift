@@ -1,5 +1,10 @@
 import CairnRESP
 import CairnStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // Configuration: the values, and one table of directives (name, how to read, parse and apply
 // each) that serves the config file, `--name value` overrides and CONFIG GET/SET alike.
@@ -25,6 +30,9 @@ public struct ServerSettings: Sendable {
     public var pidfile = ""
     public var activeExpireEffort = 1
     public var activeExpireEnabled = true
+    /// `enable-protected-configs`: whether CONFIG SET may change protected directives (dir,
+    /// dbfilename): `no`, `yes`, or `local` (only from loopback or unix-socket clients).
+    public var enableProtectedConfigs = "no"
     public init() {}
 }
 
@@ -38,6 +46,10 @@ struct ConfigDirective: Sendable {
     var name: String
     var aliases: [String] = []
     var mutable = true
+    /// CONFIG SET refuses it unless `enable-protected-configs` allows (Redis's PROTECTED_CONFIG).
+    var protected = false
+    /// A free-form string: CONFIG REWRITE writes it quoted.
+    var isString = false
     /// The value as CONFIG GET prints it.
     var get: @Sendable (ServerSettings) -> String
     /// Parses and stores the arguments; throws ConfigError with Redis's reason text.
@@ -91,6 +103,12 @@ enum ConfigValue {
     }
 
     static func yesNo(_ b: Bool) -> String { b ? "yes" : "no" }
+
+    static func workingDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return ProcessMetrics.string(fromCString: buffer)
+    }
 }
 
 enum ConfigTable {
@@ -111,8 +129,11 @@ enum ConfigTable {
                         }),
         ConfigDirective(name: "protected-mode", get: { ConfigValue.yesNo($0.protectedMode) },
                         set: single { $0.protectedMode = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "dir", get: { $0.dir }, set: single { $0.dir = $1 }),
-        ConfigDirective(name: "dbfilename", get: { $0.dbfilename },
+        // CONFIG SET dir also changes the working directory (see ConfigCommand.set).
+        // CONFIG GET dir answers the actual working directory, as Redis does.
+        ConfigDirective(name: "dir", protected: true, isString: true, get: { ConfigValue.workingDirectory() ?? $0.dir },
+                        set: single { $0.dir = $1 }),
+        ConfigDirective(name: "dbfilename", protected: true, isString: true, get: { $0.dbfilename },
                         set: single { s, v in
                             guard !v.contains("/") else { throw ConfigError("dbfilename can't be a path, just a filename") }
                             s.dbfilename = v
@@ -122,18 +143,19 @@ enum ConfigTable {
         ConfigDirective(name: "hz", get: { String($0.hz) },
                         set: single { s, v in
                             // Redis clamps hz to 1...500 rather than refusing.
-                            let n = try ConfigValue.int(v, Int(Int32.min)...Int(Int32.max))
+                            let n = try ConfigValue.int(v, 0...Int(Int32.max))
                             s.hz = max(1, min(500, n))
                         }),
         ConfigDirective(name: "maxclients", get: { String($0.maxclients) },
-                        set: single { $0.maxclients = try ConfigValue.int($1, 1...Int(Int32.max)) }),
+                        set: single { $0.maxclients = try ConfigValue.int($1, 1...Int(UInt32.max)) }),
         ConfigDirective(name: "timeout", get: { String($0.timeoutSeconds) },
                         set: single { $0.timeoutSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
-        ConfigDirective(name: "tcp-keepalive", get: { String($0.tcpKeepaliveSeconds) },
+        // Applied to connections when the listener starts, so not changeable at run time yet.
+        ConfigDirective(name: "tcp-keepalive", mutable: false, get: { String($0.tcpKeepaliveSeconds) },
                         set: single { $0.tcpKeepaliveSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
         ConfigDirective(name: "tcp-backlog", mutable: false, get: { String($0.tcpBacklog) },
                         set: single { $0.tcpBacklog = try ConfigValue.int($1, 0...Int(Int32.max)) }),
-        ConfigDirective(name: "requirepass", get: { $0.requirepass ?? "" },
+        ConfigDirective(name: "requirepass", isString: true, get: { $0.requirepass ?? "" },
                         set: single { $0.requirepass = $1.isEmpty ? nil : $1 }),
         ConfigDirective(name: "proto-max-bulk-len", get: { String($0.protoMaxBulkLength) },
                         set: single { $0.protoMaxBulkLength = try ConfigValue.memory($1, min: 1024 * 1024, max: Int(Int64.max)) }),
@@ -141,8 +163,8 @@ enum ConfigTable {
                         set: single { $0.clientQueryBufferLimit = try ConfigValue.memory($1, min: 1024 * 1024, max: Int(Int64.max)) }),
         ConfigDirective(name: "loglevel", get: { $0.loglevel },
                         set: single { $0.loglevel = try ConfigValue.oneOf($1, ["debug", "verbose", "notice", "warning", "nothing"]) }),
-        ConfigDirective(name: "logfile", mutable: false, get: { $0.logfile }, set: single { $0.logfile = $1 }),
-        ConfigDirective(name: "pidfile", mutable: false, get: { $0.pidfile }, set: single { $0.pidfile = $1 }),
+        ConfigDirective(name: "logfile", mutable: false, isString: true, get: { $0.logfile }, set: single { $0.logfile = $1 }),
+        ConfigDirective(name: "pidfile", mutable: false, isString: true, get: { $0.pidfile }, set: single { $0.pidfile = $1 }),
         ConfigDirective(name: "daemonize", mutable: false, get: { _ in "no" },
                         set: single { _, v in
                             if try ConfigValue.bool(v) {
@@ -151,6 +173,8 @@ enum ConfigTable {
                         }),
         ConfigDirective(name: "active-expire-effort", get: { String($0.activeExpireEffort) },
                         set: single { $0.activeExpireEffort = try ConfigValue.int($1, 1...10) }),
+        ConfigDirective(name: "enable-protected-configs", mutable: false, get: { $0.enableProtectedConfigs },
+                        set: single { $0.enableProtectedConfigs = try ConfigValue.oneOf($1, ["no", "yes", "local"]) }),
     ]
 
     static func lookup(_ name: String) -> ConfigDirective? {

@@ -1,0 +1,251 @@
+import CairnRESP
+import CairnStorage
+
+// CLIENT ID | SETNAME | GETNAME | SETINFO | LIST | INFO | KILL | HELP (Redis 7.0 networking.c;
+// SETINFO and the lib-name/lib-ver fields as Redis 7.2, which redis-py relies on).
+
+enum ClientCommand {
+    static let badName = "ERR Client names cannot contain spaces, newlines or special characters."
+
+    static let spec = CommandSpec(
+        "client", arity: -2, flags: [], categories: [.slow], group: "connection", since: "2.4.0",
+        summary: "A container for client connection commands",
+        subcommands: [
+            sub("id", 2, [], "5.0.0", "Returns the client ID for the current connection", id),
+            sub("setname", 3, [], "2.6.9", "Set the current connection name", setName),
+            sub("getname", 2, [], "2.6.9", "Get the current connection name", getName),
+            sub("setinfo", 4, [], "7.2.0", "Set client or connection specific info", setInfo),
+            sub("list", -2, [.admin], "2.4.0", "Get the list of client connections", list),
+            sub("info", 2, [], "6.2.0", "Returns information about the current client connection.", info),
+            sub("kill", -3, [.admin], "2.4.0", "Kill the connection of a client", kill),
+            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
+                        group: "connection", since: "5.0.0",
+                        summary: "Show helpful text about the different subcommands", handler: help),
+        ],
+        handler: { _ in }
+    )
+
+    /// A subcommand with CLIENT's usual flags (`admin` ones are also @admin @dangerous).
+    private static func sub(_ name: String, _ arity: Int, _ extra: CommandFlags, _ since: String,
+                            _ summary: String, _ handler: @escaping CommandHandler) -> CommandSpec {
+        let admin = extra.contains(.admin)
+        return CommandSpec(name, arity: arity, flags: extra.union([.noscript, .loading, .stale]),
+                           categories: admin ? [.admin, .slow, .dangerous, .connection] : [.slow, .connection],
+                           group: "connection", since: since, summary: summary, handler: handler)
+    }
+
+    /// Redis's validateClientName: empty, or printable ASCII without spaces ('!'...'~').
+    static func isValidName(_ name: [UInt8]) -> Bool {
+        name.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
+    }
+
+    static func id(_ c: CommandContext) { c.reply.integer(c.client.id) }
+
+    static func setName(_ c: CommandContext) {
+        let name = c.args.bytes(2)
+        guard isValidName(name) else { return c.reply.error(badName) }
+        c.client.name = name.isEmpty ? nil : name
+        c.reply.ok()
+    }
+
+    static func getName(_ c: CommandContext) {
+        if let name = c.client.name { c.reply.bulk(name) } else { c.reply.null() }
+    }
+
+    /// CLIENT SETINFO LIB-NAME|LIB-VER value (an empty value clears it).
+    static func setInfo(_ c: CommandContext) {
+        let attribute = c.args.string(2)
+        let value = c.args.bytes(3)
+        let isName = c.args.matches(2, "lib-name")
+        guard isName || c.args.matches(2, "lib-ver") else {
+            return c.reply.error("ERR Unrecognized option '\(attribute)'")
+        }
+        guard isValidName(value) else {
+            return c.reply.error("ERR \(attribute) cannot contain spaces, newlines or special characters.")
+        }
+        let stored: [UInt8]? = value.isEmpty ? nil : value
+        if isName { c.client.libraryName = stored } else { c.client.libraryVersion = stored }
+        c.reply.ok()
+    }
+
+    /// The client types of CLIENT LIST/KILL TYPE. Cairn has only normal clients so far.
+    enum ClientType { case normal, replica, pubsub, master }
+
+    static func clientType(_ name: String) -> ClientType? {
+        switch name.lowercased() {
+        case "normal": return .normal
+        case "slave", "replica": return .replica
+        case "pubsub": return .pubsub
+        case "master": return .master
+        default: return nil
+        }
+    }
+
+    static func type(of session: ClientSession) -> ClientType { .normal }
+
+    /// CLIENT LIST [TYPE type] | [ID id [id ...]]
+    static func list(_ c: CommandContext) {
+        let server = ServerCommands.server(c)
+        var text = ""
+        if c.args.count == 4 && c.args.matches(2, "type") {
+            guard let wanted = clientType(c.args.string(3)) else {
+                return c.reply.error("ERR Unknown client type '\(c.args.string(3))'")
+            }
+            for s in server.clientSessions where type(of: s) == wanted { text += ClientInfo.line(s, c) + "\n" }
+        } else if c.args.count > 3 && c.args.matches(2, "id") {
+            var ids: [Int64] = []
+            for i in 3..<c.args.count {
+                guard let id = c.args.int64(i) else { return c.reply.error("ERR Invalid client ID") }
+                ids.append(id)
+            }
+            for id in ids {
+                if let s = server.session(id: id, current: c.client) { text += ClientInfo.line(s, c) + "\n" }
+            }
+        } else if c.args.count != 2 {
+            return c.replySyntaxError()
+        } else {
+            for s in server.clientSessions { text += ClientInfo.line(s, c) + "\n" }
+        }
+        c.reply.verbatim(text)
+    }
+
+    static func info(_ c: CommandContext) {
+        c.reply.verbatim(ClientInfo.line(c.client, c) + "\n")
+    }
+
+    /// CLIENT KILL addr:port (old form: OK or an error) | CLIENT KILL <filter> <value> ... (a count).
+    static func kill(_ c: CommandContext) {
+        let server = ServerCommands.server(c)
+        var filter = KillFilter()
+        let oldForm = c.args.count == 3
+        if oldForm {
+            filter.address = c.args.string(2)
+            filter.skipMe = false  // with the old form a client may kill itself
+        } else {
+            var i = 2
+            while i < c.args.count {
+                guard i + 1 < c.args.count else { return c.replySyntaxError() }
+                let value = c.args.string(i + 1)
+                if c.args.matches(i, "id") {
+                    guard let id = c.args.int64(i + 1), id >= 1 else {
+                        return c.reply.error("ERR client-id should be greater than 0")
+                    }
+                    filter.id = id
+                } else if c.args.matches(i, "type") {
+                    guard let t = clientType(value) else { return c.reply.error("ERR Unknown client type '\(value)'") }
+                    filter.type = t
+                } else if c.args.matches(i, "addr") {
+                    filter.address = value
+                } else if c.args.matches(i, "laddr") {
+                    filter.localAddress = value
+                } else if c.args.matches(i, "user") {
+                    guard value == "default" else { return c.reply.error("ERR No such user '\(value)'") }
+                    filter.user = value
+                } else if c.args.matches(i, "skipme") {
+                    if c.args.matches(i + 1, "yes") { filter.skipMe = true }
+                    else if c.args.matches(i + 1, "no") { filter.skipMe = false }
+                    else { return c.replySyntaxError() }
+                } else {
+                    return c.replySyntaxError()
+                }
+                i += 2
+            }
+        }
+        var killed = 0
+        for handler in server.clients {
+            guard let s = handler.session, filter.matches(s, current: c.client) else { continue }
+            if s === c.client {
+                s.closeAfterReply = true  // after this reply is written
+            } else {
+                handler.kill()
+            }
+            killed += 1
+        }
+        if oldForm {
+            if killed == 0 { c.reply.error("ERR No such client") } else { c.reply.ok() }
+        } else {
+            c.reply.integer(killed)
+        }
+    }
+
+    struct KillFilter {
+        var id: Int64? = nil
+        var type: ClientType? = nil
+        var address: String? = nil
+        var localAddress: String? = nil
+        var user: String? = nil
+        var skipMe = true
+
+        func matches(_ s: ClientSession, current: ClientSession) -> Bool {
+            if let address, s.address != address { return false }
+            if let localAddress, s.localAddress != localAddress { return false }
+            if let type, ClientCommand.type(of: s) != type { return false }
+            if let id, s.id != id { return false }
+            if let user, s.user != user { return false }
+            if skipMe && s === current { return false }
+            return true
+        }
+    }
+
+    static func help(_ c: CommandContext) {
+        Help.reply(c, command: "CLIENT", lines: [
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]",
+            "      Return clients of specified IDs only.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+        ])
+    }
+}
+
+/// Redis's addReplyHelp: a title line, the command's lines, then HELP, as status replies.
+enum Help {
+    static func reply(_ c: CommandContext, command: String, lines: [String]) {
+        c.reply.arrayHeader(lines.count + 3)
+        c.reply.simpleString("\(command) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+        for line in lines { c.reply.simpleString(line) }
+        c.reply.simpleString("HELP")
+        c.reply.simpleString("    Prints this help.")
+    }
+}
+
+extension Server {
+    /// Every connected client's session, oldest first.
+    var clientSessions: [ClientSession] { clients.compactMap(\.session) }
+
+    /// The session with `id`: a connected client, or the calling one (which in tests may not be
+    /// registered as a connection).
+    func session(id: Int64, current: ClientSession) -> ClientSession? {
+        if current.id == id { return current }
+        return connection(id: id)?.session
+    }
+}

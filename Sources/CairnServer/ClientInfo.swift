@@ -1,0 +1,55 @@
+import CairnRESP
+import CairnStorage
+
+// One line of CLIENT LIST / CLIENT INFO, field for field in Redis 7.2's order (7.0's plus
+// lib-name and lib-ver). Fields Cairn does not track (pub/sub, MULTI, query buffer) carry the value
+// an idle normal Redis client shows, so parsers that split on spaces and '=' keep working.
+
+enum ClientInfo {
+    static func line(_ s: ClientSession, _ c: CommandContext) -> String {
+        let now = c.engine.now
+        let isCurrent = s === c.client
+        // Arguments of the command being run: only known for the calling client.
+        var argvMemory = 0
+        if isCurrent { for i in 0..<c.args.count { argvMemory += c.args[i].count } }
+        let replyBufferSize = s.reply.buffer.capacity
+        let pending = s.reply.buffer.readableBytes
+        var flags = ""
+        if s.closeAfterReply { flags += "c" }
+        if s.address.hasPrefix("/") { flags += "U" }
+        if flags.isEmpty { flags = "N" }
+        var fields: [(String, String)] = [
+            ("id", String(s.id)),
+            ("addr", s.address),
+            ("laddr", s.localAddress),
+            ("fd", String(s.fileDescriptor)),
+            ("name", text(s.name)),
+            ("age", String(max(0, now - s.createdAtMillis) / 1000)),
+            ("idle", String(max(0, now - s.lastInteractionMillis) / 1000)),
+            ("flags", flags),
+            ("db", String(s.db)),
+            ("sub", "0"), ("psub", "0"), ("ssub", "0"), ("multi", "-1"),
+            ("qbuf", "0"), ("qbuf-free", "0"),
+            ("argv-mem", String(argvMemory)),
+            ("multi-mem", "0"),
+            ("rbs", String(replyBufferSize)),
+            ("rbp", String(replyBufferSize)),
+            ("obl", String(pending)),
+            ("oll", "0"), ("omem", "0"),
+            ("tot-mem", String(replyBufferSize + argvMemory)),
+            ("events", "r"),
+            ("cmd", s.lastCommand),
+            ("user", s.user),
+            ("redir", "-1"),
+            ("resp", s.resp3 ? "3" : "2"),
+        ]
+        fields.append(("lib-name", text(s.libraryName)))
+        fields.append(("lib-ver", text(s.libraryVersion)))
+        return fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+
+    /// Names and library attributes are validated to printable ASCII when set.
+    private static func text(_ bytes: [UInt8]?) -> String {
+        bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}

@@ -1,0 +1,161 @@
+import CairnRESP
+import CairnStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// CONFIG GET | SET | RESETSTAT | REWRITE | HELP over the directive table in ServerConfig.swift
+// (Redis 7.0's config.c: checks, order of checks and error texts).
+
+enum ConfigCommand {
+    static let spec = CommandSpec(
+        "config", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.0.0",
+        summary: "A container for server configuration commands",
+        subcommands: [
+            admin("get", -3, "2.0.0", "Get the values of configuration parameters", get),
+            admin("set", -4, "2.0.0", "Set configuration parameters to the given values", set),
+            admin("resetstat", 2, "2.0.0", "Reset the stats returned by INFO", resetStat),
+            admin("rewrite", 2, "2.8.0", "Rewrite the configuration file with the in memory configuration", rewrite),
+            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
+                        since: "5.0.0", summary: "Show helpful text about the different subcommands", handler: help),
+        ],
+        handler: { _ in }
+    )
+
+    private static func admin(_ name: String, _ arity: Int, _ since: String, _ summary: String,
+                              _ handler: @escaping CommandHandler) -> CommandSpec {
+        CommandSpec(name, arity: arity, flags: [.admin, .noscript, .loading, .stale],
+                    categories: [.admin, .slow, .dangerous], group: "server", since: since,
+                    summary: summary, handler: handler)
+    }
+
+    /// CONFIG GET pattern [pattern ...]: a map of name -> value. A pattern without glob characters
+    /// is looked up by name (aliases too) and answered under the name as given; a glob is matched
+    /// case-insensitively against every name and alias.
+    static func get(_ c: CommandContext) {
+        let settings = ServerCommands.server(c).settings
+        var matches: [(name: String, directive: ConfigDirective)] = []
+        var seen: Set<String> = []
+        for i in 2..<c.args.count {
+            let pattern = c.args.bytes(i)
+            if !pattern.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") }) {
+                let name = c.args.string(i)
+                guard !seen.contains(name.lowercased()), let d = ConfigTable.lookup(name) else { continue }
+                seen.insert(name.lowercased())
+                matches.append((name, d))
+                continue
+            }
+            for d in ConfigTable.directives {
+                for name in [d.name] + d.aliases where !seen.contains(name) {
+                    if GlobPattern.matches(pattern, Array(name.utf8), caseInsensitive: true) {
+                        seen.insert(name)
+                        matches.append((name, d))
+                    }
+                }
+            }
+        }
+        c.reply.mapHeader(matches.count)
+        for m in matches {
+            c.reply.bulk(m.name)
+            c.reply.bulk(m.directive.get(settings))
+        }
+    }
+
+    /// CONFIG SET name value [name value ...]: all or nothing. Names are checked first (unknown,
+    /// immutable, protected, duplicate), then every value is parsed into a copy of the settings;
+    /// only when all succeed (and a new `dir` could be entered) is the copy installed.
+    static func set(_ c: CommandContext) {
+        guard c.args.count % 2 == 0 else { return c.replySyntaxError() }
+        let server = ServerCommands.server(c)
+        var chosen: [(directive: ConfigDirective, value: String)] = []
+        var unknown: String? = nil
+        var refusal: (name: String, reason: String)? = nil
+        var i = 2
+        while i < c.args.count {
+            let name = c.args.string(i)
+            defer { i += 2 }
+            guard let d = ConfigTable.lookup(name) else {
+                if unknown == nil && refusal == nil { unknown = name }
+                continue
+            }
+            if unknown != nil || refusal != nil { continue }
+            if !d.mutable || (d.protected && !protectedChangesAllowed(server, c.client)) {
+                refusal = (name, d.mutable ? "can't set protected config" : "can't set immutable config")
+                continue
+            }
+            if chosen.contains(where: { $0.directive.name == d.name }) {
+                refusal = (name, "duplicate parameter")
+                continue
+            }
+            chosen.append((d, c.args.string(i + 1)))
+        }
+        if let unknown { return c.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '\(unknown)'") }
+        if let refusal { return failed(c, refusal.name, refusal.reason) }
+        var updated = server.settings
+        for (d, value) in chosen {
+            do {
+                try d.set(&updated, [value])
+            } catch let e as ConfigError {
+                return failed(c, d.name, e.message)
+            } catch {
+                return failed(c, d.name, "\(error)")
+            }
+        }
+        if updated.dir != server.settings.dir && chdir(updated.dir) != 0 {
+            return failed(c, "dir", String(cString: strerror(errno)))
+        }
+        server.settings = updated
+        server.applySettings()
+        c.reply.ok()
+    }
+
+    private static func failed(_ c: CommandContext, _ name: String, _ reason: String) {
+        c.reply.error("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(reason)")
+    }
+
+    /// Redis's allowProtectedAction: `yes`, or `local` and the client is on loopback / a unix socket.
+    static func protectedChangesAllowed(_ server: Server, _ client: ClientSession) -> Bool {
+        switch server.settings.enableProtectedConfigs {
+        case "yes": return true
+        case "local":
+            let a = client.address
+            return a.hasPrefix("/") || a.hasPrefix("127.") || a.hasPrefix("[::1]:") || a.isEmpty
+        default: return false
+        }
+    }
+
+    static func resetStat(_ c: CommandContext) {
+        ServerCommands.server(c).resetStats()
+        c.reply.ok()
+    }
+
+    static func rewrite(_ c: CommandContext) {
+        let server = ServerCommands.server(c)
+        guard let path = server.configFile, path != "-" else {
+            return c.reply.error("ERR The server is running without a config file")
+        }
+        do {
+            try ConfigRewrite.rewrite(path: path, settings: server.settings)
+            server.logger.notice("CONFIG REWRITE executed with success.")
+            c.reply.ok()
+        } catch {
+            server.logger.warning("CONFIG REWRITE failed: \(error)")
+            c.reply.error("ERR Rewriting config file: \(error)")
+        }
+    }
+
+    static func help(_ c: CommandContext) {
+        Help.reply(c, command: "CONFIG", lines: [
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ])
+    }
+}
