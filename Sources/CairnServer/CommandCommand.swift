@@ -22,7 +22,7 @@ enum CommandCommand {
     ]
 
     /// Whether the engine runs a container called without a subcommand (see the note above).
-    static let engineRunsBareContainers = false
+    static let engineRunsBareContainers = true
 
     static let spec = CommandSpec(
         "command", arity: -1, flags: [.loading, .stale], categories: [.slow, .connection], group: "server",

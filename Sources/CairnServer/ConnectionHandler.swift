@@ -55,6 +55,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let session, !session.closeAfterReply else { return }
         var incoming = unwrapInboundIn(data)
+        server.netInputBytes += Int64(incoming.readableBytes)
         if input == nil || input!.readableBytes == 0 {
             input = incoming
         } else {
@@ -76,6 +77,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func process(_ session: ClientSession, _ context: ChannelHandlerContext) {
         guard var buffer = input else { return }
         input = nil  // keep the storage uniquely referenced while we read it
+        parser.limits = server.respLimits  // CONFIG SET proto-max-bulk-len applies to open connections too
         if let message = server.engine.executeRequests(in: &buffer, parser: &parser, client: session) {
             session.reply.error("ERR Protocol error: \(message)")
             session.closeAfterReply = true
@@ -96,6 +98,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func flush(_ context: ChannelHandlerContext) {
         guard let session else { return }
         if session.reply.buffer.readableBytes > 0 {
+            server.netOutputBytes += Int64(session.reply.buffer.readableBytes)
             context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: nil)
             if session.reply.buffer.capacity > Self.replyBufferRetainedBytesMax {
                 session.reply.buffer = context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)

@@ -102,6 +102,8 @@ enum InfoSections {
             "total_connections_received:\(server.totalConnectionsReceived)",
             "total_commands_processed:\(s.commandsProcessed)",
             "instantaneous_ops_per_sec:\(server.opsSamples.perSecond)",
+            "total_net_input_bytes:\(server.netInputBytes)",
+            "total_net_output_bytes:\(server.netOutputBytes)",
             "rejected_connections:\(server.rejectedConnections)",
             "expired_keys:\(s.expiredKeys)",
             "expired_stale_perc:\(InfoFormat.fixed(s.expiredStalePercent * 100, 2))",

@@ -31,6 +31,9 @@ public final class Server: @unchecked Sendable {
     let replicationID: String
     let shutdownPromise: EventLoopPromise<Void>
     var totalConnectionsReceived: Int64 = 0
+    /// Bytes read from and written to clients (INFO total_net_input_bytes / _output_bytes).
+    var netInputBytes: Int64 = 0
+    var netOutputBytes: Int64 = 0
     var rejectedConnections: Int64 = 0
     /// The config file the server was started with, as an absolute path (CONFIG REWRITE, INFO).
     var configFile: String?
@@ -205,25 +208,12 @@ public final class Server: @unchecked Sendable {
     /// CONFIG RESETSTAT: zeroes the counters INFO reports (Redis's resetServerStats plus the
     /// command and error tables).
     func resetStats() {
-        // Field by field: the stats structs have no public initializer.
-        engine.stats.commandsProcessed = 0
-        engine.stats.keyspaceHits = 0
-        engine.stats.keyspaceMisses = 0
-        engine.stats.expiredKeys = 0
-        engine.stats.expiredStalePercent = 0
-        engine.stats.expiredTimeCapReached = 0
-        engine.stats.expireCycleMicros = 0
-        engine.stats.totalErrorReplies = 0
-        engine.stats.unexpectedErrorReplies = 0
-        engine.stats.errorCounts = [:]
-        for command in engine.commands.allIncludingSubcommands {
-            command.stats.calls = 0
-            command.stats.microseconds = 0
-            command.stats.rejectedCalls = 0
-            command.stats.failedCalls = 0
-        }
+        engine.stats = EngineStats()
+        for command in engine.commands.allIncludingSubcommands { command.stats = CommandStats() }
         totalConnectionsReceived = 0
         rejectedConnections = 0
+        netInputBytes = 0
+        netOutputBytes = 0
         opsSamples = OpsSampler()
     }
 

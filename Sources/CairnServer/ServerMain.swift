@@ -14,7 +14,9 @@ public enum ServerMain {
         var args = arguments
         var configFile: String? = nil
         if let first = args.first, !first.hasPrefix("--") {
-            configFile = first
+            // Absolute now: the process changes into `dir` before CONFIG REWRITE needs the path.
+            configFile = first == "-" || first.hasPrefix("/") ? first
+                : FileManager.default.currentDirectoryPath + "/" + first
             args.removeFirst()
         }
         do {

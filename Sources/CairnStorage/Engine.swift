@@ -16,6 +16,7 @@ public struct EngineStats: Sendable {
     public var totalErrorReplies: Int64 = 0
     public var unexpectedErrorReplies: Int64 = 0
     public var errorCounts: [String: Int64] = [:]
+    public init() {}
 }
 
 public struct EngineSettings: Sendable {
@@ -89,11 +90,9 @@ public final class Engine {
             noteErrors(client, from: errorMark)
             return
         }
-        if let subs = command.subcommands {
-            guard args.count >= 2 else {
-                reject(command, client, "ERR wrong number of arguments for '\(command.fullName)' command", errorMark)
-                return
-            }
+        // As Redis's lookupCommand: a container called alone runs itself (bare COMMAND lists
+        // everything; CLIENT or CONFIG alone then fail their own arity check).
+        if let subs = command.subcommands, args.count >= 2 {
             guard let sub = subs.lookup(args[1]) else {
                 let word = args.string(1).prefix(128)
                 reject(command, client, "ERR unknown subcommand '\(word)'. Try \(command.spec.name.uppercased()) HELP.", errorMark)

@@ -23,6 +23,7 @@ public struct CommandStats: Sendable {
     public var microseconds: Int64 = 0
     public var rejectedCalls: Int64 = 0
     public var failedCalls: Int64 = 0
+    public init() {}
 }
 
 public final class CommandTable {

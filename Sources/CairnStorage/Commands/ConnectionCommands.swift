@@ -4,7 +4,7 @@ import CairnRESP
 
 enum ConnectionCommands {
     static let specs: [CommandSpec] = [
-        CommandSpec("ping", arity: -1, flags: [.fast, .stale, .loading], categories: [.fast, .connection],
+        CommandSpec("ping", arity: -1, flags: [.fast], categories: [.fast, .connection],
                     group: "connection", summary: "Returns the server's liveliness response.", handler: ping),
         CommandSpec("echo", arity: 2, flags: [.fast, .stale, .loading], categories: [.fast, .connection],
                     group: "connection", summary: "Returns the given string.", handler: echo),
@@ -39,7 +39,7 @@ enum ConnectionCommands {
     }
 
     static func select(_ c: CommandContext) {
-        guard let index = dbIndex(c, 1) else { return c.replyNotInteger() }
+        guard let index = KeyspaceCommands.parseDBIndex(c, 1) else { return }
         guard index >= 0 && index < c.engine.databases.count else { return c.reply.error("ERR DB index is out of range") }
         c.client.db = index
         c.reply.ok()
