@@ -45,9 +45,13 @@ public struct ByteMap<Payload> {
 
     /// Index of the entry for `key`, or nil.
     @inlinable
-    public func find(_ key: UnsafeRawBufferPointer) -> Int? {
-        let h = Self.hash(key)
-        return entries.withUnsafeBufferPointer { e in
+    public func find(_ key: UnsafeRawBufferPointer) -> Int? { find(key, hash: Self.hash(key)) }
+
+    /// As `find`, with the key's hash already computed. Reads entries in place (no copy, so no
+    /// retain/release of their keys and payloads while walking a chain).
+    @inlinable
+    public func find(_ key: UnsafeRawBufferPointer, hash h: Int) -> Int? {
+        entries.withUnsafeBufferPointer { e in
             var i = buckets[h & mask]
             let n = key.count
             while i >= 0 {
@@ -81,8 +85,13 @@ public struct ByteMap<Payload> {
     /// Adds an absent key; returns its index.
     @discardableResult
     public mutating func insert(_ key: [UInt8], _ payload: Payload) -> Int {
+        insert(key, hash: key.withUnsafeBytes { Self.hash($0) }, payload)
+    }
+
+    /// As `insert`, with the key's hash already computed.
+    @discardableResult
+    public mutating func insert(_ key: [UInt8], hash h: Int, _ payload: Payload) -> Int {
         if entries.count >= buckets.count { resize(to: buckets.count * 2) }
-        let h = key.withUnsafeBytes { Self.hash($0) }
         let b = h & mask
         entries.append(Entry(key: key, payload: payload, hash: h, next: buckets[b]))
         buckets[b] = Int32(entries.count - 1)
@@ -182,6 +191,31 @@ public struct ByteMap<Payload> {
 
     /// All entries in storage order.
     public var allEntries: [Entry] { entries }
+
+    /// Indices of every entry, for whole-table walks.
+    public var indices: Range<Int> { entries.indices }
+    public var bucketCount: Int { buckets.count }
+
+    /// Checks the bucket chains and returns the first violation, or nil. O(n), tests only.
+    func validate() -> String? {
+        if buckets.count != mask + 1 || buckets.count & mask != 0 { return "bucket count \(buckets.count) not a power of two matching mask \(mask)" }
+        var seen = [Bool](repeating: false, count: entries.count)
+        for b in buckets.indices {
+            var i = buckets[b]
+            var steps = 0
+            while i >= 0 {
+                guard Int(i) < entries.count else { return "bucket \(b) links to \(i) past the end" }
+                guard !seen[Int(i)] else { return "entry \(i) linked twice" }
+                seen[Int(i)] = true
+                guard entries[Int(i)].hash & mask == b else { return "entry \(i) chained in bucket \(b), hashes elsewhere" }
+                i = entries[Int(i)].next
+                steps += 1
+                if steps > entries.count { return "cycle in bucket \(b)" }
+            }
+        }
+        if let missing = seen.firstIndex(of: false) { return "entry \(missing) unreachable from its bucket" }
+        return nil
+    }
 }
 
 extension UInt64 {

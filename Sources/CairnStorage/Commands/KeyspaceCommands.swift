@@ -174,7 +174,7 @@ enum KeyspaceCommands {
         guard let i = source.lookupWrite(key) else { return c.reply.integer(0) }
         if destination.lookupWrite(key) != nil { return c.reply.integer(0) }
         let moved = source.table.remove(at: i)
-        let j = destination.insert(moved.key, moved.value, expireAt: moved.expireAt)
+        let j = destination.insert(key, moved.value, expireAt: moved.expireAt)
         destination.table[j].unsharedInteger = moved.unsharedInteger
         c.engine.dirty += 1
         c.reply.integer(1)
@@ -191,7 +191,7 @@ enum KeyspaceCommands {
                 db.expire(at: i)
                 continue
             }
-            return c.reply.bulk(db.table[i].key)
+            return c.reply.bulk(db.table.key(at: i))
         }
         c.reply.null()
     }
@@ -204,11 +204,11 @@ enum KeyspaceCommands {
         let all = pattern.count == 1 && pattern[0] == UInt8(ascii: "*")
         var matched: [Int] = []
         for i in db.table.indices where !db.isLogicallyExpired(i) {
-            if all || db.table[i].key.withUnsafeBytes({ GlobPattern.matches(pattern, $0) }) {
+            if all || db.table.key(at: i).withUnsafeBytes({ GlobPattern.matches(pattern, $0) }) {
                 matched.append(i)
             }
         }
         c.reply.arrayHeader(matched.count)
-        for i in matched { c.reply.bulk(db.table[i].key) }
+        for i in matched { c.reply.bulk(db.table.key(at: i)) }
     }
 }
