@@ -81,6 +81,11 @@ public final class Server: @unchecked Sendable {
     func applySettings() {
         engine.settings.hz = settings.hz
         engine.settings.activeExpireEffort = settings.activeExpireEffort
+        engine.settings.hashMaxListpackEntries = settings.hashMaxListpackEntries
+        engine.settings.hashMaxListpackValue = settings.hashMaxListpackValue
+        engine.settings.setMaxIntsetEntries = settings.setMaxIntsetEntries
+        engine.settings.zsetMaxListpackEntries = settings.zsetMaxListpackEntries
+        engine.settings.zsetMaxListpackValue = settings.zsetMaxListpackValue
         engine.settings.activeExpireEnabled = settings.activeExpireEnabled
         engine.settings.protoMaxBulkLength = settings.protoMaxBulkLength
         respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength

@@ -29,6 +29,11 @@ public struct ServerSettings: Sendable {
     public var logfile = ""
     public var pidfile = ""
     public var activeExpireEffort = 1
+    public var hashMaxListpackEntries = 512
+    public var hashMaxListpackValue = 64
+    public var setMaxIntsetEntries = 512
+    public var zsetMaxListpackEntries = 128
+    public var zsetMaxListpackValue = 64
     public var activeExpireEnabled = true
     /// `enable-protected-configs`: whether CONFIG SET may change protected directives (dir,
     /// dbfilename): `no`, `yes`, or `local` (only from loopback or unix-socket clients).
@@ -171,6 +176,20 @@ enum ConfigTable {
                                 throw ConfigError("daemonize yes is not supported: run cairn-server under a process supervisor")
                             }
                         }),
+        ConfigDirective(name: "hash-max-listpack-entries", aliases: ["hash-max-ziplist-entries"],
+                        get: { String($0.hashMaxListpackEntries) },
+                        set: single { $0.hashMaxListpackEntries = try ConfigValue.int($1, 0...Int(Int64.max)) }),
+        ConfigDirective(name: "hash-max-listpack-value", aliases: ["hash-max-ziplist-value"],
+                        get: { String($0.hashMaxListpackValue) },
+                        set: single { $0.hashMaxListpackValue = try ConfigValue.memory($1) }),
+        ConfigDirective(name: "set-max-intset-entries", get: { String($0.setMaxIntsetEntries) },
+                        set: single { $0.setMaxIntsetEntries = try ConfigValue.int($1, 0...Int(Int64.max)) }),
+        ConfigDirective(name: "zset-max-listpack-entries", aliases: ["zset-max-ziplist-entries"],
+                        get: { String($0.zsetMaxListpackEntries) },
+                        set: single { $0.zsetMaxListpackEntries = try ConfigValue.int($1, 0...Int(Int64.max)) }),
+        ConfigDirective(name: "zset-max-listpack-value", aliases: ["zset-max-ziplist-value"],
+                        get: { String($0.zsetMaxListpackValue) },
+                        set: single { $0.zsetMaxListpackValue = try ConfigValue.memory($1) }),
         ConfigDirective(name: "active-expire-effort", get: { String($0.activeExpireEffort) },
                         set: single { $0.activeExpireEffort = try ConfigValue.int($1, 1...10) }),
         ConfigDirective(name: "enable-protected-configs", mutable: false, get: { $0.enableProtectedConfigs },

@@ -27,6 +27,13 @@ public struct EngineSettings: Sendable {
     public var protoMaxBulkLength = 512 * 1024 * 1024
     /// `active-expire-effort` 1...10.
     public var activeExpireEffort = 1
+    /// Compact-encoding thresholds (redis.conf names). A collection converts to its large encoding
+    /// when it grows past either limit, and never converts back (as in Redis).
+    public var hashMaxListpackEntries = 512
+    public var hashMaxListpackValue = 64
+    public var setMaxIntsetEntries = 512
+    public var zsetMaxListpackEntries = 128
+    public var zsetMaxListpackValue = 64
     public init() {}
 }
 

@@ -18,7 +18,8 @@ import Glibc
         #expect(h.run("CONFIG", "GET", "*max-*-len*") == .array([.bulk("proto-max-bulk-len"), .bulk("536870912")]))
         #expect(h.run("CONFIG", "GET") == .err("ERR wrong number of arguments for 'config|get' command"))
         let everything = h.run("CONFIG", "GET", "*").pairs ?? []
-        #expect(everything.count == ConfigTable.directives.count)
+        // Aliases (hash-max-ziplist-entries...) are listed too, as Redis 7.0 does.
+        #expect(everything.count == ConfigTable.directives.reduce(0) { $0 + 1 + $1.aliases.count })
         h.run("HELLO", "3")
         #expect(h.raw("CONFIG", "GET", "hz") == "%1\r\n$2\r\nhz\r\n$2\r\n10\r\n")
     }

@@ -154,7 +154,7 @@ enum KeyspaceCommands {
         guard let i = source.lookupRead(key) else { return c.reply.integer(0) }
         // Copied out before the destination lookup, which may reclaim an expired key and move
         // entries around when both keys live in the same database.
-        let value = source.table[i].value
+        let value = source.table[i].value.copied()
         let expireAt = source.table[i].expireAt
         if destination.lookupWrite(newKey) != nil {
             guard replace else { return c.reply.integer(0) }

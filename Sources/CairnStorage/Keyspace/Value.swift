@@ -2,10 +2,15 @@
 // Strings that are canonical 64-bit integers are stored as `.int` (Redis's "int" encoding);
 // others as bytes, reported as "embstr" up to 44 bytes and "raw" above or after in-place edits
 // (APPEND, SETRANGE, SETBIT), matching what OBJECT ENCODING says in Redis.
+// Collections are reference types mutated in place; COPY takes a deep copy (`copied()`).
 
 public enum Value {
     case int(Int64)
     case string(StringBytes)
+    case list(QuickList)
+    case hash(HashValue)
+    case set(SetValue)
+    case zset(SortedSetValue)
 
     public static let embeddedStringBytesMax = 44
 
@@ -26,6 +31,10 @@ public enum Value {
     public var typeName: StaticString {
         switch self {
         case .int, .string: return "string"
+        case .list: return "list"
+        case .hash: return "hash"
+        case .set: return "set"
+        case .zset: return "zset"
         }
     }
 
@@ -34,12 +43,28 @@ public enum Value {
         switch self {
         case .int: return "int"
         case .string(let s): return s.raw ? "raw" : "embstr"
+        case .list: return "quicklist"  // Redis 7.0 encodes every list as a quicklist
+        case .hash(let h): return h.encodingName
+        case .set(let s): return s.encodingName
+        case .zset(let z): return z.encodingName
+        }
+    }
+
+    /// An independent copy (COPY): collections are duplicated, strings are values already.
+    public func copied() -> Value {
+        switch self {
+        case .int, .string: return self
+        case .list(let l): return .list(l.copy())
+        case .hash(let h): return .hash(h.copy())
+        case .set(let s): return .set(s.copy())
+        case .zset(let z): return .zset(z.copy())
         }
     }
 
     public var isString: Bool {
         switch self {
         case .int, .string: return true
+        default: return false
         }
     }
 
@@ -48,6 +73,7 @@ public enum Value {
         switch self {
         case .int(let v): return CairnRESP.Decimal.bytes(v)
         case .string(let s): return s.bytes
+        default: return nil
         }
     }
 }
