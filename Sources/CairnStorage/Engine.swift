@@ -166,6 +166,24 @@ public final class Engine {
         stats.errorCounts[code, default: 0] += 1
     }
 
+    // MARK: blocking hooks
+
+    /// Keys that gained elements during the current command while some client is blocked on
+    /// them (BLPOP, BZPOPMIN, ...): served after the command, in order.
+    public var readyKeys: [(db: Int, key: [UInt8])] = []
+    /// Per database, keys some client is blocked on (maintained by the blocking layer).
+    public var blockedKeys: [Int: Set<[UInt8]>] = [:]
+
+    /// Every command that adds elements to a list or sorted set (or creates one) calls this, so
+    /// clients blocked on the key can be served once the command has finished.
+    public func signalKeyReady(_ db: Database, _ key: UnsafeRawBufferPointer) {
+        guard let waiting = blockedKeys[db.id], !waiting.isEmpty else { return }
+        let k = Array(key)
+        if waiting.contains(k) && !readyKeys.contains(where: { $0.db == db.id && $0.key == k }) {
+            readyKeys.append((db.id, k))
+        }
+    }
+
     // MARK: databases
 
     public func flushAll() {
