@@ -98,6 +98,8 @@ enum ConnectionAdminCommands {
     /// RESET: back to a fresh connection's state (RESP2, db 0, no name, default user).
     static func reset(_ c: CommandContext) {
         let server = ServerCommands.server(c)
+        c.client.transaction = nil
+        c.engine.unwatchAll(c.client)
         c.client.db = 0
         c.client.resp3 = false
         c.client.name = nil

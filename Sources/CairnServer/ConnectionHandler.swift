@@ -47,7 +47,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let session { server.unregister(session.id) }
+        if let session {
+            server.engine.clientClosed(session)
+            server.unregister(session.id)
+        }
         self.context = nil
         context.fireChannelInactive()
     }

@@ -66,6 +66,19 @@ struct KeySpec {
         return index >= first && index <= last && (index - first) % max(1, step) == 0
     }
 
+    /// Whether argument `index` (of `argc`) is a key that a command with these specs only reads:
+    /// a read-only spec covers it, or no writing spec can and every writing spec is a plain
+    /// index range (so keys found by a key count, e.g. ZUNIONSTORE's sources, count as read).
+    static func isReadOnly(_ specs: [KeySpec], index: Int, argc: Int) -> Bool {
+        let writers = specs.filter { !$0.flags.contains("RO") }
+        if writers.contains(where: { $0.covers(index, argc: argc) }) { return false }
+        if specs.contains(where: { $0.flags.contains("RO") && $0.covers(index, argc: argc) }) { return true }
+        return writers.allSatisfy { w in
+            if case .index = w.begin, case .range = w.find { return true }
+            return false
+        }
+    }
+
     /// One key spec as a map (Redis's addReplyCommandKeySpecs).
     func write(_ reply: inout ReplyWriter) {
         reply.mapHeader(notes == nil ? 3 : 4)

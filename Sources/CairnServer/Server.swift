@@ -57,6 +57,10 @@ public final class Server: @unchecked Sendable {
         replicationID = Self.randomHex(40)
         shutdownPromise = loop.makePromise()
         engine.host = self
+        engine.isReadOnlyKeyArgument = { command, index, argc in
+            guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
+            return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
+        }
         engine.commands.register(ServerCommands.specs)
         applySettings()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0

@@ -72,6 +72,14 @@ public final class Engine {
     public var dirty: Int64 = 0
     /// The server object above the engine (CairnServer), for server-level commands.
     public weak var host: AnyObject?
+    /// Clients watching each key, per database (WATCH).
+    var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
+    /// True while EXEC runs its queued commands.
+    var executingTransaction = false
+    /// Supplied by the server from Redis's key specifications: whether argument `index` of a call
+    /// with `argc` arguments is a key the command only reads (e.g. SINTERSTORE's sources), so that
+    /// a write does not invalidate WATCHes on keys it did not change.
+    public var isReadOnlyKeyArgument: ((RegisteredCommand, _ index: Int, _ argc: Int) -> Bool)?
     public var random = SystemRandomNumberGenerator()
 
     public init(settings: EngineSettings = EngineSettings(), logger: Logger = Logger(label: "cairn.engine")) {
@@ -89,11 +97,13 @@ public final class Engine {
     /// Runs one command from `client`. The reply goes to `client.reply`.
     public func execute(_ client: ClientSession, _ args: Arguments) {
         guard args.count > 0 else { return }
-        now = Clock.unixMillis()
+        // Inside EXEC every command sees the time EXEC started (Redis's command time snapshot).
+        if !executingTransaction { now = Clock.unixMillis() }
         client.lastInteractionMillis = now
         let errorMark = client.reply.buffer.writerIndex
         guard var command = commands.lookup(args[0]) else {
             replyUnknownCommand(client, args)
+            client.transaction?.aborted = true
             noteErrors(client, from: errorMark)
             return
         }
@@ -116,9 +126,22 @@ public final class Engine {
             reject(command, client, "NOAUTH Authentication required.", errorMark)
             return
         }
+        if client.transaction != nil && !Transactions.runsInsideMulti(command) {
+            if command.spec.flags.contains(.noMulti) {
+                reject(command, client, "ERR Command not allowed inside a transaction", errorMark)
+            } else {
+                client.transaction?.queued.append(QueuedCommand(command: command, arguments: args.copyAll()))
+                client.reply.simpleString("QUEUED")
+            }
+            return
+        }
+        let dirtyBefore = dirty
         let start = Clock.monotonicMicros()
         command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command))
         let elapsed = Clock.monotonicMicros() - start
+        if dirty != dirtyBefore && !watchedKeys.isEmpty && command.spec.flags.contains(.write) {
+            touchWrittenKeys(command, args, db: client.db)
+        }
         command.stats.calls += 1
         command.stats.microseconds += elapsed
         stats.commandsProcessed += 1
@@ -130,6 +153,7 @@ public final class Engine {
     }
 
     private func reject(_ command: RegisteredCommand, _ client: ClientSession, _ message: String, _ mark: Int) {
+        client.transaction?.aborted = true  // a command refused while queueing dooms the EXEC
         command.stats.rejectedCalls += 1
         client.reply.error(message)
         noteErrors(client, from: mark)

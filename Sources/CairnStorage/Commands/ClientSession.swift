@@ -23,6 +23,12 @@ public final class ClientSession {
     public var localAddress = ""
     /// Set by the server: sockets or other transport the client came from.
     public var fileDescriptor: Int32 = -1
+    /// Non-nil between MULTI and EXEC/DISCARD.
+    public var transaction: Transaction? = nil
+    /// Keys this client WATCHes, and whether each was already expired when watched.
+    var watching: [(db: Int, key: [UInt8], expiredWhenWatched: Bool)] = []
+    /// Set when a watched key is modified: the next EXEC fails.
+    var watchInvalidated = false
 
     public init(id: Int64, authenticated: Bool, buffer: ByteBuffer, nowMillis: Int64 = Clock.unixMillis()) {
         self.id = id

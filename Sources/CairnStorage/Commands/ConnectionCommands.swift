@@ -18,6 +18,21 @@ enum ConnectionCommands {
                     group: "server", summary: "Removes all keys from the current database.", handler: flushdb),
         CommandSpec("flushall", arity: -1, flags: [.write], categories: [.keyspace, .write, .slow, .dangerous],
                     group: "server", summary: "Removes all keys from all databases.", handler: flushall),
+        CommandSpec("multi", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+                    categories: [.fast, .transaction], group: "transactions", since: "1.2.0",
+                    summary: "Starts a transaction.", handler: Transactions.multi),
+        CommandSpec("exec", arity: 1, flags: [.noscript, .loading, .stale, .skipSlowlog],
+                    categories: [.slow, .transaction], group: "transactions", since: "1.2.0",
+                    summary: "Executes all commands in a transaction.", handler: Transactions.exec),
+        CommandSpec("discard", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+                    categories: [.fast, .transaction], group: "transactions", since: "2.0.0",
+                    summary: "Discards a transaction.", handler: Transactions.discard),
+        CommandSpec("watch", arity: -2, flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+                    categories: [.fast, .transaction], keys: .range(1, -1), group: "transactions", since: "2.2.0",
+                    summary: "Monitors changes to keys to determine the execution of a transaction.", handler: Transactions.watch),
+        CommandSpec("unwatch", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+                    categories: [.fast, .transaction], group: "transactions", since: "2.2.0",
+                    summary: "Forgets about watched keys of a transaction.", handler: Transactions.unwatch),
         CommandSpec("time", arity: 1, flags: [.loading, .stale, .fast], categories: [.fast],
                     group: "server", since: "2.6.0", summary: "Returns the server time.", handler: time),
     ]
@@ -52,6 +67,8 @@ enum ConnectionCommands {
         guard a >= 0 && a < n && b >= 0 && b < n else { return c.reply.error("ERR DB index is out of range") }
         if a != b {
             let dbs = c.engine.databases
+            c.engine.touchAllWatchedKeys(in: dbs[a], alsoExistingIn: dbs[b])
+            c.engine.touchAllWatchedKeys(in: dbs[b], alsoExistingIn: dbs[a])
             swap(&dbs[a].table, &dbs[b].table)
             c.engine.dirty += 1
         }
@@ -72,6 +89,7 @@ enum ConnectionCommands {
     static func flushdb(_ c: CommandContext) {
         guard flushMode(c) else { return }
         c.engine.dirty += Int64(c.db.count)
+        c.engine.touchAllWatchedKeys(in: c.db)
         c.db.removeAll()
         c.reply.ok()
     }
@@ -79,6 +97,7 @@ enum ConnectionCommands {
     static func flushall(_ c: CommandContext) {
         guard flushMode(c) else { return }
         c.engine.dirty += Int64(c.engine.totalKeys) + 1
+        for db in c.engine.databases { c.engine.touchAllWatchedKeys(in: db) }
         c.engine.flushAll()
         c.reply.ok()
     }
