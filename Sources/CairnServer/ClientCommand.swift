@@ -18,6 +18,7 @@ enum ClientCommand {
             sub("list", -2, [.admin], "2.4.0", "Get the list of client connections", list),
             sub("info", 2, [], "6.2.0", "Returns information about the current client connection.", info),
             sub("kill", -3, [.admin], "2.4.0", "Kill the connection of a client", kill),
+            sub("unblock", -3, [.admin], "5.0.0", "Unblock a client blocked in a blocking command from a different connection", unblock),
             CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
                         group: "connection", since: "5.0.0",
                         summary: "Show helpful text about the different subcommands", handler: help),
@@ -114,6 +115,20 @@ enum ClientCommand {
     }
 
     /// CLIENT KILL addr:port (old form: OK or an error) | CLIENT KILL <filter> <value> ... (a count).
+    /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking wait.
+    static func unblock(_ c: CommandContext) {
+        guard let id = c.args.int64(2) else { return c.replyNotInteger() }
+        var error: String? = nil
+        if c.args.count == 4 {
+            if c.args.matches(3, "error") { error = "UNBLOCKED client unblocked via CLIENT UNBLOCK" }
+            else if !c.args.matches(3, "timeout") { return c.reply.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR") }
+        } else if c.args.count > 4 {
+            return c.replySyntaxError()
+        }
+        guard let target = ServerCommands.server(c).connection(id: id)?.session else { return c.reply.integer(0) }
+        c.reply.integer(c.engine.unblock(target, withError: error) ? 1 : 0)
+    }
+
     static func kill(_ c: CommandContext) {
         let server = ServerCommands.server(c)
         var filter = KillFilter()
@@ -211,6 +226,8 @@ enum ClientCommand {
             "      Skip killing current connection (default: yes).",
             "    * ID <client-id>",
             "      Kill connections by client id.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "LIST [options ...]",
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",

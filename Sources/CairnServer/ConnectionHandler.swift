@@ -114,6 +114,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// A blocked client got its reply: send it, then run requests that queued up meanwhile.
+    func resume() {
+        guard let context, let session else { return }
+        process(session, context)
+        flush(context)
+    }
+
     /// Closes the connection now (CLIENT KILL, shutdown).
     func kill() {
         session?.closeAfterReply = true

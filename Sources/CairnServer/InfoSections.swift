@@ -50,7 +50,7 @@ enum InfoSections {
             "connected_clients:\(server.connectedClients)",
             "cluster_connections:0",
             "maxclients:\(server.settings.maxclients)",
-            "blocked_clients:0",
+            "blocked_clients:\(server.engine.blockedClientCount)",
             "tracking_clients:0",
             "clients_in_timeout_table:0",
         ]

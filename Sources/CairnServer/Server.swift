@@ -57,6 +57,7 @@ public final class Server: @unchecked Sendable {
         replicationID = Self.randomHex(40)
         shutdownPromise = loop.makePromise()
         engine.host = self
+        engine.onClientUnblocked = { [unowned self] client in connection(id: client.id)?.resume() }
         engine.isReadOnlyKeyArgument = { command, index, argc in
             guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
             return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
@@ -103,7 +104,6 @@ public final class Server: @unchecked Sendable {
         case "debug": return .debug
         case "verbose": return .info
         case "warning": return .warning
-        case "nothing": return .critical
         default: return .notice
         }
     }
@@ -114,6 +114,19 @@ public final class Server: @unchecked Sendable {
 
     /// Binds every configured address and starts the cron. Fails if none could be bound.
     public func start() throws {
+        do {
+            try bind()
+        } catch {
+            // Release the loop and complete the shutdown promise: nothing will run.
+            for l in listeners { l.close(promise: nil) }
+            listeners = []
+            shutdownPromise.succeed(())
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+    }
+
+    private func bind() throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(clamping: settings.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -154,11 +167,13 @@ public final class Server: @unchecked Sendable {
     private func serverCron() {
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
         engine.activeExpireCycle()
+        engine.expireBlockedClients()
         if settings.timeoutSeconds > 0 {
             let limit = Int64(settings.timeoutSeconds) * 1000
             let now = Clock.unixMillis()
             for handler in connections.values {
-                if let s = handler.session, now - s.lastInteractionMillis > limit { handler.kill() }
+                // Blocked clients are exempt: their wait has its own timeout (as in Redis).
+                if let s = handler.session, s.blocked == nil, now - s.lastInteractionMillis > limit { handler.kill() }
             }
         }
     }

@@ -167,7 +167,7 @@ enum ConfigTable {
         ConfigDirective(name: "client-query-buffer-limit", get: { String($0.clientQueryBufferLimit) },
                         set: single { $0.clientQueryBufferLimit = try ConfigValue.memory($1, min: 1024 * 1024, max: Int(Int64.max)) }),
         ConfigDirective(name: "loglevel", get: { $0.loglevel },
-                        set: single { $0.loglevel = try ConfigValue.oneOf($1, ["debug", "verbose", "notice", "warning", "nothing"]) }),
+                        set: single { $0.loglevel = try ConfigValue.oneOf($1, ["debug", "verbose", "notice", "warning"]) }),
         ConfigDirective(name: "logfile", mutable: false, isString: true, get: { $0.logfile }, set: single { $0.logfile = $1 }),
         ConfigDirective(name: "pidfile", mutable: false, isString: true, get: { $0.pidfile }, set: single { $0.pidfile = $1 }),
         ConfigDirective(name: "daemonize", mutable: false, get: { _ in "no" },

@@ -137,7 +137,9 @@ public final class Engine {
         }
         let dirtyBefore = dirty
         let start = Clock.monotonicMicros()
+        executionDepth += 1
         command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command))
+        executionDepth -= 1
         let elapsed = Clock.monotonicMicros() - start
         if dirty != dirtyBefore && !watchedKeys.isEmpty && command.spec.flags.contains(.write) {
             touchWrittenKeys(command, args, db: client.db)
@@ -150,6 +152,7 @@ public final class Engine {
             command.stats.failedCalls += 1
             noteErrors(client, from: errorMark)
         }
+        if executionDepth == 0 && !readyKeys.isEmpty { serveReadyKeys() }
     }
 
     private func reject(_ command: RegisteredCommand, _ client: ClientSession, _ message: String, _ mark: Int) {
@@ -197,6 +200,17 @@ public final class Engine {
     public var readyKeys: [(db: Int, key: [UInt8])] = []
     /// Per database, keys some client is blocked on (maintained by the blocking layer).
     public var blockedKeys: [Int: Set<[UInt8]>] = [:]
+    /// Per database and key, the clients blocked on it, first come first served.
+    var blockedClients: [Int: [[UInt8]: [ClientSession]]] = [:]
+    public internal(set) var blockedClientCount = 0
+    /// Called when a blocked client got its reply (served, timed out, unblocked): the server
+    /// flushes it and resumes reading its requests.
+    public var onClientUnblocked: ((ClientSession) -> Void)?
+    /// While a served client's command runs again: that client and its previous wait.
+    var requeueing: ClientSession?
+    var blockedWhileServing: BlockedState?
+    /// Nesting of `execute` (EXEC and served clients run commands inside a command).
+    var executionDepth = 0
 
     /// Every command that adds elements to a list or sorted set (or creates one) calls this, so
     /// clients blocked on the key can be served once the command has finished.

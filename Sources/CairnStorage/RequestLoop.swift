@@ -12,7 +12,7 @@ extension Engine {
         var protocolError: String? = nil
         let consumed = input.withUnsafeReadableBytes { raw -> Int in
             var offset = 0
-            while !client.closeAfterReply {
+            while !client.closeAfterReply && client.blocked == nil {
                 let region = UnsafeRawBufferPointer(rebasing: raw[offset...])
                 switch parser.parse(region, authenticated: client.authenticated) {
                 case .multibulk(let length):

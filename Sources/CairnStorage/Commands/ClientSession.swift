@@ -29,6 +29,8 @@ public final class ClientSession {
     var watching: [(db: Int, key: [UInt8], expiredWhenWatched: Bool)] = []
     /// Set when a watched key is modified: the next EXEC fails.
     var watchInvalidated = false
+    /// Non-nil while the client waits in a blocking command; it runs no other request meanwhile.
+    public internal(set) var blocked: BlockedState? = nil
 
     public init(id: Int64, authenticated: Bool, buffer: ByteBuffer, nowMillis: Int64 = Clock.unixMillis()) {
         self.id = id

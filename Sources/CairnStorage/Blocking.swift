@@ -1,0 +1,163 @@
+import CairnRESP
+
+// Blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... ; blocked.c in Redis). A command that finds
+// nothing to pop calls `block`: the client stops executing further requests and is queued, FIFO,
+// on each key it waits for. Commands that add elements call `signalKeyReady`; after each
+// top-level command the engine serves ready keys: the first client queued on the key (whose
+// awaited type matches the value there) has its command run again, which now finds data. A
+// client whose deadline passes gets its command's timeout reply (the server cron calls
+// `expireBlockedClients`), and CLIENT UNBLOCK ends a wait early.
+
+public struct BlockedState {
+    public enum Awaits: Sendable { case list, zset }
+    /// How a timed-out command replies: null array (BLPOP, BZPOPMIN, BLMPOP...) or null bulk
+    /// (BLMOVE, BRPOPLPUSH).
+    public enum TimeoutReply: Sendable { case nullArray, nullBulk }
+
+    let db: Int
+    let keys: [[UInt8]]
+    let awaits: Awaits
+    let timeoutReply: TimeoutReply
+    /// Absolute unix ms, or nil to wait forever.
+    let deadline: Int64?
+    let arguments: [[UInt8]]
+}
+
+extension Engine {
+    /// Whether a blocking command may block now: inside MULTI/EXEC it must answer at once.
+    public var canBlock: Bool { !executingTransaction }
+
+    /// Parses a blocking timeout in seconds (fractions allowed; 0 = forever) into an absolute
+    /// deadline, replying Redis's errors when it is invalid. Returns .none on error.
+    public func blockingDeadline(_ c: CommandContext, argument i: Int) -> Int64?? {
+        let text = c.args.string(i)
+        guard let seconds = Double(text), seconds.isFinite, !text.isEmpty,
+              !text.hasPrefix(" "), !text.lowercased().contains("n"),  // no nan/inf/hex spellings
+              seconds * 1000 < Double(Int64.max / 2)
+        else {
+            c.reply.error("ERR timeout is not a float or out of range")
+            return .none
+        }
+        if seconds < 0 {
+            c.reply.error("ERR timeout is negative")
+            return .none
+        }
+        if seconds == 0 { return .some(nil) }
+        return .some(now + Int64((seconds * 1000).rounded(.up)))
+    }
+
+    /// Blocks the client running `c` on `keys` until one holds a value of type `awaits`.
+    public func block(_ c: CommandContext, keys: [[UInt8]], awaits: BlockedState.Awaits,
+                      deadline: Int64?, timeoutReply: BlockedState.TimeoutReply) {
+        let client = c.client
+        if let requeued = requeueing, requeued === client {
+            // Served but found nothing after all (e.g. another waiter took it): keep its place.
+            requeueing = nil
+            client.blocked = blockedWhileServing
+            return
+        }
+        let state = BlockedState(db: client.db, keys: keys, awaits: awaits, timeoutReply: timeoutReply,
+                                 deadline: deadline, arguments: c.args.copyAll())
+        client.blocked = state
+        for key in keys {
+            blockedClients[client.db, default: [:]][key, default: []].append(client)
+            blockedKeys[client.db, default: []].insert(key)
+        }
+        blockedClientCount += 1
+    }
+
+    /// Removes `client` from every wait queue (it was served, timed out, unblocked or left).
+    func unregisterBlocked(_ client: ClientSession) {
+        guard let state = client.blocked else { return }
+        for key in state.keys {
+            blockedClients[state.db]?[key]?.removeAll { $0 === client }
+            if blockedClients[state.db]?[key]?.isEmpty == true {
+                blockedClients[state.db]?[key] = nil
+                blockedKeys[state.db]?.remove(key)
+            }
+        }
+        if blockedClients[state.db]?.isEmpty == true { blockedClients[state.db] = nil }
+        if blockedKeys[state.db]?.isEmpty == true { blockedKeys[state.db] = nil }
+        client.blocked = nil
+        blockedClientCount -= 1
+    }
+
+    /// Serves clients blocked on keys that became ready during the last command.
+    func serveReadyKeys() {
+        while !readyKeys.isEmpty {
+            let batch = readyKeys
+            readyKeys = []
+            for (dbIndex, key) in batch {
+                let db = databases[dbIndex]
+                while let queue = blockedClients[dbIndex]?[key], let client = queue.first,
+                      let state = client.blocked, holds(db, key, state.awaits) {
+                    unregisterBlocked(client)
+                    requeueing = client
+                    blockedWhileServing = state
+                    let savedDB = client.db
+                    client.db = state.db
+                    Arguments.with(state.arguments) { execute(client, $0) }
+                    if client.db == state.db { client.db = savedDB }
+                    requeueing = nil
+                    if let again = client.blocked {
+                        // It blocked again (nothing left for it): restore its queue positions.
+                        client.blocked = nil
+                        reinsertAtFront(client, again)
+                        break
+                    }
+                    onClientUnblocked?(client)
+                }
+            }
+        }
+    }
+
+    private func reinsertAtFront(_ client: ClientSession, _ state: BlockedState) {
+        client.blocked = state
+        for key in state.keys {
+            blockedClients[state.db, default: [:]][key, default: []].insert(client, at: 0)
+            blockedKeys[state.db, default: []].insert(key)
+        }
+        blockedClientCount += 1
+    }
+
+    private func holds(_ db: Database, _ key: [UInt8], _ awaits: BlockedState.Awaits) -> Bool {
+        guard let i = db.lookup(key) else { return false }
+        switch (db.table[i].value, awaits) {
+        case (.list, .list), (.zset, .zset): return true
+        default: return false
+        }
+    }
+
+    /// Times out every blocked client whose deadline has passed (server cron).
+    public func expireBlockedClients() {
+        guard blockedClientCount > 0 else { return }
+        let t = Clock.unixMillis()
+        var due: [ClientSession] = []
+        for (_, byKey) in blockedClients {
+            for (_, clients) in byKey {
+                for client in clients {
+                    if let d = client.blocked?.deadline, d <= t, !due.contains(where: { $0 === client }) { due.append(client) }
+                }
+            }
+        }
+        for client in due { unblock(client, withError: nil) }
+    }
+
+    /// Ends a wait early with the timeout reply, or with `error` (CLIENT UNBLOCK ... ERROR).
+    /// Returns false if the client was not blocked.
+    @discardableResult
+    public func unblock(_ client: ClientSession, withError error: String?) -> Bool {
+        guard let state = client.blocked else { return false }
+        unregisterBlocked(client)
+        if let error {
+            client.reply.error(error)
+        } else {
+            switch state.timeoutReply {
+            case .nullArray: client.reply.nullArray()
+            case .nullBulk: client.reply.null()
+            }
+        }
+        onClientUnblocked?(client)
+        return true
+    }
+}
