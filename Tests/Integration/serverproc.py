@@ -68,6 +68,10 @@ class ServerProcess:
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
         self.returncode = None
+        # With --requirepass, the harness itself must AUTH before SHUTDOWN or FLUSHALL.
+        self.password = None
+        if "--requirepass" in extra_args:
+            self.password = str(extra_args[extra_args.index("--requirepass") + 1])
 
     # -- lifecycle
 
@@ -106,7 +110,8 @@ class ServerProcess:
                 raise RuntimeError(f"{self.kind.name} exited with status {self.proc.returncode} during start-up")
             try:
                 with RawConnection(self.port, timeout=2.0) as c:
-                    if c.command("PING") == "PONG":
+                    reply = c.command("PING")
+                    if reply == "PONG" or str(reply).startswith("NOAUTH"):
                         return
             except (OSError, ConnectionError):
                 pass
@@ -135,6 +140,7 @@ class ServerProcess:
         if self.alive():
             try:
                 with RawConnection(self.port, timeout=2.0) as c:
+                    self._authenticate(c)
                     c.send(encode("SHUTDOWN", "NOSAVE"))
                     c.is_closed(timeout=2.0)
             except OSError:
@@ -149,12 +155,17 @@ class ServerProcess:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
+    def _authenticate(self, conn):
+        if self.password is not None:
+            conn.command("AUTH", self.password)
+
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
 
     def reset(self):
         """Empties every database; the state each test starts from."""
         with RawConnection(self.port) as c:
+            self._authenticate(c)
             reply = c.command("FLUSHALL")
             assert reply == "OK", reply
 
