@@ -118,6 +118,17 @@ class ServerProcess:
             time.sleep(0.05)
         raise RuntimeError(f"{self.kind.name} did not answer PING within {STARTUP_TIMEOUT_SECONDS}s")
 
+    def run_to_exit(self, timeout=STARTUP_TIMEOUT_SECONDS):
+        """Runs the server with the port already chosen and returns its exit status; for
+        configurations that must refuse to start. Killed (and None returned) if it keeps running."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command_line(), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.dir)
+        code = self.wait_exit(timeout)
+        if code is None:
+            self._kill()
+        return code
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
