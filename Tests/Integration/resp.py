@@ -20,6 +20,24 @@ class Error(str):
     def __repr__(self):
         return f"Error({str.__repr__(self)})"
 
+    # A test that expected data but got an error reply fails with the error's text, not with a
+    # TypeError about comparing an error to an int or decoding it.
+    def _unexpected(self, *args, **kwargs):
+        raise AssertionError(f"unexpected error reply: {str(self)!r}")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _unexpected
+    decode = _unexpected
+
+    def startswith(self, prefix, *args):
+        if isinstance(prefix, bytes):
+            self._unexpected()
+        return str.startswith(self, prefix, *args)
+
+    def endswith(self, suffix, *args):
+        if isinstance(suffix, bytes):
+            self._unexpected()
+        return str.endswith(self, suffix, *args)
+
 
 class Push(list):
     """A RESP3 push (`>`) frame."""

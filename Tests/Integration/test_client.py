@@ -150,7 +150,7 @@ def test_fifty_concurrent_clients(server):
                 assert p.execute() == list(range(1, per_thread + 1))
             r.close()
         except Exception as e:  # reported below, with the thread that hit it
-            errors.append((n, repr(e)))
+            errors.append((n, f"{type(e).__name__}: {e}"))
 
     ts = [threading.Thread(target=work, args=(n,)) for n in range(threads_count)]
     for t in ts:
