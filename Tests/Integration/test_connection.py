@@ -3,9 +3,7 @@
 
 import time
 
-import pytest
-
-from resp import Error, RespSet, encode
+from resp import Error, encode
 
 OUT_OF_RANGE = Error("ERR DB index is out of range")
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from resp import Error, encode
+from resp import Error
 
 
 def config_set_failed(name, reason):
