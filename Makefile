@@ -1,0 +1,74 @@
+# Cairn: build, run, test and benchmark. `make run` starts a node; `make test` runs every test.
+# Each target installs what it needs (Debian packages through apt-get, Python modules through
+# pip) and only what is missing, so a fresh Debian machine with the Swift toolchain is enough.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+PORT ?= 6379
+BIND ?= 127.0.0.1
+DATA_DIR ?= ./data
+PYTEST_ARGS ?=
+
+BUILD_PACKAGES := zlib1g-dev liblz4-dev pkg-config
+TEST_PACKAGES := $(BUILD_PACKAGES) redis-server redis-tools
+PYTHON_TEST_MODULES := redis=redis pytest=pytest
+
+RELEASE_SERVER := .build/release/cairn-server
+DEBUG_SERVER := .build/debug/cairn-server
+INTEGRATION := Tests/Integration
+
+.PHONY: all build release run test unit-test integration-test test-redis test-both bench \
+        deps test-deps clean help
+
+all: build
+
+help:
+	@echo "make run         build (release) and run a node on $(BIND):$(PORT), data in $(DATA_DIR)"
+	@echo "make test        unit tests (swift test) + integration tests against the debug build"
+	@echo "make test-redis  the integration suite against a real redis-server (proves the tests)"
+	@echo "make test-both   the integration suite against both servers"
+	@echo "make bench       tools/bench: cairn-server vs redis-server (release build)"
+
+deps:
+	@tools/ensure-deps apt $(BUILD_PACKAGES)
+
+test-deps:
+	@tools/ensure-deps apt $(TEST_PACKAGES)
+	@tools/ensure-deps pip $(PYTHON_TEST_MODULES)
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	mkdir -p $(DATA_DIR)
+	$(RELEASE_SERVER) --bind $(BIND) --port $(PORT) --dir $(DATA_DIR)
+
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+unit-test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+integration-test: test-deps
+	$(SWIFT) build --product cairn-server
+	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+test-redis: test-deps
+	cd $(INTEGRATION) && $(PYTHON) -m pytest -q --against-redis $(PYTEST_ARGS)
+
+test-both: test-deps
+	$(SWIFT) build --product cairn-server
+	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q --both $(PYTEST_ARGS)
+
+bench: test-deps release
+	tools/bench --server $(RELEASE_SERVER) $(BENCH_ARGS)
+
+clean:
+	rm -rf .build
