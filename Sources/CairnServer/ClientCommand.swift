@@ -18,6 +18,7 @@ enum ClientCommand {
             sub("list", -2, [.admin], "2.4.0", "Get the list of client connections", list),
             sub("info", 2, [], "6.2.0", "Returns information about the current client connection.", info),
             sub("kill", -3, [.admin], "2.4.0", "Kill the connection of a client", kill),
+            sub("no-evict", 3, [.admin], "7.0.0", "Set client eviction mode for the current connection", noEvict),
             sub("unblock", -3, [.admin], "5.0.0", "Unblock a client blocked in a blocking command from a different connection", unblock),
             CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
                         group: "connection", since: "5.0.0",
@@ -115,6 +116,13 @@ enum ClientCommand {
     }
 
     /// CLIENT KILL addr:port (old form: OK or an error) | CLIENT KILL <filter> <value> ... (a count).
+    static func noEvict(_ c: CommandContext) {
+        if c.args.matches(2, "on") { c.client.noEvict = true }
+        else if c.args.matches(2, "off") { c.client.noEvict = false }
+        else { return c.replySyntaxError() }
+        c.reply.ok()
+    }
+
     /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking wait.
     static func unblock(_ c: CommandContext) {
         guard let id = c.args.int64(2) else { return c.replyNotInteger() }
@@ -226,6 +234,8 @@ enum ClientCommand {
             "      Skip killing current connection (default: yes).",
             "    * ID <client-id>",
             "      Kill connections by client id.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
             "LIST [options ...]",

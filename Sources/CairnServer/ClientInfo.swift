@@ -16,6 +16,9 @@ enum ClientInfo {
         let pending = s.reply.buffer.readableBytes
         var flags = ""
         if s.closeAfterReply { flags += "c" }
+        if s.blocked != nil { flags += "b" }
+        if s.transaction != nil { flags += "x" }
+        if s.noEvict { flags += "e" }
         if s.address.hasPrefix("/") { flags += "U" }
         if flags.isEmpty { flags = "N" }
         var fields: [(String, String)] = [

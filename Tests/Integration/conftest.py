@@ -29,8 +29,7 @@ def pytest_addoption(parser):
                     help="run every test against cairn-server and against redis-server")
     group.addoption("--keep-logs", action="store_true", default=False,
                     help="keep each server's temporary dir (with its log) after the run")
-    group.addoption("--no-known-failures", action="store_true", default=False,
-                    help="ignore known-failures.txt: every Cairn failure fails the run")
+
 
 
 def _kinds(config):
@@ -39,36 +38,6 @@ def _kinds(config):
     if config.getoption("--against-redis") or os.environ.get("CAIRN_TEST_REDIS", "") not in ("", "0"):
         return ["redis"]
     return ["cairn"]
-
-
-KNOWN_FAILURES_FILE = os.path.join(os.path.dirname(__file__), "known-failures.txt")
-
-
-def load_known_failures():
-    """`file.py::test_name  # reason` lines: tests Cairn is known to fail (commands not merged yet,
-    or a reported bug). They run as non-strict xfail against Cairn only, never against Redis, so
-    an XPASS in the summary says an entry can go."""
-    known = {}
-    if os.path.exists(KNOWN_FAILURES_FILE):
-        with open(KNOWN_FAILURES_FILE) as f:
-            for line in f:
-                test, _, reason = line.partition("#")
-                if test.strip():
-                    known[test.strip()] = reason.strip() or "known failure"
-    return known
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--no-known-failures") or os.environ.get("CAIRN_NO_KNOWN_FAILURES"):
-        return
-    known = load_known_failures()
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or callspec.params.get("server_kind_name") != "cairn":
-            continue
-        base = f"{os.path.relpath(str(item.path), os.path.dirname(__file__))}::{item.originalname}"
-        if base in known:
-            item.add_marker(pytest.mark.xfail(reason=known[base], strict=False))
 
 
 def pytest_report_header(config):

@@ -23,6 +23,9 @@ public final class ClientSession {
     public var localAddress = ""
     /// Set by the server: sockets or other transport the client came from.
     public var fileDescriptor: Int32 = -1
+    /// CLIENT NO-EVICT: exempt from client eviction (Cairn has no client eviction yet, so this is
+    /// only recorded and shown as flag `e` in CLIENT LIST, as Redis shows it).
+    public var noEvict = false
     /// Non-nil between MULTI and EXEC/DISCARD.
     public var transaction: Transaction? = nil
     /// Keys this client WATCHes, and whether each was already expired when watched.
