@@ -126,6 +126,12 @@ public final class Engine {
             reject(command, client, "NOAUTH Authentication required.", errorMark)
             return
         }
+        for filter in commandFilters {
+            if let refusal = filter(client, command, args) {
+                reject(command, client, refusal, errorMark)
+                return
+            }
+        }
         if client.transaction != nil && !Transactions.runsInsideMulti(command) {
             if command.spec.flags.contains(.noMulti) {
                 reject(command, client, "ERR Command not allowed inside a transaction", errorMark)
@@ -146,6 +152,7 @@ public final class Engine {
         }
         command.stats.calls += 1
         command.stats.microseconds += elapsed
+        for observer in commandObservers { observer(client, command, args, elapsed) }
         stats.commandsProcessed += 1
         if client.reply.buffer.writerIndex > errorMark,
            client.reply.buffer.getInteger(at: errorMark, as: UInt8.self) == UInt8(ascii: "-") {
@@ -211,6 +218,11 @@ public final class Engine {
     var blockedWhileServing: BlockedState?
     /// Nesting of `execute` (EXEC and served clients run commands inside a command).
     var executionDepth = 0
+    /// Checks the server installs to run before a command executes or is queued in MULTI (ACL
+    /// permissions, maxmemory/OOM, ...). The first error text returned rejects the command.
+    public var commandFilters: [(ClientSession, RegisteredCommand, Arguments) -> String?] = []
+    /// Observers of every executed command, with its duration in µs (SLOWLOG, MONITOR, LATENCY).
+    public var commandObservers: [(ClientSession, RegisteredCommand, Arguments, Int64) -> Void] = []
 
     /// Every command that adds elements to a list or sorted set (or creates one) calls this, so
     /// clients blocked on the key can be served once the command has finished.
