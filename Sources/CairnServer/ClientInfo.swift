@@ -19,6 +19,7 @@ enum ClientInfo {
         if s.blocked != nil { flags += "b" }
         if s.transaction != nil { flags += "x" }
         if s.noEvict { flags += "e" }
+        if !s.subscriptions.isEmpty { flags += "P" }
         if s.address.hasPrefix("/") { flags += "U" }
         if flags.isEmpty { flags = "N" }
         var fields: [(String, String)] = [
@@ -31,7 +32,9 @@ enum ClientInfo {
             ("idle", String(max(0, now - s.lastInteractionMillis) / 1000)),
             ("flags", flags),
             ("db", String(s.db)),
-            ("sub", "0"), ("psub", "0"), ("ssub", "0"), ("multi", "-1"),
+            ("sub", String(s.subscriptions.channels.count)), ("psub", String(s.subscriptions.patterns.count)),
+            ("ssub", String(s.subscriptions.shardChannels.count)),
+            ("multi", s.transaction.map { String($0.queuedCount) } ?? "-1"),
             ("qbuf", "0"), ("qbuf-free", "0"),
             ("argv-mem", String(argvMemory)),
             ("multi-mem", "0"),

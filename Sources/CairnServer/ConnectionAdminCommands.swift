@@ -100,6 +100,7 @@ enum ConnectionAdminCommands {
         let server = ServerCommands.server(c)
         c.client.transaction = nil
         c.engine.unwatchAll(c.client)
+        c.engine.unsubscribeAll(c.client)
         c.client.db = 0
         c.client.resp3 = false
         c.client.name = nil

@@ -69,6 +69,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flush(context)
+        server.flushPendingOutput()
         context.fireChannelReadComplete()
     }
 
@@ -112,6 +113,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         if session.closeAfterReply {
             context.close(promise: nil)
         }
+    }
+
+    /// Sends output another client's command left here (pub/sub messages).
+    func flushNow() {
+        guard let context else { return }
+        flush(context)
     }
 
     /// A blocked client got its reply: send it, then run requests that queued up meanwhile.

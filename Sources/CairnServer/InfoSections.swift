@@ -112,6 +112,9 @@ enum InfoSections {
             "evicted_keys:0",
             "keyspace_hits:\(s.keyspaceHits)",
             "keyspace_misses:\(s.keyspaceMisses)",
+            "pubsub_channels:\(server.engine.pubsub.channelCount)",
+            "pubsub_patterns:\(server.engine.pubsub.patternCount)",
+            "pubsubshard_channels:\(server.engine.pubsub.shardChannelCount)",
             "unexpected_error_replies:\(s.unexpectedErrorReplies)",
             "total_error_replies:\(s.totalErrorReplies)",
         ]

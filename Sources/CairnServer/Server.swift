@@ -31,6 +31,9 @@ public final class Server: @unchecked Sendable {
     let replicationID: String
     let shutdownPromise: EventLoopPromise<Void>
     var totalConnectionsReceived: Int64 = 0
+    /// Clients that received output from another client's command (pub/sub): flushed once the
+    /// current read has been processed, so one PUBLISH to many subscribers costs one write each.
+    var pendingOutput: Set<Int64> = []
     /// Bytes read from and written to clients (INFO total_net_input_bytes / _output_bytes).
     var netInputBytes: Int64 = 0
     var netOutputBytes: Int64 = 0
@@ -58,6 +61,7 @@ public final class Server: @unchecked Sendable {
         shutdownPromise = loop.makePromise()
         engine.host = self
         engine.onClientUnblocked = { [unowned self] client in connection(id: client.id)?.resume() }
+        engine.onClientOutput = { [unowned self] client in pendingOutput.insert(client.id) }
         engine.isReadOnlyKeyArgument = { command, index, argc in
             guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
             return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
@@ -168,6 +172,7 @@ public final class Server: @unchecked Sendable {
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
         engine.activeExpireCycle()
         engine.expireBlockedClients()
+        flushPendingOutput()
         if settings.timeoutSeconds > 0 {
             let limit = Int64(settings.timeoutSeconds) * 1000
             let now = Clock.unixMillis()
@@ -219,6 +224,14 @@ public final class Server: @unchecked Sendable {
     }
 
     func unregister(_ id: Int64) { connections[id] = nil }
+
+    /// Writes the output other clients' commands left for these connections.
+    func flushPendingOutput() {
+        guard !pendingOutput.isEmpty else { return }
+        let ids = pendingOutput
+        pendingOutput = []
+        for id in ids { connections[id]?.flushNow() }
+    }
 
     var clients: [ConnectionHandler] { connections.values.sorted { ($0.session?.id ?? 0) < ($1.session?.id ?? 0) } }
 

@@ -126,6 +126,10 @@ public final class Engine {
             reject(command, client, "NOAUTH Authentication required.", errorMark)
             return
         }
+        if !client.resp3 && !client.subscriptions.isEmpty && !PubSubCommands.allowedWhileSubscribed(command.spec.name) {
+            reject(command, client, "ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", errorMark)
+            return
+        }
         for filter in commandFilters {
             if let refusal = filter(client, command, args) {
                 reject(command, client, refusal, errorMark)
@@ -213,6 +217,11 @@ public final class Engine {
     /// Called when a blocked client got its reply (served, timed out, unblocked): the server
     /// flushes it and resumes reading its requests.
     public var onClientUnblocked: ((ClientSession) -> Void)?
+    /// Called when a command wrote to another client's output (pub/sub messages): the server
+    /// flushes that client after the current read.
+    public var onClientOutput: ((ClientSession) -> Void)?
+    /// Channel, pattern and shard-channel subscribers.
+    public var pubsub = PubSubRegistry()
     /// While a served client's command runs again: that client and its previous wait.
     var requeueing: ClientSession?
     var blockedWhileServing: BlockedState?

@@ -26,6 +26,8 @@ public final class ClientSession {
     /// CLIENT NO-EVICT: exempt from client eviction (Cairn has no client eviction yet, so this is
     /// only recorded and shown as flag `e` in CLIENT LIST, as Redis shows it).
     public var noEvict = false
+    /// Channels, patterns and shard channels this client is subscribed to.
+    public internal(set) var subscriptions = Subscriptions()
     /// Non-nil between MULTI and EXEC/DISCARD.
     public var transaction: Transaction? = nil
     /// Keys this client WATCHes, and whether each was already expired when watched.

@@ -38,6 +38,14 @@ enum ConnectionCommands {
     ]
 
     static func ping(_ c: CommandContext) {
+        if !c.client.resp3 && !c.client.subscriptions.isEmpty {
+            // In RESP2 subscribed mode PING answers in the pub/sub reply shape.
+            guard c.args.count <= 2 else { return c.replyArityError() }
+            c.reply.arrayHeader(2)
+            c.reply.bulk(Array("pong".utf8))
+            if c.args.count == 2 { c.reply.bulk(c.args[1]) } else { c.reply.bulk([UInt8]()) }
+            return
+        }
         switch c.args.count {
         case 1: c.reply.simpleString("PONG")
         case 2: c.reply.bulk(c.args[1])

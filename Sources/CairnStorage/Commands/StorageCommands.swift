@@ -3,6 +3,6 @@
 public enum StorageCommands {
     public static var all: [CommandSpec] {
         ConnectionCommands.specs + StringCommands.specs + BitCommands.specs
-            + KeyspaceCommands.specs + ExpireCommands.specs
+            + KeyspaceCommands.specs + ExpireCommands.specs + PubSubCommands.specs
     }
 }

@@ -14,6 +14,8 @@ public struct Transaction {
     var queued: [QueuedCommand] = []
     /// A command was refused while queueing.
     var aborted = false
+    /// Commands queued so far (CLIENT LIST `multi=`).
+    public var queuedCount: Int { queued.count }
 }
 
 enum Transactions {
@@ -85,6 +87,7 @@ extension Engine {
     /// A client went away: its WATCHes and queued transaction go with it.
     public func clientClosed(_ client: ClientSession) {
         unregisterBlocked(client)
+        unsubscribeAll(client)
         client.transaction = nil
         unwatchAll(client)
     }

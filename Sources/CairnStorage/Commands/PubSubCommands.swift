@@ -1,0 +1,249 @@
+import CairnRESP
+
+// Publish/subscribe (pubsub.c in Redis): SUBSCRIBE/UNSUBSCRIBE, PSUBSCRIBE/PUNSUBSCRIBE, sharded
+// SSUBSCRIBE/SUNSUBSCRIBE/SPUBLISH, PUBLISH and PUBSUB introspection. Messages are written into
+// each receiver's output buffer (arrays in RESP2, push frames in RESP3); the server is told which
+// clients have new output through `onClientOutput` and flushes them after the current read.
+
+public struct Subscriptions {
+    public var channels: Set<[UInt8]> = []
+    public var patterns: Set<[UInt8]> = []
+    public var shardChannels: Set<[UInt8]> = []
+    /// Count reported in (un)subscribe replies: channels + patterns (shard channels apart).
+    var count: Int { channels.count + patterns.count }
+    public var isEmpty: Bool { channels.isEmpty && patterns.isEmpty && shardChannels.isEmpty }
+}
+
+/// The engine's registries: who listens to what.
+public struct PubSubRegistry {
+    var channels: [[UInt8]: [ClientSession]] = [:]
+    var patterns: [[UInt8]: [ClientSession]] = [:]
+    var shardChannels: [[UInt8]: [ClientSession]] = [:]
+    public var patternCount: Int { patterns.count }
+    public var channelCount: Int { channels.count }
+    public var shardChannelCount: Int { shardChannels.count }
+}
+
+enum PubSubCommands {
+    static let specs: [CommandSpec] = [
+        spec("subscribe", -2, since: "2.0.0", "Listens for messages published to channels.", subscribe),
+        spec("unsubscribe", -1, since: "2.0.0", "Stops listening to messages posted to channels.", unsubscribe),
+        spec("psubscribe", -2, since: "2.0.0", "Listens for messages published to channels that match one or more patterns.", psubscribe),
+        spec("punsubscribe", -1, since: "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", punsubscribe),
+        CommandSpec("ssubscribe", arity: -2, flags: [.pubsub, .noscript, .loading, .stale], categories: [.pubsub, .slow],
+                    keys: .range(1, -1), group: "pubsub", since: "7.0.0",
+                    summary: "Listens for messages published to shard channels.", handler: ssubscribe),
+        CommandSpec("sunsubscribe", arity: -1, flags: [.pubsub, .noscript, .loading, .stale], categories: [.pubsub, .slow],
+                    keys: .range(1, -1), group: "pubsub", since: "7.0.0",
+                    summary: "Stops listening to messages posted to shard channels.", handler: sunsubscribe),
+        CommandSpec("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate], categories: [.pubsub, .fast],
+                    group: "pubsub", since: "2.0.0", summary: "Posts a message to a channel.", handler: publish),
+        CommandSpec("spublish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate], categories: [.pubsub, .fast],
+                    keys: .one, group: "pubsub", since: "7.0.0", summary: "Post a message to a shard channel", handler: spublish),
+        CommandSpec("pubsub", arity: -2, flags: [], categories: [.slow], group: "pubsub", since: "2.8.0",
+                    summary: "A container for Pub/Sub commands",
+                    subcommands: [
+                        introspection("channels", -2, "List active channels", channels),
+                        introspection("numsub", -2, "Get the count of subscribers for channels", numsub),
+                        introspection("numpat", 2, "Get the count of unique patterns pattern subscriptions", numpat),
+                        introspection("shardchannels", -2, "List active shard channels", shardChannels),
+                        introspection("shardnumsub", -2, "Get the count of subscribers for shard channels", shardNumsub),
+                        introspection("help", 2, "Show helpful text about the different subcommands", help),
+                    ],
+                    handler: { $0.replySyntaxError() }),
+    ]
+
+    private static func spec(_ name: String, _ arity: Int, since: String, _ summary: String,
+                             _ handler: @escaping CommandHandler) -> CommandSpec {
+        CommandSpec(name, arity: arity, flags: [.pubsub, .noscript, .loading, .stale], categories: [.pubsub, .slow],
+                    group: "pubsub", since: since, summary: summary, handler: handler)
+    }
+
+    private static func introspection(_ name: String, _ arity: Int, _ summary: String,
+                                      _ handler: @escaping CommandHandler) -> CommandSpec {
+        CommandSpec(name, arity: arity, flags: [.pubsub, .loading, .stale], categories: [.pubsub, .slow],
+                    group: "pubsub", since: name.hasPrefix("shard") ? "7.0.0" : "2.8.0", summary: summary, handler: handler)
+    }
+
+    /// Commands a RESP2 client may run while subscribed.
+    static func allowedWhileSubscribed(_ name: String) -> Bool {
+        switch name {
+        case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+             "ping", "quit", "reset": return true
+        default: return false
+        }
+    }
+
+    // MARK: replies
+
+    /// `[kind, name, count]` as a push (RESP3) or array (RESP2). A nil name is a null bulk.
+    static func confirm(_ client: ClientSession, _ kind: StaticString, _ name: [UInt8]?, _ count: Int) {
+        client.reply.pushHeader(3)
+        kind.withUTF8Buffer { client.reply.bulk(UnsafeRawBufferPointer($0)) }
+        if let name { client.reply.bulk(name) } else { client.reply.null() }
+        client.reply.integer(count)
+    }
+
+    // MARK: subscribe / unsubscribe
+
+    static func subscribe(_ c: CommandContext) {
+        for i in 1..<c.args.count {
+            let ch = c.args.bytes(i)
+            if c.client.subscriptions.channels.insert(ch).inserted {
+                c.engine.pubsub.channels[ch, default: []].append(c.client)
+            }
+            confirm(c.client, "subscribe", ch, c.client.subscriptions.count)
+        }
+    }
+
+    static func psubscribe(_ c: CommandContext) {
+        for i in 1..<c.args.count {
+            let p = c.args.bytes(i)
+            if c.client.subscriptions.patterns.insert(p).inserted {
+                c.engine.pubsub.patterns[p, default: []].append(c.client)
+            }
+            confirm(c.client, "psubscribe", p, c.client.subscriptions.count)
+        }
+    }
+
+    static func ssubscribe(_ c: CommandContext) {
+        for i in 1..<c.args.count {
+            let ch = c.args.bytes(i)
+            if c.client.subscriptions.shardChannels.insert(ch).inserted {
+                c.engine.pubsub.shardChannels[ch, default: []].append(c.client)
+            }
+            confirm(c.client, "ssubscribe", ch, c.client.subscriptions.shardChannels.count)
+        }
+    }
+
+    static func unsubscribe(_ c: CommandContext) {
+        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) } : c.client.subscriptions.channels.sorted { $0.lexicographicallyPrecedes($1) }
+        if names.isEmpty { return confirm(c.client, "unsubscribe", nil, c.client.subscriptions.count) }
+        for ch in names {
+            if c.client.subscriptions.channels.remove(ch) != nil { detach(c.client, from: &c.engine.pubsub.channels, ch) }
+            confirm(c.client, "unsubscribe", ch, c.client.subscriptions.count)
+        }
+    }
+
+    static func punsubscribe(_ c: CommandContext) {
+        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) } : c.client.subscriptions.patterns.sorted { $0.lexicographicallyPrecedes($1) }
+        if names.isEmpty { return confirm(c.client, "punsubscribe", nil, c.client.subscriptions.count) }
+        for p in names {
+            if c.client.subscriptions.patterns.remove(p) != nil { detach(c.client, from: &c.engine.pubsub.patterns, p) }
+            confirm(c.client, "punsubscribe", p, c.client.subscriptions.count)
+        }
+    }
+
+    static func sunsubscribe(_ c: CommandContext) {
+        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) } : c.client.subscriptions.shardChannels.sorted { $0.lexicographicallyPrecedes($1) }
+        if names.isEmpty { return confirm(c.client, "sunsubscribe", nil, c.client.subscriptions.shardChannels.count) }
+        for ch in names {
+            if c.client.subscriptions.shardChannels.remove(ch) != nil { detach(c.client, from: &c.engine.pubsub.shardChannels, ch) }
+            confirm(c.client, "sunsubscribe", ch, c.client.subscriptions.shardChannels.count)
+        }
+    }
+
+    static func detach(_ client: ClientSession, from registry: inout [[UInt8]: [ClientSession]], _ name: [UInt8]) {
+        registry[name]?.removeAll { $0 === client }
+        if registry[name]?.isEmpty == true { registry[name] = nil }
+    }
+
+    // MARK: publish
+
+    static func publish(_ c: CommandContext) {
+        c.reply.integer(c.engine.publish(channel: c.args.bytes(1), message: c.args.bytes(2)))
+    }
+
+    static func spublish(_ c: CommandContext) {
+        let ch = c.args.bytes(1), msg = c.args.bytes(2)
+        var receivers = 0
+        for client in c.engine.pubsub.shardChannels[ch] ?? [] {
+            c.engine.deliver(to: client, "smessage", [ch, msg])
+            receivers += 1
+        }
+        c.reply.integer(receivers)
+    }
+
+    // MARK: PUBSUB
+
+    static func channels(_ c: CommandContext) { listNames(c, c.engine.pubsub.channels) }
+    static func shardChannels(_ c: CommandContext) { listNames(c, c.engine.pubsub.shardChannels) }
+
+    static func listNames(_ c: CommandContext, _ registry: [[UInt8]: [ClientSession]]) {
+        guard c.args.count <= 3 else { return c.replyArityError() }
+        let pattern = c.args.count == 3 ? c.args.bytes(2) : nil
+        let names = registry.keys.filter { name in pattern.map { GlobPattern.matches($0, name) } ?? true }
+        c.reply.arrayHeader(names.count)
+        for n in names { c.reply.bulk(n) }
+    }
+
+    static func numsub(_ c: CommandContext) { countSubscribers(c, c.engine.pubsub.channels) }
+    static func shardNumsub(_ c: CommandContext) { countSubscribers(c, c.engine.pubsub.shardChannels) }
+
+    static func countSubscribers(_ c: CommandContext, _ registry: [[UInt8]: [ClientSession]]) {
+        c.reply.mapHeader(c.args.count - 2)
+        for i in 2..<c.args.count {
+            c.reply.bulk(c.args[i])
+            c.reply.integer(registry[c.args.bytes(i)]?.count ?? 0)
+        }
+    }
+
+    static func numpat(_ c: CommandContext) { c.reply.integer(c.engine.pubsub.patternCount) }
+
+    static func help(_ c: CommandContext) {
+        let lines = [
+            "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANNELS [<pattern>]",
+            "    Return the currently active channels matching a <pattern> (default: '*').",
+            "NUMPAT",
+            "    Return number of subscriptions to patterns.",
+            "NUMSUB [<channel> ...]",
+            "    Return the number of subscribers for the specified channels, excluding",
+            "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
+            "HELP",
+            "    Prints this help.",
+        ]
+        c.reply.arrayHeader(lines.count)
+        for l in lines { c.reply.simpleString(l) }
+    }
+}
+
+extension Engine {
+    /// Sends `message` to subscribers of `channel` and of patterns matching it; returns how many
+    /// deliveries were made (Redis's PUBLISH reply).
+    @discardableResult
+    public func publish(channel: [UInt8], message: [UInt8]) -> Int {
+        var receivers = 0
+        for client in pubsub.channels[channel] ?? [] {
+            deliver(to: client, "message", [channel, message])
+            receivers += 1
+        }
+        for (pattern, clients) in pubsub.patterns where GlobPattern.matches(pattern, channel) {
+            for client in clients {
+                deliver(to: client, "pmessage", [pattern, channel, message])
+                receivers += 1
+            }
+        }
+        return receivers
+    }
+
+    /// Writes one push message `[kind, parts...]` to `client` and tells the server.
+    func deliver(to client: ClientSession, _ kind: StaticString, _ parts: [[UInt8]]) {
+        client.reply.pushHeader(parts.count + 1)
+        kind.withUTF8Buffer { client.reply.bulk(UnsafeRawBufferPointer($0)) }
+        for p in parts { client.reply.bulk(p) }
+        onClientOutput?(client)
+    }
+
+    /// Drops every subscription of `client` (disconnect, RESET).
+    public func unsubscribeAll(_ client: ClientSession) {
+        for ch in client.subscriptions.channels { PubSubCommands.detach(client, from: &pubsub.channels, ch) }
+        for p in client.subscriptions.patterns { PubSubCommands.detach(client, from: &pubsub.patterns, p) }
+        for ch in client.subscriptions.shardChannels { PubSubCommands.detach(client, from: &pubsub.shardChannels, ch) }
+        client.subscriptions = Subscriptions()
+    }
+}
