@@ -1,4 +1,6 @@
+import CairnRESP
 @testable import CairnStorage
+import NIOCore
 import Testing
 
 @Suite struct QuickListTests {
@@ -79,5 +81,95 @@ import Testing
         #expect(l.elements == (10..<20).map { b(String($0)) })
         l.trim(start: 5, end: 2)
         #expect(l.count == 0)
+    }
+
+    /// Decodes what `writeBulks` wrote: bulk strings back to byte arrays.
+    func writtenBulks(_ l: QuickList, _ start: Int, _ end: Int, reversed: Bool) -> [[UInt8]] {
+        var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 16))
+        writer.arrayHeader(end - start + 1)
+        l.writeBulks(from: start, through: end, reversed: reversed, into: &writer)
+        var decoder = RESPValueDecoder()
+        guard case .array(let items?)? = try? decoder.decode(&writer.buffer) else { return [[255]] }
+        #expect(writer.buffer.readableBytes == 0)
+        return items.map { if case .bulkString(let b?) = $0 { return b } else { return [255] } }
+    }
+
+    /// Bulk removal at the ends, in-place reads and reply writing checked against an array model,
+    /// with element sizes that put anything from one to hundreds of elements in a node.
+    @Test func endRemovalAndInPlaceAccessMatchModel() {
+        var rng = SystemRandomNumberGenerator()
+        let l = QuickList()
+        var model: [[UInt8]] = []
+        for step in 0..<1000 {
+            let size = [0, 1, 5, 40, 300, 9000][Int.random(in: 0..<6, using: &rng)]
+            let v = b(String(repeating: "e", count: size) + "\(step % 5)")
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0, 1, 2:
+                for _ in 0..<Int.random(in: 1..<40, using: &rng) { l.pushBack(v); model.append(v) }
+            case 3, 4:
+                for _ in 0..<Int.random(in: 1..<40, using: &rng) { l.pushFront(v); model.insert(v, at: 0) }
+            case 5:
+                let n = Int.random(in: 0..<50, using: &rng)
+                l.removeFirst(n)
+                model.removeFirst(min(n, model.count))
+            case 6:
+                let n = Int.random(in: 0..<50, using: &rng)
+                l.removeLast(n)
+                model.removeLast(min(n, model.count))
+            case 7:
+                if !model.isEmpty {
+                    let i = Int.random(in: 0..<model.count, using: &rng)
+                    #expect(l.withElement(at: i) { Array($0) } == model[i])
+                    #expect(l.withElement(at: i - model.count) { Array($0) } == model[i])
+                    #expect(l.withEndElement(front: true) { Array($0) } == model.first)
+                    #expect(l.withEndElement(front: false) { Array($0) } == model.last)
+                } else {
+                    #expect(l.withElement(at: 0) { Array($0) } == nil)
+                    #expect(l.withEndElement(front: true) { Array($0) } == nil)
+                }
+            case 8:
+                if !model.isEmpty {
+                    let s = Int.random(in: 0..<model.count, using: &rng)
+                    let e = Int.random(in: s..<model.count, using: &rng)
+                    #expect(writtenBulks(l, s, e, reversed: false) == Array(model[s...e]))
+                    #expect(writtenBulks(l, s, e, reversed: true) == Array(model[s...e].reversed()))
+                }
+            default:
+                if let target = model.randomElement(using: &rng) {
+                    let fromTail = Bool.random(using: &rng)
+                    let maxLength = Int.random(in: 0..<(model.count + 2), using: &rng)
+                    var found: [Int] = []
+                    target.withUnsafeBytes { t in
+                        l.forEachMatch(t, fromTail: fromTail, maxLength: maxLength) { found.append($0); return true }
+                    }
+                    let limit = maxLength == 0 ? model.count : min(maxLength, model.count)
+                    let scanned = fromTail ? Array(model.indices.suffix(limit).reversed()) : Array(model.indices.prefix(limit))
+                    #expect(found == scanned.filter { model[$0] == target })
+                }
+            }
+            #expect(l.count == model.count)
+            #expect(l.nodes.allSatisfy { !$0.isEmpty }, "no empty nodes are kept")
+        }
+        #expect(l.elements == model)
+    }
+
+    @Test func forEachMatchStopsWhenAsked() {
+        let l = QuickList((0..<2000).map { b($0 % 3 == 0 ? "m" : "o\($0)") })
+        var seen: [Int] = []
+        b("m").withUnsafeBytes { m in l.forEachMatch(m, fromTail: true, maxLength: 0) { seen.append($0); return seen.count < 3 } }
+        #expect(seen == [1998, 1995, 1992])
+        seen = []
+        b("m").withUnsafeBytes { m in l.forEachMatch(m, fromTail: false, maxLength: 7) { seen.append($0); return true } }
+        #expect(seen == [0, 3, 6])
+    }
+
+    @Test func trimKeepsRangeAcrossNodes() {
+        let l = QuickList((0..<5000).map { b("value-\($0)") })
+        l.trim(start: 1234, end: 4321)
+        #expect(l.elements == (1234...4321).map { b("value-\($0)") })
+        l.trim(start: 0, end: 100_000)
+        #expect(l.count == 4321 - 1234 + 1)
+        l.trim(start: -5, end: 3)
+        #expect(l.elements == (1234...1237).map { b("value-\($0)") })
     }
 }

@@ -1,4 +1,10 @@
+import CairnRESP
 import DequeModule
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // A list value: a deque of listpack nodes, after Redis's quicklist. Push and pop at either end are
 // O(1) amortised; an index costs O(nodes) to find its node then O(node) inside it. Each node holds
@@ -186,10 +192,8 @@ public final class QuickList {
             count = 0
             return
         }
-        let kept = QuickList()
-        forEach(from: start, through: end) { kept.pushBack(Array($0)); return true }
-        nodes = kept.nodes
-        count = kept.count
+        removeLast(count - 1 - min(end, count - 1))
+        removeFirst(max(0, start))
     }
 
     // MARK: iteration
@@ -240,4 +244,255 @@ public final class QuickList {
 
     /// Bytes held by entries (for MEMORY USAGE and memory accounting).
     public var payloadBytes: Int { nodes.reduce(0) { $0 + $1.byteCount } }
+}
+
+// MARK: - In-place access for the list commands
+//
+// The hot list commands (LRANGE, LPOP/RPOP with a count, LMPOP) reply straight from the nodes'
+// bytes: each node is read once through `withUnsafeBytes`, its entries are decoded in place and
+// copied into the reply buffer, with one capacity check per node and no per-element allocation.
+
+extension QuickList {
+    /// Removes the first `n` elements (every element when `n >= count`).
+    public func removeFirst(_ n: Int) {
+        var left = min(max(n, 0), count)
+        count -= left
+        while left > 0 && !nodes.isEmpty {
+            let c = nodes[0].count
+            if c <= left {
+                nodes.removeFirst()
+                left -= c
+                continue
+            }
+            if left <= 4 {
+                // A few in-place removals beat copying the rest of the node.
+                for _ in 0..<left { nodes[0].remove(at: 0) }
+            } else if let o = nodes[0].offset(ofIndex: left) {
+                let tail = nodes[0].split(at: o)
+                nodes[0] = tail
+            }
+            left = 0
+        }
+    }
+
+    /// Removes the last `n` elements (every element when `n >= count`).
+    public func removeLast(_ n: Int) {
+        var left = min(max(n, 0), count)
+        count -= left
+        while left > 0, let last = nodes.indices.last {
+            let c = nodes[last].count
+            if c <= left {
+                nodes.removeLast()
+                left -= c
+                continue
+            }
+            // Removing at the end of a node moves nothing.
+            for _ in 0..<left {
+                if let o = nodes[last].lastOffset { nodes[last].remove(at: o) }
+            }
+            left = 0
+        }
+    }
+
+    /// Runs `body` with the bytes of the first (`front`) or last element, in place; nil when empty.
+    public func withEndElement<R>(front: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard let node = front ? nodes.first : nodes.last, !node.isEmpty else { return nil }
+        return try node.bytes.withUnsafeBytes { src in
+            let o = front ? 0 : Listpack.rawPrevious(src, before: src.count)
+            let e = Listpack.rawEntry(src, at: o)
+            return try body(UnsafeRawBufferPointer(rebasing: src[e.start ..< e.start + e.length]))
+        }
+    }
+
+    /// Runs `body` with the bytes of the element at `index` (negative counts from the end), in
+    /// place; nil when out of range.
+    public func withElement<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard let (n, o) = locate(index) else { return nil }
+        return try nodes[n].bytes.withUnsafeBytes { src in
+            let e = Listpack.rawEntry(src, at: o)
+            return try body(UnsafeRawBufferPointer(rebasing: src[e.start ..< e.start + e.length]))
+        }
+    }
+
+    /// Writes elements `start...end` (0-based, inclusive, inside the list) as RESP bulk strings,
+    /// from `end` down to `start` when `reversed`. The caller writes the array header first.
+    public func writeBulks(from start: Int, through end: Int, reversed: Bool, into reply: inout ReplyWriter) {
+        guard start >= 0, start <= end, end < count else { return }
+        var remaining = end - start + 1
+        if !reversed {
+            guard let at = locate(start) else { return }
+            var n = at.node, o = at.offset
+            while remaining > 0 && n < nodes.count {
+                remaining -= Self.writeForward(nodes[n], from: o, limit: remaining, into: &reply)
+                n += 1
+                o = 0
+            }
+        } else {
+            guard let at = locate(end) else { return }
+            var n = at.node, o = at.offset
+            while remaining > 0 && n >= 0 {
+                remaining -= Self.writeBackward(nodes[n], from: o, limit: remaining, into: &reply)
+                n -= 1
+                if n >= 0 { o = nodes[n].lastOffset ?? 0 }
+            }
+        }
+    }
+
+    /// Calls `body` with the list index of each element equal to `value`, walking from the head
+    /// (or from the tail when `fromTail`) and comparing at most `maxLength` elements (0: all),
+    /// until `body` returns false.
+    public func forEachMatch(_ value: UnsafeRawBufferPointer, fromTail: Bool, maxLength: Int, _ body: (Int) -> Bool) {
+        var compared = 0
+        let limit = maxLength > 0 ? min(maxLength, count) : count
+        if !fromTail {
+            for n in nodes.indices {
+                var stop = false
+                nodes[n].bytes.withUnsafeBytes { src in
+                    var o = 0
+                    while o < src.count && compared < limit {
+                        let e = Listpack.rawEntry(src, at: o)
+                        if Self.equal(src, e.start, e.length, value) && !body(compared) {
+                            stop = true
+                            return
+                        }
+                        compared += 1
+                        o = e.next
+                    }
+                }
+                if stop || compared >= limit { return }
+            }
+        } else {
+            for n in nodes.indices.reversed() {
+                var stop = false
+                nodes[n].bytes.withUnsafeBytes { src in
+                    var end = src.count
+                    while end > 0 && compared < limit {
+                        let o = Listpack.rawPrevious(src, before: end)
+                        let e = Listpack.rawEntry(src, at: o)
+                        if Self.equal(src, e.start, e.length, value) && !body(count - 1 - compared) {
+                            stop = true
+                            return
+                        }
+                        compared += 1
+                        end = o
+                    }
+                }
+                if stop || compared >= limit { return }
+            }
+        }
+    }
+
+    // MARK: raw helpers
+
+    @inline(__always)
+    static func equal(_ src: UnsafeRawBufferPointer, _ start: Int, _ length: Int, _ other: UnsafeRawBufferPointer) -> Bool {
+        guard length == other.count else { return false }
+        guard length > 0, let a = src.baseAddress, let b = other.baseAddress else { return true }
+        return memcmp(a + start, b, length) == 0
+    }
+
+    /// Bytes of `$<length>\r\n<payload>\r\n`.
+    @inline(__always)
+    static func bulkSize(_ length: Int) -> Int { length + 5 + Decimal.digitCount(Int64(length)) }
+
+    @inline(__always)
+    static func writeBulk(_ out: UnsafeMutableRawBufferPointer, _ w: inout Int,
+                          _ src: UnsafeRawBufferPointer, _ start: Int, _ length: Int) {
+        let digits = Decimal.digitCount(Int64(length))
+        out[w] = UInt8(ascii: "$")
+        Decimal.write(Int64(length), into: UnsafeMutableRawBufferPointer(rebasing: out[(w + 1)...]), digits: digits)
+        w += 1 + digits
+        out[w] = 13
+        out[w + 1] = 10
+        w += 2
+        if length > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: out[w ..< w + length])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start ..< start + length]))
+            w += length
+        }
+        out[w] = 13
+        out[w + 1] = 10
+        w += 2
+    }
+
+    /// Writes up to `limit` entries of `node` from the entry at `offset` on; returns how many.
+    static func writeForward(_ node: Listpack, from offset: Int, limit: Int, into reply: inout ReplyWriter) -> Int {
+        node.bytes.withUnsafeBytes { src in
+            var size = 0, k = 0, o = offset
+            while k < limit && o < src.count {
+                let e = Listpack.rawEntry(src, at: o)
+                size += bulkSize(e.length)
+                o = e.next
+                k += 1
+            }
+            guard k > 0 else { return 0 }
+            reply.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                var w = 0, o = offset
+                for _ in 0..<k {
+                    let e = Listpack.rawEntry(src, at: o)
+                    writeBulk(out, &w, src, e.start, e.length)
+                    o = e.next
+                }
+                return w
+            }
+            return k
+        }
+    }
+
+    /// Writes up to `limit` entries of `node` from the entry at `offset` back towards its first.
+    static func writeBackward(_ node: Listpack, from offset: Int, limit: Int, into reply: inout ReplyWriter) -> Int {
+        node.bytes.withUnsafeBytes { src in
+            guard offset < src.count else { return 0 }
+            var size = 0, k = 0, o = offset
+            while k < limit {
+                let e = Listpack.rawEntry(src, at: o)
+                size += bulkSize(e.length)
+                k += 1
+                if o == 0 { break }
+                o = Listpack.rawPrevious(src, before: o)
+            }
+            reply.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                var w = 0, o = offset
+                for i in 0..<k {
+                    let e = Listpack.rawEntry(src, at: o)
+                    writeBulk(out, &w, src, e.start, e.length)
+                    if i + 1 < k { o = Listpack.rawPrevious(src, before: o) }
+                }
+                return w
+            }
+            return k
+        }
+    }
+}
+
+extension Listpack {
+    /// Payload start, payload length and next entry's offset of the entry at `offset` in a
+    /// listpack's raw bytes: the same layout `decode(at:)` reads, without bounds-checked indexing.
+    @inline(__always)
+    static func rawEntry(_ p: UnsafeRawBufferPointer, at offset: Int) -> (start: Int, length: Int, next: Int) {
+        var n = 0, shift = 0, i = offset
+        while true {
+            let b = p[i]
+            n |= Int(b & 0x7F) << shift
+            i += 1
+            if b & 0x80 == 0 { break }
+            shift += 7
+        }
+        let end = i + n
+        return (i, n, end + varintSize(end - offset))
+    }
+
+    /// Offset of the entry ending just before `end` in raw listpack bytes (as `previous(before:)`).
+    @inline(__always)
+    static func rawPrevious(_ p: UnsafeRawBufferPointer, before end: Int) -> Int {
+        var i = end - 1, v = 0, shift = 0
+        while true {
+            let b = p[i]
+            v |= Int(b & 0x7F) << shift
+            if b & 0x80 == 0 { break }
+            shift += 7
+            i -= 1
+        }
+        return i - v
+    }
 }
