@@ -27,23 +27,23 @@ extension Engine {
     /// Whether a blocking command may block now: inside MULTI/EXEC it must answer at once.
     public var canBlock: Bool { !executingTransaction }
 
-    /// Parses a blocking timeout in seconds (fractions allowed; 0 = forever) into an absolute
-    /// deadline, replying Redis's errors when it is invalid. Returns .none on error.
+    /// Parses a blocking timeout in seconds at argument `i` into an absolute deadline (nil =
+    /// wait forever), as Redis's getTimeoutFromObjectOrReply: a long double, truncated to whole
+    /// milliseconds (so 0.0001 means 0, forever). Replies Redis's error and returns .none when
+    /// invalid.
     public func blockingDeadline(_ c: CommandContext, argument i: Int) -> Int64?? {
-        let text = c.args.string(i)
-        guard let seconds = Double(text), seconds.isFinite, !text.isEmpty,
-              !text.hasPrefix(" "), !text.lowercased().contains("n"),  // no nan/inf/hex spellings
-              seconds * 1000 < Double(Int64.max / 2)
+        guard let seconds = FloatFormat.parseLongDouble(c.args[i]), seconds.isFinite,
+              seconds * 1000 < LongDouble(Int64.max / 2), seconds * 1000 > -LongDouble(Int64.max / 2)
         else {
             c.reply.error("ERR timeout is not a float or out of range")
             return .none
         }
-        if seconds < 0 {
+        let ms = Int64(seconds * 1000)
+        if ms < 0 {
             c.reply.error("ERR timeout is negative")
             return .none
         }
-        if seconds == 0 { return .some(nil) }
-        return .some(now + Int64((seconds * 1000).rounded(.up)))
+        return .some(ms == 0 ? nil : now + ms)
     }
 
     /// Blocks the client running `c` on `keys` until one holds a value of type `awaits`.

@@ -34,6 +34,16 @@ final class EngineHarness {
     }
 }
 
+extension EngineHarness {
+    /// Decodes the one reply waiting in this client's buffer (e.g. written while it was blocked).
+    func takeReply() -> RESPValue? {
+        var buffer = client.reply.buffer
+        client.reply.buffer.clear()
+        var d = RESPValueDecoder()
+        return try? d.decode(&buffer)
+    }
+}
+
 extension RESPValue {
     static func bulk(_ s: String) -> RESPValue { .bulkString(Array(s.utf8)) }
     static func simple(_ s: String) -> RESPValue { .simpleString(Array(s.utf8)) }

@@ -84,17 +84,29 @@ import Testing
         #expect(!exists(h, "l"))
     }
 
-    @Test func pushesSignalBlockedKeys() {
+    /// Every way of adding elements wakes a client blocked on the key; a push that adds nothing
+    /// (LPUSHX on a missing key) does not.
+    @Test func pushesWakeBlockedClients() {
         let h = EngineHarness()
-        h.engine.blockedKeys[0] = [Array("l".utf8), Array("d".utf8), Array("x".utf8)]
-        h.run("RPUSH", "l", "a")
-        #expect(h.engine.readyKeys.map(\.key) == [Array("l".utf8)])
-        h.run("LPUSH", "l", "b")
-        #expect(h.engine.readyKeys.count == 1, "signalled once per key")
-        h.run("LMOVE", "l", "d", "LEFT", "RIGHT")
-        #expect(h.engine.readyKeys.map(\.key) == [Array("l".utf8), Array("d".utf8)])
-        h.run("LPUSHX", "x", "a")
-        #expect(h.engine.readyKeys.count == 2, "a push that adds nothing signals nothing")
+        let waiter = EngineHarness(engine: h.engine)
+        func blockAndCheck(_ key: String, _ push: () -> Void, served expected: RESPValue?) {
+            Arguments.with([Array("BLPOP".utf8), Array(key.utf8), Array("0".utf8)]) { h.engine.execute(waiter.client, $0) }
+            #expect(waiter.client.blocked != nil)
+            push()
+            if let expected {
+                #expect(waiter.client.blocked == nil)
+                #expect(waiter.takeReply() == expected)
+            } else {
+                #expect(waiter.client.blocked != nil)
+                h.engine.unblock(waiter.client, withError: nil)
+                _ = waiter.takeReply()
+            }
+        }
+        blockAndCheck("l", { h.run("RPUSH", "l", "a") }, served: .array([.bulk("l"), .bulk("a")]))
+        blockAndCheck("l", { h.run("LPUSH", "l", "b") }, served: .array([.bulk("l"), .bulk("b")]))
+        h.run("RPUSH", "src", "m")
+        blockAndCheck("d", { h.run("LMOVE", "src", "d", "LEFT", "RIGHT") }, served: .array([.bulk("d"), .bulk("m")]))
+        blockAndCheck("x", { h.run("LPUSHX", "x", "a") }, served: nil)
     }
 
     // MARK: pops

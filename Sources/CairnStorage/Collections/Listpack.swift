@@ -30,30 +30,51 @@ public struct Listpack: Sendable, Equatable {
         return n
     }
 
-    static func encode(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    /// Size of the entry that holds `n` payload bytes.
+    @inline(__always)
+    static func entrySize(_ n: Int) -> Int {
+        let front = varintSize(n) + n
+        return front + varintSize(front)
+    }
+
+    /// Writes the entry for `payload` at `out[at...]` (room already made): LEB128 length, the
+    /// payload, then the backlen LEB128 stored most significant group first.
+    static func write(_ payload: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
         var n = payload.count
-        let headerStart = out.count
+        var i = 0
         repeat {
             var b = UInt8(n & 0x7F)
             n >>= 7
             if n > 0 { b |= 0x80 }
-            out.append(b)
+            out[i] = b
+            i += 1
         } while n > 0
-        out.append(contentsOf: payload)
-        var back = out.count - headerStart
-        var rev: [UInt8] = []
-        repeat {
-            var b = UInt8(back & 0x7F)
-            back >>= 7
-            if back > 0 { b |= 0x80 }
-            rev.append(b)
-        } while back > 0
-        out.append(contentsOf: rev.reversed())
+        if payload.count > 0 {
+            out.baseAddress.map { _ = memcpy($0 + i, payload.baseAddress!, payload.count) }
+        }
+        i += payload.count
+        // Reading backwards takes the last byte first: it carries the low 7 bits and no
+        // continuation flag; each earlier byte carries the next group, flagged.
+        let front = i
+        let size = varintSize(front)
+        var v = front
+        for j in stride(from: i + size - 1, through: i, by: -1) {
+            var b = UInt8(v & 0x7F)
+            if j != i { b |= 0x80 }
+            out[j] = b
+            v >>= 7
+        }
+    }
+
+    static func encode(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        let size = entrySize(payload.count)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: size))
+        out.withUnsafeMutableBytes { write(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + size)])) }
     }
 
     static func entry(_ payload: UnsafeRawBufferPointer) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(payload.count + 4)
         encode(payload, into: &out)
         return out
     }
@@ -149,7 +170,9 @@ public struct Listpack: Sendable, Equatable {
 
     /// Inserts before the entry at `offset` (`endOffset` appends).
     public mutating func insert(_ payload: UnsafeRawBufferPointer, at offset: Int) {
-        bytes.insert(contentsOf: Self.entry(payload), at: offset)
+        let size = Self.entrySize(payload.count)
+        bytes.insert(contentsOf: repeatElement(0, count: size), at: offset)
+        bytes.withUnsafeMutableBytes { Self.write(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[offset..<(offset + size)])) }
         count += 1
     }
 

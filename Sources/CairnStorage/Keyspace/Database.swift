@@ -83,12 +83,25 @@ public final class Database {
     /// Adds a key known to be absent.
     @discardableResult
     public func insert(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = noExpiry) -> Int {
-        table.insert(key: Array(key), hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        signalIfAwaited(key, value)
+        return table.insert(key: Array(key), hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
     }
 
     @discardableResult
     public func insert(_ key: [UInt8], _ value: Value, expireAt: Int64 = noExpiry) -> Int {
-        table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        key.withUnsafeBytes { signalIfAwaited($0, value) }
+        return table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+    }
+
+    /// As Redis's dbAdd: a new list or sorted set may be what a blocked client waits for (this
+    /// covers RENAME, MOVE, COPY and RESTORE as well as pushes that create the key).
+    @inline(__always)
+    private func signalIfAwaited(_ key: UnsafeRawBufferPointer, _ value: Value) {
+        guard !engine.blockedKeys.isEmpty else { return }
+        switch value {
+        case .list, .zset: engine.signalKeyReady(self, key)
+        default: break
+        }
     }
 
     /// SET semantics: replaces any value; the expiry is cleared unless `keepTTL`, then set to
