@@ -213,6 +213,20 @@ import Testing
         }
     }
 
+    @Test func spopKeyspaceStats() {
+        // SPOP looks the key up for writing (no hit counted), except that popping everything
+        // replies through a one-key SUNION in Redis, which counts a hit.
+        let h = EngineHarness()
+        h.run("SADD", "s", "1", "2", "3")
+        h.run("SPOP", "s")
+        h.run("SPOP", "s", "1")
+        #expect(h.engine.stats.keyspaceHits == 0)
+        h.run("SPOP", "s", "5")
+        #expect(h.engine.stats.keyspaceHits == 1)
+        h.run("SPOP", "s", "5")
+        #expect(h.engine.stats.keyspaceMisses == 0)
+    }
+
     @Test func spopMovingSurvivorsRebuildsTheEncoding() {
         // 600 integers are a hashtable; the 10 survivors of SPOP 590 make a new set, an intset.
         let h = EngineHarness()

@@ -134,6 +134,8 @@ public final class HashValue {
         if table != nil {
             let h = ByteMap<[UInt8]>.hash(field)
             if let i = table?.find(field, hash: h) {
+                // Rewriting the same bytes (a common benchmark and cache pattern) allocates nothing.
+                if let old = table?[payloadAt: i], Self.same(old, value) { return false }
                 table?[payloadAt: i] = Array(value)
                 return false
             }
@@ -141,7 +143,8 @@ public final class HashValue {
             return true
         }
         if let o = pack.hashFieldOffset(field) {
-            pack.replace(at: pack.offset(after: o), with: value)
+            let valueOffset = pack.offset(after: o)
+            if !pack.payloadEquals(at: valueOffset, value) { pack.replace(at: valueOffset, with: value) }
             return false
         }
         pack.append(field)
@@ -158,6 +161,13 @@ public final class HashValue {
     @discardableResult
     public func set(_ field: [UInt8], _ value: [UInt8], limits: HashLimits) -> Bool {
         field.withUnsafeBytes { f in value.withUnsafeBytes { set(f, $0, limits: limits) } }
+    }
+
+    @inline(__always)
+    static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return a.withUnsafeBytes { raw in raw.baseAddress.map { Listpack.bytesEqual($0, b) } ?? false }
     }
 
     /// Removes `field`; returns whether it was there.

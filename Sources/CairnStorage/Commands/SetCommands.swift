@@ -172,8 +172,10 @@ enum SetCommands {
         let db = c.db
         c.engine.dirty += Int64(min(count, size))
 
-        // Everything: reply with the whole set and drop the key.
+        // Everything: reply with the whole set and drop the key. Redis replies through SUNION of
+        // the one key, whose read lookup counts a keyspace hit.
         if count >= size {
+            c.engine.stats.keyspaceHits += 1
             c.reply.setHeader(size)
             s.forEach { replyMember(c, $0) }
             db.table.remove(at: i)
