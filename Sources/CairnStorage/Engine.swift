@@ -80,7 +80,7 @@ public final class Engine {
     /// with `argc` arguments is a key the command only reads (e.g. SINTERSTORE's sources), so that
     /// a write does not invalidate WATCHes on keys it did not change.
     public var isReadOnlyKeyArgument: ((RegisteredCommand, _ index: Int, _ argc: Int) -> Bool)?
-    public var random = SystemRandomNumberGenerator()
+    public var random = FastRandom()
 
     public init(settings: EngineSettings = EngineSettings(), logger: Logger = Logger(label: "cairn.engine")) {
         self.settings = settings

@@ -1,6 +1,7 @@
 import CairnRESP
 
-// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], after Redis's scanGenericCommand.
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], after Redis's scanGenericCommand. The
+// options are parsed by ScanOptions (CollectionScan.swift), shared with HSCAN, SSCAN and ZSCAN.
 // The cursor is KeyTable's reverse-binary bucket cursor: a key present for the whole iteration is
 // returned at least once however the table grows or shrinks between calls (it may come twice).
 
@@ -40,34 +41,15 @@ extension KeyspaceCommands {
 
     static func scan(_ c: CommandContext) {
         guard var cursor = parseScanCursor(c.args[1]) else { return c.reply.error("ERR invalid cursor") }
-        var count = scanDefaultCount
-        var pattern: UnsafeRawBufferPointer? = nil
-        var typeName: ArraySlice<UInt8>? = nil
-        var j = 2
-        while j < c.args.count {
-            let hasValue = j + 1 < c.args.count
-            if c.args.matches(j, "count") && hasValue {
-                guard let n = c.args.int64(j + 1) else { return c.replyNotInteger() }
-                guard n >= 1 else { return c.replySyntaxError() }
-                count = Int(n)
-            } else if c.args.matches(j, "match") && hasValue {
-                let p = c.args[j + 1]
-                pattern = p.count == 1 && p[0] == UInt8(ascii: "*") ? nil : p
-            } else if c.args.matches(j, "type") && hasValue {
-                // Compared as a C string, so anything after a NUL byte is ignored.
-                let t = c.args[j + 1]
-                typeName = ArraySlice(t.prefix(upTo: t.firstIndex(of: 0) ?? t.count))
-            } else {
-                return c.replySyntaxError()
-            }
-            j += 2
-        }
+        guard let options = ScanOptions.parse(c, from: 2, allowType: true) else { return }
+        let count = options.count
+        let typeName = options.typeName
 
         let db = c.db
         var keys: [[UInt8]] = []
         if db.count > 0 {
             // At most 10×COUNT further buckets per call, so a sparse table cannot stall the server.
-            var iterationsLeft = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
+            var iterationsLeft = options.maxIterations
             while true {
                 cursor = db.table.scan(cursor: cursor) { keys.append($0.key) }
                 if cursor == 0 || iterationsLeft == 0 || keys.count >= count { break }
@@ -78,7 +60,7 @@ extension KeyspaceCommands {
         }
 
         keys.removeAll { key in
-            if let pattern, !key.withUnsafeBytes({ GlobPattern.matches(pattern, $0) }) { return true }
+            if !options.matches(key) { return true }
             if let typeName {
                 // As Redis: a counted, non-touching read lookup (which reclaims an expired key and
                 // then reports it as "none"), compared case-insensitively.

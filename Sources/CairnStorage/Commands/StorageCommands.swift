@@ -5,5 +5,6 @@ public enum StorageCommands {
         ConnectionCommands.specs + StringCommands.specs + BitCommands.specs
             + KeyspaceCommands.specs + ExpireCommands.specs + PubSubCommands.specs
             + ListCommands.specs + BlockingListCommands.specs
+            + HashCommands.specs + SetCommands.specs
     }
 }
