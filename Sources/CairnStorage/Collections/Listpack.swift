@@ -73,12 +73,6 @@ public struct Listpack: Sendable, Equatable {
         out.withUnsafeMutableBytes { write(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + size)])) }
     }
 
-    static func entry(_ payload: UnsafeRawBufferPointer) -> [UInt8] {
-        var out: [UInt8] = []
-        encode(payload, into: &out)
-        return out
-    }
-
     /// Payload range and the offset of the next entry, for the entry at `offset`.
     @inline(__always)
     func decode(at offset: Int) -> (payload: Range<Int>, next: Int) {
@@ -193,9 +187,12 @@ public struct Listpack: Sendable, Equatable {
     @discardableResult
     public mutating func replace(at offset: Int, with payload: UnsafeRawBufferPointer) -> Int {
         let next = decode(at: offset).next
-        let e = Self.entry(payload)
-        bytes.replaceSubrange(offset..<next, with: e)
-        return offset + e.count
+        let size = Self.entrySize(payload.count)
+        if size != next - offset {
+            bytes.replaceSubrange(offset..<next, with: repeatElement(0, count: size))
+        }
+        bytes.withUnsafeMutableBytes { Self.write(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[offset..<(offset + size)])) }
+        return offset + size
     }
 
     public mutating func removeFirst() -> [UInt8]? {
