@@ -42,6 +42,8 @@ public final class Server: @unchecked Sendable {
     /// Commands-per-second samples (INFO `instantaneous_ops_per_sec`), as Redis's
     /// trackInstantaneousMetric: one sample every 100 ms, averaged over the last 16.
     var opsSamples = OpsSampler()
+    /// SLOWLOG, LATENCY, MONITOR, maxmemory (AdminHooks.swift).
+    let admin = AdminState()
 
     public init(settings: ServerSettings, logger: Logger, configFile: String? = nil) {
         self.settings = settings
@@ -63,6 +65,7 @@ public final class Server: @unchecked Sendable {
             return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
         }
         engine.commands.register(ServerCommands.specs)
+        admin.install(on: self)
         applySettings()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
     }
@@ -96,6 +99,7 @@ public final class Server: @unchecked Sendable {
         respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
         respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
         logger.logLevel = Self.logLevel(settings.loglevel)
+        admin.apply(settings, engine: engine)
         if cron != nil { scheduleCron() }
     }
 
@@ -218,7 +222,10 @@ public final class Server: @unchecked Sendable {
         connections[id] = handler
     }
 
-    func unregister(_ id: Int64) { connections[id] = nil }
+    func unregister(_ id: Int64) {
+        connections[id] = nil
+        adminClientClosed(id)
+    }
 
     var clients: [ConnectionHandler] { connections.values.sorted { ($0.session?.id ?? 0) < ($1.session?.id ?? 0) } }
 
@@ -239,6 +246,7 @@ public final class Server: @unchecked Sendable {
         netInputBytes = 0
         netOutputBytes = 0
         opsSamples = OpsSampler()
+        admin.resetStats()
     }
 
     func logProtocolError(_ session: ClientSession, _ message: String) {
