@@ -46,6 +46,12 @@ final class AdminState {
             server.admin.refusal(server, client, command)
         }
         evictor.install(on: engine)
+        // Continue an eviction run cut short by its time limit once the loop is free, as Redis's
+        // eviction time proc does (only on a started server: the loop then owns the engine).
+        evictor.onTimeLimit = { [unowned server] in
+            guard server.boundPort != nil else { return }
+            server.loop.execute { server.admin.evictor.performEvictions(server.engine) }
+        }
         engine.commandObservers.insert({ [unowned server] client, command, args, micros in
             server.admin.observe(server, client, command, args, micros)
         }, at: 0)

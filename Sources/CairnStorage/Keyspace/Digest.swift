@@ -5,7 +5,9 @@
 // ("mix"), so order matters there; set members and hash/zset pairs are XORed ("xor"), so it does
 // not. The database number is mixed in before its keys. An empty dataset gives 20 zero bytes.
 //
-// Strings and lists are digested exactly as Redis does, so those datasets give Redis's own digest.
+// DIGEST-VALUE of strings and lists gives Redis's own bytes (checked against Redis 7.0.15). The
+// whole-dataset DIGEST follows the same construction but does not reproduce Redis's bytes (which
+// is not a goal: it is compared between Cairn servers, e.g. a master and its replica).
 // Hashes, sets and sorted sets are digested from their elements once those types expose iteration
 // (see `elementsDigest`); until then only their type and key take part.
 
@@ -90,7 +92,7 @@ public enum DatasetDigest {
         digest = digest.withUnsafeBytes { SHA1.hash($0) }
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)

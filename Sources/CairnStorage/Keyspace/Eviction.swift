@@ -98,7 +98,10 @@ public final class MemoryGauge {
 
     public init(measure: @escaping () -> Int?) { self.measure = measure }
 
-    public var refreshMicros: Int64 { max(1000, lastCostMicros * 20) }
+    /// The shortest time between two readings (tests set 0 to read on every check).
+    public var minimumRefreshMicros: Int64 = 1000
+
+    public var refreshMicros: Int64 { max(minimumRefreshMicros, lastCostMicros * 20) }
 
     /// A fresh reading if the last one is old enough, else the last plus the drift.
     public func current(nowMicros: Int64 = Clock.monotonicMicros()) -> Int {
@@ -143,6 +146,9 @@ public final class Evictor {
     private var lfuBefore: [(db: Int, key: [UInt8], clock: UInt32?)] = []
 
     public static let oomError = "OOM command not allowed when used memory > 'maxmemory'."
+    /// Called when an eviction run stopped at its time limit with memory still over the limit
+    /// (Redis's startEvictionTimeProc): the server schedules `performEvictions` again on its loop.
+    public var onTimeLimit: (() -> Void)?
 
     public init(measure: @escaping () -> Int?) {
         gauge = MemoryGauge(measure: measure)
@@ -270,7 +276,11 @@ public final class Evictor {
             db.table.remove(at: index)
             evictedKeys += 1
             evicted += 1
-            if evicted % 16 == 0 && Clock.monotonicMicros() - start > timeLimitMicros { break }
+            if evicted % 16 == 0 && Clock.monotonicMicros() - start > timeLimitMicros {
+                gauge.adjust(-freed)
+                onTimeLimit?()
+                return true
+            }
         }
         gauge.adjust(-freed)
         if freed >= toFree {
