@@ -62,18 +62,22 @@ enum InfoSections {
         let rss = ProcessMetrics.residentBytes() ?? 0
         let used = ProcessMetrics.heapBytesInUse() ?? rss
         let total = ProcessMetrics.totalSystemMemory()
+        server.admin.peakMemory = max(server.admin.peakMemory, used)
+        let peak = server.admin.peakMemory
         var lines = [
             "# Memory",
             "used_memory:\(used)",
             "used_memory_human:\(InfoFormat.human(used))",
+            "used_memory_peak:\(peak)",
+            "used_memory_peak_human:\(InfoFormat.human(peak))",
             "used_memory_rss:\(rss)",
             "used_memory_rss_human:\(InfoFormat.human(rss))",
             "used_memory_startup:\(server.startupMemory)",
             "total_system_memory:\(total)",
             "total_system_memory_human:\(InfoFormat.human(total))",
-            "maxmemory:0",
-            "maxmemory_human:0B",
-            "maxmemory_policy:noeviction",
+            "maxmemory:\(server.settings.maxmemory)",
+            "maxmemory_human:\(InfoFormat.human(server.settings.maxmemory))",
+            "maxmemory_policy:\(server.admin.evictor.policy.rawValue)",
         ]
         if used > 0 {
             lines.append("mem_fragmentation_ratio:\(InfoFormat.fixed(Double(rss) / Double(used), 2))")
@@ -109,7 +113,9 @@ enum InfoSections {
             "expired_stale_perc:\(InfoFormat.fixed(s.expiredStalePercent * 100, 2))",
             "expired_time_cap_reached_count:\(s.expiredTimeCapReached)",
             "expire_cycle_cpu_milliseconds:\(s.expireCycleMicros / 1000)",
-            "evicted_keys:0",
+            "evicted_keys:\(server.admin.evictor.evictedKeys)",
+            "total_eviction_exceeded_time:\(server.admin.evictor.exceededMillis(now: Clock.monotonicMicros()).total)",
+            "current_eviction_exceeded_time:\(server.admin.evictor.exceededMillis(now: Clock.monotonicMicros()).current)",
             "keyspace_hits:\(s.keyspaceHits)",
             "keyspace_misses:\(s.keyspaceMisses)",
             "pubsub_channels:\(server.engine.pubsub.channelCount)",

@@ -45,6 +45,8 @@ public final class Server: @unchecked Sendable {
     /// Commands-per-second samples (INFO `instantaneous_ops_per_sec`), as Redis's
     /// trackInstantaneousMetric: one sample every 100 ms, averaged over the last 16.
     var opsSamples = OpsSampler()
+    /// SLOWLOG, LATENCY, MONITOR, maxmemory (AdminHooks.swift).
+    let admin = AdminState()
 
     public init(settings: ServerSettings, logger: Logger, configFile: String? = nil) {
         self.settings = settings
@@ -67,6 +69,7 @@ public final class Server: @unchecked Sendable {
             return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
         }
         engine.commands.register(ServerCommands.specs)
+        admin.install(on: self)
         applySettings()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
     }
@@ -100,6 +103,7 @@ public final class Server: @unchecked Sendable {
         respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
         respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
         logger.logLevel = Self.logLevel(settings.loglevel)
+        admin.apply(settings, engine: engine)
         if cron != nil { scheduleCron() }
     }
 
@@ -223,7 +227,10 @@ public final class Server: @unchecked Sendable {
         connections[id] = handler
     }
 
-    func unregister(_ id: Int64) { connections[id] = nil }
+    func unregister(_ id: Int64) {
+        connections[id] = nil
+        adminClientClosed(id)
+    }
 
     /// Writes the output other clients' commands left for these connections.
     func flushPendingOutput() {
@@ -252,6 +259,7 @@ public final class Server: @unchecked Sendable {
         netInputBytes = 0
         netOutputBytes = 0
         opsSamples = OpsSampler()
+        admin.resetStats()
     }
 
     func logProtocolError(_ session: ClientSession, _ message: String) {

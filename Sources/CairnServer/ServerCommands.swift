@@ -11,6 +11,7 @@ enum ServerCommands {
                     categories: [.admin, .slow, .dangerous], group: "server",
                     summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", handler: shutdown),
     ] + ConnectionAdminCommands.specs + IntrospectionCommands.specs
+        + [SlowLogCommand.spec, LatencyCommand.spec, MonitorCommand.spec, DebugCommand.spec, MemoryCommand.spec]
 
     static func server(_ c: CommandContext) -> Server {
         // The engine's host is always the Server that created it (see Server.init).

@@ -38,6 +38,18 @@ public struct ServerSettings: Sendable {
     /// `enable-protected-configs`: whether CONFIG SET may change protected directives (dir,
     /// dbfilename): `no`, `yes`, or `local` (only from loopback or unix-socket clients).
     public var enableProtectedConfigs = "no"
+    // Administrative features (SlowLog.swift, Latency.swift, Eviction.swift, DebugCommand.swift).
+    public var slowlogLogSlowerThan: Int64 = 10_000
+    public var slowlogMaxLength = 128
+    public var latencyMonitorThreshold: Int64 = 0
+    public var maxmemory = 0
+    public var maxmemoryPolicy = "noeviction"
+    public var maxmemorySamples = 5
+    public var maxmemoryEvictionTenacity = 10
+    public var lfuLogFactor = 10
+    public var lfuDecayTime = 1
+    /// `enable-debug-command`: no (Redis 7.0's default), yes, or local.
+    public var enableDebugCommand = "no"
     public init() {}
 }
 
@@ -194,6 +206,27 @@ enum ConfigTable {
                         set: single { $0.activeExpireEffort = try ConfigValue.int($1, 1...10) }),
         ConfigDirective(name: "enable-protected-configs", mutable: false, get: { $0.enableProtectedConfigs },
                         set: single { $0.enableProtectedConfigs = try ConfigValue.oneOf($1, ["no", "yes", "local"]) }),
+        // Administrative features.
+        ConfigDirective(name: "slowlog-log-slower-than", get: { String($0.slowlogLogSlowerThan) },
+                        set: single { $0.slowlogLogSlowerThan = Int64(try ConfigValue.int($1, -1...Int(Int64.max))) }),
+        ConfigDirective(name: "slowlog-max-len", get: { String($0.slowlogMaxLength) },
+                        set: single { $0.slowlogMaxLength = try ConfigValue.int($1, 0...Int(Int64.max)) }),
+        ConfigDirective(name: "latency-monitor-threshold", get: { String($0.latencyMonitorThreshold) },
+                        set: single { $0.latencyMonitorThreshold = Int64(try ConfigValue.int($1, 0...Int(Int64.max))) }),
+        ConfigDirective(name: "maxmemory", get: { String($0.maxmemory) },
+                        set: single { $0.maxmemory = try ConfigValue.memory($1) }),
+        ConfigDirective(name: "maxmemory-policy", get: { $0.maxmemoryPolicy },
+                        set: single { $0.maxmemoryPolicy = try ConfigValue.oneOf($1, MaxmemoryPolicy.allCases.map(\.rawValue)) }),
+        ConfigDirective(name: "maxmemory-samples", get: { String($0.maxmemorySamples) },
+                        set: single { $0.maxmemorySamples = try ConfigValue.int($1, 1...Int(Int32.max)) }),
+        ConfigDirective(name: "maxmemory-eviction-tenacity", get: { String($0.maxmemoryEvictionTenacity) },
+                        set: single { $0.maxmemoryEvictionTenacity = try ConfigValue.int($1, 0...100) }),
+        ConfigDirective(name: "lfu-log-factor", get: { String($0.lfuLogFactor) },
+                        set: single { $0.lfuLogFactor = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "lfu-decay-time", get: { String($0.lfuDecayTime) },
+                        set: single { $0.lfuDecayTime = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "enable-debug-command", mutable: false, get: { $0.enableDebugCommand },
+                        set: single { $0.enableDebugCommand = try ConfigValue.oneOf($1, ["no", "yes", "local"]) }),
     ]
 
     static func lookup(_ name: String) -> ConfigDirective? {

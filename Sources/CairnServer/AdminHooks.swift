@@ -1,0 +1,115 @@
+import CairnRESP
+import CairnStorage
+
+// State of the administrative features (SLOWLOG, LATENCY, MONITOR, maxmemory eviction, DEBUG's
+// gate) and the engine hooks that feed them: one filter before each command (MONITOR's keyspace
+// refusal, DEBUG's enable-debug-command gate, then the evictor's OOM check) and one observer
+// after each (slow log, latency events, monitors, then the evictor's accounting).
+
+final class AdminState {
+    var slowLog = SlowLog()
+    var latency = LatencyMonitor()
+    /// Clients in MONITOR mode, in the order they started.
+    var monitors: [ClientSession] = []
+    let evictor: Evictor
+    /// Connections with output waiting for a flush scheduled on the loop.
+    var pendingFlushes: Set<Int64> = []
+    /// Highest heap-in-use reading seen (MEMORY STATS peak.allocated, INFO used_memory_peak).
+    var peakMemory = 0
+
+    init() {
+        evictor = Evictor(measure: { ProcessMetrics.heapBytesInUse() })
+    }
+
+    func apply(_ settings: ServerSettings, engine: Engine) {
+        slowLog.slowerThanMicros = settings.slowlogLogSlowerThan
+        slowLog.maxLength = settings.slowlogMaxLength
+        slowLog.trim()
+        latency.thresholdMillis = settings.latencyMonitorThreshold
+        evictor.maxmemory = settings.maxmemory
+        evictor.policy = MaxmemoryPolicy(rawValue: settings.maxmemoryPolicy) ?? .noeviction
+        evictor.samples = settings.maxmemorySamples
+        evictor.tenacity = settings.maxmemoryEvictionTenacity
+        evictor.lfuLogFactor = settings.lfuLogFactor
+        evictor.lfuDecayMinutes = settings.lfuDecayTime
+        // As Redis after CONFIG SET maxmemory: get under a lowered limit now, not at the next command.
+        if evictor.maxmemory > 0 { evictor.performEvictions(engine) }
+    }
+
+    func resetStats() {
+        evictor.resetStats()
+    }
+
+    func install(on server: Server) {
+        let engine = server.engine
+        engine.commandFilters.append { [unowned server] client, command, _ in
+            server.admin.refusal(server, client, command)
+        }
+        evictor.install(on: engine)
+        // Continue an eviction run cut short by its time limit once the loop is free, as Redis's
+        // eviction time proc does (only on a started server: the loop then owns the engine).
+        evictor.onTimeLimit = { [unowned server] in
+            guard server.boundPort != nil else { return }
+            server.loop.execute { server.admin.evictor.performEvictions(server.engine) }
+        }
+        engine.commandObservers.insert({ [unowned server] client, command, args, micros in
+            server.admin.observe(server, client, command, args, micros)
+        }, at: 0)
+    }
+
+    func refusal(_ server: Server, _ client: ClientSession, _ command: RegisteredCommand) -> String? {
+        if !monitors.isEmpty && monitors.contains(where: { $0 === client })
+            && !command.spec.flags.intersection([.write, .readonly, .mayReplicate]).isEmpty {
+            return MonitorCommand.keyspaceRefusal
+        }
+        if command.spec.name == "debug" && !DebugCommand.allowed(server, client) {
+            return DebugCommand.notAllowed
+        }
+        return nil
+    }
+
+    func observe(_ server: Server, _ client: ClientSession, _ command: RegisteredCommand, _ args: Arguments, _ micros: Int64) {
+        let engine = server.engine
+        let rerun = engine.isServing(client)
+        // A command that blocked is logged when it is served (Redis: with CLIENT_BLOCKED set,
+        // call() leaves the slow log and latency to the unblocking).
+        if client.blocked == nil {
+            let now = engine.now / 1000
+            slowLog.record(client, command, args, micros: micros, nowSeconds: now)
+            if latency.thresholdMillis > 0 {
+                latency.addIfNeeded(command.spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000, nowSeconds: now)
+            }
+        }
+        if command.spec.name == "reset" && command.subcommands == nil {
+            monitors.removeAll { $0 === client }
+        }
+        if !monitors.isEmpty && !rerun && command.spec.flags.intersection([.admin, .skipMonitor]).isEmpty {
+            let line = MonitorCommand.line(client, command, args, nowMicros: Clock.unixMicros())
+            for monitor in monitors {
+                monitor.reply.buffer.writeBytes(line)
+                if monitor !== client { server.flushLater(monitor.id) }
+            }
+        }
+    }
+}
+
+extension Server {
+    /// Sends the output waiting in client `id`'s buffer once the current work on the loop is done
+    /// (for output produced by another client's command, e.g. MONITOR lines). Flushes of one loop
+    /// turn are coalesced into one task.
+    func flushLater(_ id: Int64) {
+        guard connection(id: id) != nil, admin.pendingFlushes.insert(id).inserted else { return }
+        guard admin.pendingFlushes.count == 1 else { return }
+        loop.execute { [self] in
+            let ids = admin.pendingFlushes
+            admin.pendingFlushes = []
+            for id in ids { connection(id: id)?.resume() }
+        }
+    }
+
+    /// A connection went away: it stops monitoring.
+    func adminClientClosed(_ id: Int64) {
+        admin.monitors.removeAll { $0.id == id }
+        admin.pendingFlushes.remove(id)
+    }
+}

@@ -1,0 +1,244 @@
+import CairnRESP
+import CairnStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// DEBUG (debug.c in Redis 7.0): the subcommands tests and tools rely on. SLEEP, SET-ACTIVE-EXPIRE,
+// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, HELP. As in Redis 7.0 the command is refused unless
+// `enable-debug-command` is yes (or local, from a loopback or unix-socket client). Like Redis,
+// DEBUG is one command whose first argument picks the action, so an unknown action or a wrong
+// argument count gets "unknown subcommand or wrong number of arguments".
+
+enum DebugCommand {
+    static let spec = CommandSpec(
+        "debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], categories: [.admin, .slow, .dangerous],
+        group: "server", since: "1.0.0", summary: "A container for debugging commands", handler: debug)
+
+    static let notAllowed = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+
+    static func allowed(_ server: Server, _ client: ClientSession) -> Bool {
+        switch server.settings.enableDebugCommand {
+        case "yes": return true
+        case "local":
+            let a = client.address
+            return a.hasPrefix("/") || a.hasPrefix("127.") || a.hasPrefix("[::1]:") || a.isEmpty
+        default: return false
+        }
+    }
+
+    static func debug(_ c: CommandContext) {
+        let argc = c.args.count
+        if c.args.matches(1, "help") && argc == 2 {
+            help(c)
+        } else if c.args.matches(1, "sleep") && argc == 3 {
+            sleep(c)
+        } else if c.args.matches(1, "set-active-expire") && argc == 3 {
+            let server = ServerCommands.server(c)
+            server.settings.activeExpireEnabled = atoiSemantics(c.args.bytes(2)) != 0
+            server.engine.settings.activeExpireEnabled = server.settings.activeExpireEnabled
+            c.reply.ok()
+        } else if c.args.matches(1, "object") && argc == 3 {
+            object(c)
+        } else if c.args.matches(1, "populate") && argc >= 3 && argc <= 5 {
+            populate(c)
+        } else if c.args.matches(1, "digest") && argc == 2 {
+            c.reply.simpleString(DatasetDigest.dataset(c.engine))
+        } else if c.args.matches(1, "digest-value") && argc >= 2 {
+            let db = c.db
+            c.reply.arrayHeader(argc - 2)
+            for i in 2..<argc {
+                c.reply.simpleString(DatasetDigest.value(db.table.find(c.args[i]).map { db.table[$0] }))
+            }
+        } else {
+            var name = c.args[0].map(ASCII.upper)
+            name = Array(name.prefix(128))
+            c.reply.error(bytes: Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
+                + Array(c.args[1].prefix(128)) + Array("'. Try ".utf8) + name + Array(" HELP.".utf8))
+        }
+    }
+
+    /// C's atoi: optional whitespace and sign, then digits up to the first non-digit.
+    static func atoiSemantics(_ bytes: [UInt8]) -> Int64 {
+        var i = 0
+        while i < bytes.count && (bytes[i] == 32 || (9...13).contains(bytes[i])) { i += 1 }
+        var negative = false
+        if i < bytes.count && (bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+")) {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        var v: Int64 = 0
+        while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+            v = v &* 10 &+ Int64(bytes[i] - 48)
+            i += 1
+        }
+        return negative ? -v : v
+    }
+
+    /// DEBUG SLEEP seconds: blocks the server (decimals allowed; parsed as strtod, so text that is
+    /// not a number sleeps 0).
+    static func sleep(_ c: CommandContext) {
+        let text = c.args.string(2)
+        let seconds = text.withCString { strtod($0, nil) }
+        if seconds.isFinite && seconds > 0 {
+            let micros = min(seconds * 1_000_000, Double(Int64.max / 2))
+            var ts = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros.truncatingRemainder(dividingBy: 1_000_000)) * 1000)
+            var rest = timespec()
+            while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
+        }
+        c.reply.ok()
+    }
+
+    /// `Value at:<address> refcount:N encoding:E serializedlength:N lru:N lru_seconds_idle:N`
+    /// (plus the ql_* fields for lists). The key is found without expiring it or touching it.
+    static func object(_ c: CommandContext) {
+        let db = c.db
+        guard let i = db.table.find(c.args[2]) else { return c.reply.error("ERR no such key") }
+        let e = db.table[i]
+        let now = c.engine.lruClock
+        let idle = now >= e.accessClock ? now - e.accessClock : now + (0xFF_FFFF - e.accessClock)
+        var refcount: Int64 = 1
+        if case .int(let v) = e.value, (0...9999).contains(v), !e.unsharedInteger { refcount = 2_147_483_647 }
+        var line = "Value at:\(address(e.value)) refcount:\(refcount) encoding:\(e.value.encodingName) serializedlength:\(RDBLength.of(e.value)) lru:\(e.accessClock) lru_seconds_idle:\(idle)"
+        if case .list(let l) = e.value {
+            let nodes = l.nodes.count
+            let average = nodes == 0 ? 0 : Double(l.count) / Double(nodes)
+            let size = l.nodes.reduce(0) { $0 + RDBLength.listpackBytes($1) }
+            line += " ql_nodes:\(nodes) ql_avg_node:\(InfoFormat.fixed(average, 2)) ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:\(size)"
+        }
+        c.reply.simpleString(line)
+    }
+
+    /// A stand-in for Redis's object pointer: the value's storage address where it has one.
+    static func address(_ v: Value) -> String {
+        let raw: UInt
+        switch v {
+        case .int(let n): raw = UInt(bitPattern: Int(truncatingIfNeeded: n.hashValue)) & 0x7FFF_FFFF_FFF0
+        case .string(let s): raw = s.bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        case .list(let l): raw = UInt(bitPattern: Unmanaged.passUnretained(l).toOpaque())
+        case .hash(let h): raw = UInt(bitPattern: Unmanaged.passUnretained(h).toOpaque())
+        case .set(let s): raw = UInt(bitPattern: Unmanaged.passUnretained(s).toOpaque())
+        case .zset(let z): raw = UInt(bitPattern: Unmanaged.passUnretained(z).toOpaque())
+        }
+        return "0x" + String(raw, radix: 16)
+    }
+
+    /// DEBUG POPULATE count [prefix] [size]: keys prefix:0 ... prefix:count-1 holding value:N
+    /// (zero-padded or cut to `size` bytes when given); keys that exist are left alone.
+    static func populate(_ c: CommandContext) {
+        let mustBePositive = "ERR value is out of range, must be positive"
+        guard let count = c.args.int64(2), count >= 0 else { return c.reply.error(mustBePositive) }
+        var size = 0
+        if c.args.count == 5 {
+            guard let s = c.args.int64(4), s >= 0 else { return c.reply.error(mustBePositive) }
+            size = Int(clamping: s)
+        }
+        let prefix = c.args.count >= 4 ? Array(c.args[3].prefix { $0 != 0 }) : Array("key".utf8)
+        let db = c.db
+        let server = ServerCommands.server(c)
+        var j: Int64 = 0
+        while j < count {
+            let key = prefix + Array(":\(j)".utf8)
+            if db.lookupWrite(key) == nil {
+                var value = Array("value:\(j)".utf8)
+                if size > 0 {
+                    if value.count >= size {
+                        value = Array(value.prefix(size))
+                    } else {
+                        value.append(contentsOf: [UInt8](repeating: 0, count: size - value.count))
+                    }
+                }
+                let i = db.insert(key, .string(StringBytes(value, raw: value.count > Value.embeddedStringBytesMax)))
+                db.table[i].accessClock = server.admin.evictor.initialClock(c.engine)
+            }
+            j += 1
+        }
+        c.reply.ok()
+    }
+
+    static func help(_ c: CommandContext) {
+        Help.reply(c, command: "DEBUG", lines: [
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+            "OBJECT <key>",
+            "    Show low level info about `key` and associated value.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+            "    it is used instead of the 'key' prefix. These are not propagated to",
+            "    replicas. Cluster slots are not respected so keys not belonging to the",
+            "    current node can be created in cluster mode.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+        ])
+    }
+}
+
+/// What Redis's rdbSavedObjectLen would say, for DEBUG OBJECT's serializedlength: exact for
+/// integers and strings Redis would not compress (up to 20 bytes; longer ones Redis compresses
+/// with LZF, which Cairn does not do, so this is their uncompressed length), and the uncompressed
+/// RDB size of a list stored as listpack nodes. Hashes, sets and sorted sets are not measured yet.
+enum RDBLength {
+    static func length(_ n: Int) -> Int {
+        n < 1 << 6 ? 1 : n < 1 << 14 ? 2 : n <= Int(UInt32.max) ? 5 : 9
+    }
+
+    static func string(_ n: Int) -> Int { length(n) + n }
+
+    static func integer(_ v: Int64) -> Int {
+        if v >= -(1 << 7) && v < 1 << 7 { return 2 }
+        if v >= -(1 << 15) && v < 1 << 15 { return 3 }
+        if v >= -(1 << 31) && v < 1 << 31 { return 5 }
+        return string(CairnRESP.Decimal.bytes(v).count)
+    }
+
+    static func of(_ value: Value) -> Int {
+        switch value {
+        case .int(let v): return integer(v)
+        case .string(let s):
+            if s.bytes.count <= 11, let v = CairnRESP.Decimal.parseInt64(s.bytes) { return integer(v) }
+            return string(s.bytes.count)
+        case .list(let l):
+            return length(l.nodes.count) + l.nodes.reduce(0) { $0 + 1 + string(listpackBytes($1)) }
+        case .hash, .set, .zset:
+            return 0
+        }
+    }
+
+    /// The size of Redis's listpack holding the same elements: 6-byte header, each entry
+    /// (encoding + data + backlen), end byte.
+    static func listpackBytes(_ node: Listpack) -> Int {
+        var total = 7
+        node.forEach { element in
+            total += entryBytes(element)
+            return true
+        }
+        return total
+    }
+
+    static func entryBytes(_ element: ArraySlice<UInt8>) -> Int {
+        let encoded: Int
+        if element.count <= 20, let v = CairnRESP.Decimal.parseInt64(Array(element)) {
+            switch v {
+            case 0...127: encoded = 1
+            case -4096...4095: encoded = 2
+            case -32768...32767: encoded = 3
+            case -8_388_608...8_388_607: encoded = 4
+            case -2_147_483_648...2_147_483_647: encoded = 5
+            default: encoded = 9
+            }
+        } else {
+            let n = element.count
+            encoded = (n < 64 ? 1 : n < 4096 ? 2 : 5) + n
+        }
+        let back = encoded <= 127 ? 1 : encoded < 16383 ? 2 : encoded < 2_097_151 ? 3 : encoded < 268_435_455 ? 4 : 5
+        return encoded + back
+    }
+}
