@@ -12,8 +12,6 @@ final class AdminState {
     /// Clients in MONITOR mode, in the order they started.
     var monitors: [ClientSession] = []
     let evictor: Evictor
-    /// Connections with output waiting for a flush scheduled on the loop.
-    var pendingFlushes: Set<Int64> = []
     /// Highest heap-in-use reading seen (MEMORY STATS peak.allocated, INFO used_memory_peak).
     var peakMemory = 0
 
@@ -94,22 +92,12 @@ final class AdminState {
 }
 
 extension Server {
-    /// Sends the output waiting in client `id`'s buffer once the current work on the loop is done
-    /// (for output produced by another client's command, e.g. MONITOR lines). Flushes of one loop
-    /// turn are coalesced into one task.
-    func flushLater(_ id: Int64) {
-        guard connection(id: id) != nil, admin.pendingFlushes.insert(id).inserted else { return }
-        guard admin.pendingFlushes.count == 1 else { return }
-        loop.execute { [self] in
-            let ids = admin.pendingFlushes
-            admin.pendingFlushes = []
-            for id in ids { connection(id: id)?.resume() }
-        }
-    }
+    /// Sends the output waiting in client `id`'s buffer (MONITOR lines produced by another
+    /// client's command) once the current read has been processed, as pub/sub output is.
+    func flushLater(_ id: Int64) { pendingOutput.insert(id) }
 
     /// A connection went away: it stops monitoring.
     func adminClientClosed(_ id: Int64) {
         admin.monitors.removeAll { $0.id == id }
-        admin.pendingFlushes.remove(id)
     }
 }
