@@ -162,7 +162,7 @@ enum ClientCommand {
                 } else if c.args.matches(i, "laddr") {
                     filter.localAddress = value
                 } else if c.args.matches(i, "user") {
-                    guard value == "default" else { return c.reply.error("ERR No such user '\(value)'") }
+                    guard server.acl.user(named: value) != nil else { return c.reply.error("ERR No such user '\(value)'") }
                     filter.user = value
                 } else if c.args.matches(i, "skipme") {
                     if c.args.matches(i + 1, "yes") { filter.skipMe = true }

@@ -7,11 +7,16 @@ import CairnStorage
 
 enum ClientInfo {
     static func line(_ s: ClientSession, _ c: CommandContext) -> String {
-        let now = c.engine.now
-        let isCurrent = s === c.client
         // Arguments of the command being run: only known for the calling client.
-        var argvMemory = 0
-        if isCurrent { for i in 0..<c.args.count { argvMemory += c.args[i].count } }
+        var argvMemory: Int? = nil
+        if s === c.client { argvMemory = (0..<c.args.count).reduce(0) { $0 + c.args[$1].count } }
+        return line(s, now: c.engine.now, currentArgumentBytes: argvMemory)
+    }
+
+    /// The line for `s` at `now`; `currentArgumentBytes`: the size of the arguments of the command
+    /// `s` is running, when known (ACL LOG's client-info, written from the ACL filter).
+    static func line(_ s: ClientSession, now: Int64, currentArgumentBytes: Int?) -> String {
+        let argvMemory = currentArgumentBytes ?? 0
         let replyBufferSize = s.reply.buffer.capacity
         let pending = s.reply.buffer.readableBytes
         var flags = ""

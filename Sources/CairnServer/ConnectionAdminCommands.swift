@@ -52,11 +52,9 @@ enum ConnectionAdminCommands {
         }
         let server = ServerCommands.server(c)
         if let credentials {
-            guard server.authenticate(user: credentials.user, password: credentials.password) else {
+            guard server.authenticate(c, user: credentials.user, password: credentials.password) else {
                 return c.reply.error(wrongPass)
             }
-            c.client.authenticated = true
-            c.client.user = String(decoding: credentials.user, as: UTF8.self)
         }
         guard c.client.authenticated else {
             return c.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
@@ -80,7 +78,7 @@ enum ConnectionAdminCommands {
         let user: [UInt8]
         let password: [UInt8]
         if c.args.count == 2 {
-            guard server.settings.requirepass != nil else {
+            guard !server.acl.defaultUser.nopass else {
                 return c.reply.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
             }
             user = Array("default".utf8)
@@ -89,9 +87,7 @@ enum ConnectionAdminCommands {
             user = c.args.bytes(1)
             password = c.args.bytes(2)
         }
-        guard server.authenticate(user: user, password: password) else { return c.reply.error(wrongPass) }
-        c.client.authenticated = true
-        c.client.user = String(decoding: user, as: UTF8.self)
+        guard server.authenticate(c, user: user, password: password) else { return c.reply.error(wrongPass) }
         c.reply.ok()
     }
 
@@ -115,12 +111,18 @@ extension Server {
     static let redisVersion = "7.0.15"
     static let cairnVersion = "0.1.0"
 
-    /// Whether `user` exists, is enabled and has `password`. Until ACLs land only `default`
-    /// exists; it accepts any password unless `requirepass` is set.
-    func authenticate(user: [UInt8], password: [UInt8]) -> Bool {
-        guard user == Array("default".utf8) else { return false }
-        guard let required = settings.requirepass else { return true }
-        return Self.constantTimeEquals(Array(required.utf8), password)
+    /// AUTH / HELLO AUTH through the ACL users (Redis's ACLAuthenticateUser): on success the
+    /// client runs as `user`; on failure the attempt goes to the ACL LOG (reason `auth`, object the
+    /// command name as sent). Passwords are compared as SHA-256 hashes and never logged.
+    func authenticate(_ c: CommandContext, user: [UInt8], password: [UInt8]) -> Bool {
+        if let u = acl.authenticate(name: user, password: password) {
+            c.client.authenticated = true
+            c.client.user = u.name
+            return true
+        }
+        acl.addLogEntry(reason: "auth", context: c.client.transaction != nil ? "multi" : "toplevel",
+                        object: c.args.bytes(0), username: user, client: c.client, args: c.args)
+        return false
     }
 
     /// Compares without an early exit, so the time taken does not tell how much of a guess matched.

@@ -20,6 +20,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var parser: CommandParser
     private var context: ChannelHandlerContext?
+    // [security] client-output-buffer-limit: bytes written to the channel and not yet on the
+    // socket (counted only while a limit applies), and when the soft limit was first reached.
+    private var pendingOutputBytes = 0
+    private var softLimitReachedAt: Int64 = 0
 
     init(server: Server) {
         self.server = server
@@ -102,8 +106,24 @@ final class ConnectionHandler: ChannelInboundHandler {
     func flush(_ context: ChannelHandlerContext) {
         guard let session else { return }
         if session.reply.buffer.readableBytes > 0 {
+            // [security] client-output-buffer-limit: checked as replies are added, as Redis does.
+            let limit = server.settings.outputBufferLimits[OutputBufferLimits.clientClass(of: session)]
+            var promise: EventLoopPromise<Void>? = nil
+            if limit.isActive {
+                let bytes = session.reply.buffer.readableBytes
+                let used = max(0, pendingOutputBytes + bytes - OutputBufferLimits.uncountedBytes)
+                if OutputBufferLimits.exceeded(limit, used: used, nowSeconds: Clock.unixMillis() / 1000,
+                                               softReachedAt: &softLimitReachedAt) {
+                    closeForOutputBufferLimit(session, context)
+                    return
+                }
+                pendingOutputBytes += bytes
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.assumeIsolated().whenComplete { [self] _ in pendingOutputBytes -= bytes }
+                promise = written
+            }
             server.netOutputBytes += Int64(session.reply.buffer.readableBytes)
-            context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: promise)
             if session.reply.buffer.capacity > Self.replyBufferRetainedBytesMax {
                 session.reply.buffer = context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)
             } else {
@@ -119,6 +139,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     func flushNow() {
         guard let context else { return }
         flush(context)
+    }
+
+    /// [security] Drops the client and its pending output (Redis's closeClientOnOutputBufferLimitReached).
+    private func closeForOutputBufferLimit(_ session: ClientSession, _ context: ChannelHandlerContext) {
+        let info = ClientInfo.line(session, now: Clock.unixMillis(), currentArgumentBytes: nil)
+        server.logger.warning("Client \(info) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        session.closeAfterReply = true
+        session.reply.buffer.clear()
+        context.close(promise: nil)
     }
 
     /// A blocked client got its reply: send it, then run requests that queued up meanwhile.

@@ -47,6 +47,11 @@ public final class Server: @unchecked Sendable {
     var opsSamples = OpsSampler()
     /// SLOWLOG, LATENCY, MONITOR, maxmemory (AdminHooks.swift).
     let admin = AdminState()
+    // [security] ACL users, log and permission filter; requirepass last applied to `default`;
+    // a `user` line that failed to load (start() refuses to run, as Redis exits).
+    let acl = ACLState()
+    private var appliedRequirepass: String?? = .none
+    private var aclLoadError: String? = nil
 
     public init(settings: ServerSettings, logger: Logger, configFile: String? = nil) {
         self.settings = settings
@@ -70,7 +75,10 @@ public final class Server: @unchecked Sendable {
         }
         engine.commands.register(ServerCommands.specs)
         admin.install(on: self)
+        engine.commands.register(ACLCommand.spec)  // [security]
         applySettings()
+        loadConfiguredUsers()  // [security]
+        acl.install(on: self)  // [security]
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
     }
 
@@ -102,6 +110,13 @@ public final class Server: @unchecked Sendable {
         engine.settings.protoMaxBulkLength = settings.protoMaxBulkLength
         respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
         respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
+        // [security] requirepass sets the default user's password only when it changes (Redis's
+        // ACLUpdateDefaultUserPassword), so ACL SETUSER default survives other CONFIG SETs.
+        if appliedRequirepass != .some(settings.requirepass) {
+            acl.setDefaultPassword(settings.requirepass)
+            appliedRequirepass = .some(settings.requirepass)
+        }
+        acl.logMaxLength = settings.acllogMaxLength
         logger.logLevel = Self.logLevel(settings.loglevel)
         admin.apply(settings, engine: engine)
         if cron != nil { scheduleCron() }
@@ -116,13 +131,43 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    var authRequired: Bool { settings.requirepass != nil }
+    /// [security] New connections must AUTH unless the default user is enabled and nopass.
+    var authRequired: Bool { !acl.defaultUserNeedsNoPassword }
+
+    /// [security] `user` lines of the config file (Redis's ACLLoadConfiguredUsers): `default` is
+    /// reset first, other users are created; a rule that cannot apply stops the server at start.
+    private func loadConfiguredUsers() {
+        for line in settings.aclUsers {
+            guard let name = line.first else { continue }
+            // The config file check already refused unmatched parentheses.
+            guard case .success(let rules) = ACLState.mergeSelectorArguments(line.dropFirst().map { Array($0.utf8) }) else { continue }
+            let user = name == "default" ? acl.defaultUser.copy() : ACLUser(name: name)
+            do {
+                if name == "default" { try user.apply(Array("reset".utf8), engine.commands) }
+                for rule in rules {
+                    do {
+                        try user.apply(rule, engine.commands)
+                    } catch {
+                        let text = "Error loading ACL rule '\(String(decoding: rule, as: UTF8.self))' for the user named '\(name)': \(error.message)"
+                        logger.warning("\(text)")
+                        aclLoadError = text
+                        return
+                    }
+                }
+            } catch {
+                aclLoadError = error.message
+                return
+            }
+            acl.store(user)
+        }
+    }
 
     // MARK: lifecycle
 
     /// Binds every configured address and starts the cron. Fails if none could be bound.
     public func start() throws {
         do {
+            if aclLoadError != nil { throw ConfigError("Critical error while loading ACLs. Exiting.") }  // [security]
             try bind()
         } catch {
             // Release the loop and complete the shutdown promise: nothing will run.
@@ -218,6 +263,12 @@ public final class Server: @unchecked Sendable {
         if connections.count >= settings.maxclients {
             rejectedConnections += 1
             return "ERR max number of clients reached"
+        }
+        // [security] Protected mode.
+        if ProtectedMode.refuses(protectedMode: settings.protectedMode, defaultUserIsNoPass: acl.defaultUser.nopass,
+                                 remote: channel.remoteAddress) {
+            rejectedConnections += 1
+            return ProtectedMode.deniedMessage
         }
         return nil
     }

@@ -50,6 +50,13 @@ public struct ServerSettings: Sendable {
     public var lfuDecayTime = 1
     /// `enable-debug-command`: no (Redis 7.0's default), yes, or local.
     public var enableDebugCommand = "no"
+    // [security]
+    /// `user <name> <rule> ...` lines of the config file, in order (applied when the server starts).
+    public var aclUsers: [[String]] = []
+    /// `acllog-max-len`: entries ACL LOG keeps.
+    public var acllogMaxLength = 128
+    /// `client-output-buffer-limit`.
+    var outputBufferLimits = OutputBufferLimits()
     public init() {}
 }
 
@@ -204,6 +211,11 @@ enum ConfigTable {
                         set: single { $0.zsetMaxListpackValue = try ConfigValue.memory($1) }),
         ConfigDirective(name: "active-expire-effort", get: { String($0.activeExpireEffort) },
                         set: single { $0.activeExpireEffort = try ConfigValue.int($1, 1...10) }),
+        // [security]
+        ConfigDirective(name: "client-output-buffer-limit", get: { $0.outputBufferLimits.description },
+                        set: { s, args in try s.outputBufferLimits.apply(args) }),
+        ConfigDirective(name: "acllog-max-len", get: { String($0.acllogMaxLength) },
+                        set: single { $0.acllogMaxLength = try ConfigValue.int($1, 0...Int(Int64.max)) }),
         ConfigDirective(name: "enable-protected-configs", mutable: false, get: { $0.enableProtectedConfigs },
                         set: single { $0.enableProtectedConfigs = try ConfigValue.oneOf($1, ["no", "yes", "local"]) }),
         // Administrative features.
@@ -249,6 +261,15 @@ public enum ConfigFile {
             guard let first = words.first else { continue }
             let name = String(decoding: first, as: UTF8.self)
             let values = words.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+            // [security] `user` lines are ACL users, not a CONFIG parameter (Redis keeps them apart too).
+            if name.lowercased() == "user" {
+                guard !values.isEmpty else { throw fatal(lineNumber, line, "Bad directive or wrong number of arguments") }
+                if let reason = ACLState.configLineError(values, existing: settings.aclUsers) {
+                    throw fatal(lineNumber, line, reason)
+                }
+                settings.aclUsers.append(values)
+                continue
+            }
             guard let directive = ConfigTable.lookup(name) else {
                 throw fatal(lineNumber, line, "Bad directive or wrong number of arguments")
             }
