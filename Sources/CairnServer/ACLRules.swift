@@ -271,10 +271,10 @@ final class ACLState {
     /// Installs the filter and the observer that ends an EXEC window.
     func install(on server: Server) {
         execCommand = server.engine.commands.lookup("exec")
-        server.engine.commandFilters.append { [unowned server] client, command, args in
+        server.engine.commandFilters.append { [unowned(unsafe) server] client, command, args in
             server.acl.filter(server, client, command, args)
         }
-        server.engine.commandObservers.append { [unowned server] client, command, _, _ in
+        server.engine.commandObservers.append { [unowned(unsafe) server] client, command, _, _ in
             let acl = server.acl
             if command === acl.execCommand && acl.execClient == ObjectIdentifier(client) { acl.execClient = nil }
         }

@@ -40,17 +40,17 @@ final class AdminState {
 
     func install(on server: Server) {
         let engine = server.engine
-        engine.commandFilters.append { [unowned server] client, command, _ in
+        engine.commandFilters.append { [unowned(unsafe) server] client, command, _ in
             server.admin.refusal(server, client, command)
         }
         evictor.install(on: engine)
         // Continue an eviction run cut short by its time limit once the loop is free, as Redis's
         // eviction time proc does (only on a started server: the loop then owns the engine).
-        evictor.onTimeLimit = { [unowned server] in
+        evictor.onTimeLimit = { [unowned(unsafe) server] in
             guard server.boundPort != nil else { return }
             server.loop.execute { server.admin.evictor.performEvictions(server.engine) }
         }
-        engine.commandObservers.insert({ [unowned server] client, command, args, micros in
+        engine.commandObservers.insert({ [unowned(unsafe) server] client, command, args, micros in
             server.admin.observe(server, client, command, args, micros)
         }, at: 0)
     }

@@ -67,8 +67,8 @@ public final class Server: @unchecked Sendable {
         replicationID = Self.randomHex(40)
         shutdownPromise = loop.makePromise()
         engine.host = self
-        engine.onClientUnblocked = { [unowned self] client in connection(id: client.id)?.resume() }
-        engine.onClientOutput = { [unowned self] client in pendingOutput.insert(client.id) }
+        engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
+        engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
         engine.isReadOnlyKeyArgument = { command, index, argc in
             guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
             return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)

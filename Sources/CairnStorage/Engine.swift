@@ -70,8 +70,10 @@ public final class Engine {
     public var now: Int64 = Clock.unixMillis()
     /// Writes since the last successful save (rdb_changes_since_last_save).
     public var dirty: Int64 = 0
-    /// The server object above the engine (CairnServer), for server-level commands.
-    public weak var host: AnyObject?
+    /// The server object above the engine (CairnServer), for server-level commands. The server
+    /// owns the engine and outlives it; `unowned(unsafe)` because a weak reference would give the
+    /// server a side table and make every reference-count operation on it take the slow path.
+    public unowned(unsafe) var host: AnyObject?
     /// Clients watching each key, per database (WATCH).
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
     /// True while EXEC runs its queued commands.
@@ -98,7 +100,9 @@ public final class Engine {
     public func execute(_ client: ClientSession, _ args: Arguments) {
         guard args.count > 0 else { return }
         // Inside EXEC every command sees the time EXEC started (Redis's command time snapshot).
-        if !executingTransaction { now = Clock.unixMillis() }
+        // One clock read gives the command time and the start of its duration (Redis's ustime()).
+        let start = Clock.unixMicros()
+        if !executingTransaction { now = start / 1000 }
         client.lastInteractionMillis = now
         let errorMark = client.reply.buffer.writerIndex
         guard var command = commands.lookup(args[0]) else {
@@ -146,11 +150,10 @@ public final class Engine {
             return
         }
         let dirtyBefore = dirty
-        let start = Clock.monotonicMicros()
         executionDepth += 1
         command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command))
         executionDepth -= 1
-        let elapsed = Clock.monotonicMicros() - start
+        let elapsed = max(0, Clock.unixMicros() - start)
         if dirty != dirtyBefore && !watchedKeys.isEmpty && command.spec.flags.contains(.write) {
             touchWrittenKeys(command, args, db: client.db)
         }

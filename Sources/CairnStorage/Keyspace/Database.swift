@@ -4,7 +4,7 @@
 public final class Database {
     public let id: Int
     public var table = KeyTable()
-    unowned let engine: Engine
+    unowned(unsafe) let engine: Engine
 
     init(id: Int, engine: Engine) {
         self.id = id

@@ -169,10 +169,10 @@ public final class Evictor {
 
     /// Installs the OOM/eviction filter and the write-accounting/LFU observer.
     public func install(on engine: Engine) {
-        engine.commandFilters.append { [unowned self, unowned engine] client, command, args in
+        engine.commandFilters.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args in
             beforeCommand(engine, client, command, args)
         }
-        engine.commandObservers.append { [unowned self, unowned engine] client, command, args, _ in
+        engine.commandObservers.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args, _ in
             afterCommand(engine, client, command, args)
         }
     }
