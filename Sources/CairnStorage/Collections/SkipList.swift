@@ -1,149 +1,266 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The ordered index of a large sorted set: a skip list ordered by (score, member bytes) whose
 // forward links carry spans, after Redis's zskiplist (t_zset.c), so rank queries and rank ranges
-// are O(log n). Members are unique; the caller keeps the member -> score map beside it.
+// are O(log n). Members are unique; the caller keeps the member -> node map beside it.
 // Written by hand: no Swift library offers an order-statistic sorted container with these
 // semantics (score ties broken by byte order, rank by span).
+//
+// Ownership: each node is owned by its predecessor's level-0 link (and by the caller's map);
+// the `backward` links and `tail` are unowned(unsafe): a node is only ever reached through them
+// while it is still linked at level 0, so the references are always to live nodes.
 
 public final class SkipListNode {
     public let member: [UInt8]
     public internal(set) var score: Double
-    public internal(set) weak var backward: SkipListNode?
-    var forward: [SkipListNode?]
-    var span: [Int]
+    public internal(set) unowned(unsafe) var backward: SkipListNode?
+    @usableFromInline var levels: [Level]
+
+    @usableFromInline
+    struct Level {
+        @usableFromInline var forward: SkipListNode?
+        @usableFromInline var span: Int
+    }
 
     init(level: Int, score: Double, member: [UInt8]) {
         self.member = member
         self.score = score
-        forward = Array(repeating: nil, count: level)
-        span = Array(repeating: 0, count: level)
+        levels = Array(repeating: Level(forward: nil, span: 0), count: level)
     }
 
     /// The next node in order.
-    public var next: SkipListNode? { forward[0] }
+    @inlinable public var next: SkipListNode? { levels[0].forward }
+    /// The previous node in order.
+    @inlinable public var previous: SkipListNode? { backward }
 }
 
 public final class SkipList {
     public static let levelMax = 32
-    static let levelProbability = 0.25
 
     let header = SkipListNode(level: SkipList.levelMax, score: 0, member: [])
-    public private(set) weak var tail: SkipListNode?
+    public private(set) unowned(unsafe) var tail: SkipListNode?
     public private(set) var count = 0
     var level = 1
-    var rng = SystemRandomNumberGenerator()
+    /// xorshift64* state for node levels (a syscall per level draw would dominate inserts).
+    var seed: UInt64
 
-    public init() {}
+    public init() {
+        var s: UInt64 = 0
+        while s == 0 { s = UInt64.random(in: 1...UInt64.max) }
+        seed = s
+    }
 
-    /// Byte-wise comparison, as Redis's sdscmp (memcmp then length).
+    // MARK: ordering
+
+    /// Byte-wise three-way comparison, as Redis's sdscmp (memcmp, then length).
     @inline(__always)
-    static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBytes { x in
-            b.withUnsafeBytes { y in
-                let n = min(x.count, y.count)
-                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-                return c < 0 || (c == 0 && x.count < y.count)
-            }
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0, let x = a.baseAddress, let y = b.baseAddress {
+            let c = memcmp(x, y, n)
+            if c != 0 { return Int(c) }
         }
+        return a.count - b.count
     }
 
     @inline(__always)
-    static func precedes(_ node: SkipListNode, score: Double, member: [UInt8]) -> Bool {
-        node.score < score || (node.score == score && less(node.member, member))
+    static func compare(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Int {
+        a.withUnsafeBytes { compare($0, b) }
+    }
+
+    static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in compare(x, y) < 0 } }
+    }
+
+    /// Whether `node` sorts before (score, member).
+    @inline(__always)
+    static func precedes(_ node: SkipListNode, _ score: Double, _ member: UnsafeRawBufferPointer) -> Bool {
+        node.score < score || (node.score == score && compare(node.member, member) < 0)
     }
 
     func randomLevel() -> Int {
         var l = 1
-        while l < Self.levelMax && Double.random(in: 0..<1, using: &rng) < Self.levelProbability { l += 1 }
+        while l < Self.levelMax {
+            seed ^= seed >> 12
+            seed ^= seed << 25
+            seed ^= seed >> 27
+            let r = (seed &* 0x2545_F491_4F6C_DD1D) >> 48
+            guard r & 0xFFFF < 0x4000 else { break }  // p = 1/4, as ZSKIPLIST_P
+            l += 1
+        }
         return l
     }
 
-    public var first: SkipListNode? { header.forward[0] }
+    public var first: SkipListNode? { header.levels[0].forward }
+
+    // MARK: insert / remove
+
+    /// Runs `body` with per-level scratch arrays (the update vector and the ranks crossed),
+    /// on the stack.
+    @inline(__always)
+    func withScratch<R>(_ body: (UnsafeMutablePointer<Unmanaged<SkipListNode>>, UnsafeMutablePointer<Int>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Unmanaged<SkipListNode>.self, capacity: Self.levelMax) { update in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.levelMax) { rank in
+                // Capacity is levelMax, so the base addresses exist.
+                body(update.baseAddress.unsafelyUnwrapped, rank.baseAddress.unsafelyUnwrapped)
+            }
+        }
+    }
+
+    /// Fills `update` with the last node before (score, member) at every level, and `rank` with
+    /// the rank of that node. Returns the level-0 predecessor.
+    @inline(__always)
+    func findPredecessors(_ score: Double, _ member: UnsafeRawBufferPointer,
+                          _ update: UnsafeMutablePointer<Unmanaged<SkipListNode>>,
+                          _ rank: UnsafeMutablePointer<Int>) -> SkipListNode {
+        var x = header
+        for i in stride(from: level - 1, through: 0, by: -1) {
+            rank[i] = i == level - 1 ? 0 : rank[i + 1]
+            while let f = x.levels[i].forward, Self.precedes(f, score, member) {
+                rank[i] += x.levels[i].span
+                x = f
+            }
+            update[i] = Unmanaged.passUnretained(x)
+        }
+        return x
+    }
 
     /// Inserts a member that is not present.
     @discardableResult
     public func insert(score: Double, member: [UInt8]) -> SkipListNode {
-        var update = [SkipListNode](repeating: header, count: Self.levelMax)
-        var rank = [Int](repeating: 0, count: Self.levelMax)
-        var x = header
-        for i in stride(from: level - 1, through: 0, by: -1) {
-            rank[i] = i == level - 1 ? 0 : rank[i + 1]
-            while let f = x.forward[i], Self.precedes(f, score: score, member: member) {
-                rank[i] += x.span[i]
-                x = f
-            }
-            update[i] = x
-        }
-        let newLevel = randomLevel()
-        if newLevel > level {
-            for i in level..<newLevel {
-                rank[i] = 0
-                update[i] = header
-                header.span[i] = count
-            }
-            level = newLevel
-        }
-        let node = SkipListNode(level: newLevel, score: score, member: member)
-        for i in 0..<newLevel {
-            node.forward[i] = update[i].forward[i]
-            update[i].forward[i] = node
-            node.span[i] = update[i].span[i] - (rank[0] - rank[i])
-            update[i].span[i] = rank[0] - rank[i] + 1
-        }
-        for i in newLevel..<level { update[i].span[i] += 1 }
-        node.backward = update[0] === header ? nil : update[0]
-        if let f = node.forward[0] { f.backward = node } else { tail = node }
-        count += 1
+        let node = SkipListNode(level: randomLevel(), score: score, member: member)
+        link(node)
         return node
+    }
+
+    /// Links `node` (not in the list; its level count already drawn) at its place.
+    func link(_ node: SkipListNode) {
+        withScratch { update, rank in
+            node.member.withUnsafeBytes { _ = findPredecessors(node.score, $0, update, rank) }
+            let newLevel = node.levels.count
+            if newLevel > level {
+                for i in level..<newLevel {
+                    rank[i] = 0
+                    update[i] = Unmanaged.passUnretained(header)
+                    header.levels[i].span = count
+                }
+                level = newLevel
+            }
+            for i in 0..<newLevel {
+                let u = update[i].takeUnretainedValue()
+                node.levels[i].forward = u.levels[i].forward
+                node.levels[i].span = u.levels[i].span - (rank[0] - rank[i])
+                u.levels[i].forward = node
+                u.levels[i].span = rank[0] - rank[i] + 1
+            }
+            if newLevel < level {
+                for i in newLevel..<level { update[i].takeUnretainedValue().levels[i].span += 1 }
+            }
+            let before = update[0].takeUnretainedValue()
+            node.backward = before === header ? nil : before
+            if let f = node.levels[0].forward { f.backward = node } else { tail = node }
+            count += 1
+        }
     }
 
     /// Removes (score, member); returns whether it was present.
     @discardableResult
     public func remove(score: Double, member: [UInt8]) -> Bool {
-        var update = [SkipListNode](repeating: header, count: Self.levelMax)
-        var x = header
-        for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], Self.precedes(f, score: score, member: member) { x = f }
-            update[i] = x
-        }
-        guard let target = x.forward[0], target.score == score, target.member == member else { return false }
-        unlink(target, update)
-        return true
+        member.withUnsafeBytes { remove(score: score, member: $0) != nil }
     }
 
-    private func unlink(_ node: SkipListNode, _ update: [SkipListNode]) {
-        for i in 0..<level {
-            if update[i].forward[i] === node {
-                update[i].span[i] += node.span[i] - 1
-                update[i].forward[i] = node.forward[i]
-            } else {
-                update[i].span[i] -= 1
+    /// Removes (score, member) and returns its node, or nil if absent.
+    @discardableResult
+    public func remove(score: Double, member: UnsafeRawBufferPointer) -> SkipListNode? {
+        withScratch { update, rank in
+            let x = findPredecessors(score, member, update, rank)
+            guard let target = x.levels[0].forward, target.score == score,
+                  Self.compare(target.member, member) == 0 else { return nil }
+            unlink(target, update)
+            return target
+        }
+    }
+
+    /// Removes a node known to be in the list.
+    public func remove(_ node: SkipListNode) {
+        _ = node.member.withUnsafeBytes { remove(score: node.score, member: $0) }
+    }
+
+    private func unlink(_ node: SkipListNode, _ update: UnsafeMutablePointer<Unmanaged<SkipListNode>>) {
+        // Keep the node alive while its predecessors' links to it are replaced.
+        withExtendedLifetime(node) {
+            for i in 0..<level {
+                let u = update[i].takeUnretainedValue()
+                if u.levels[i].forward === node {
+                    u.levels[i].span += node.levels[i].span - 1
+                    u.levels[i].forward = node.levels[i].forward
+                } else {
+                    u.levels[i].span -= 1
+                }
+            }
+            if let f = node.levels[0].forward { f.backward = node.backward } else { tail = node.backward }
+            while level > 1 && header.levels[level - 1].forward == nil { level -= 1 }
+            count -= 1
+        }
+    }
+
+    /// Changes the score of `node` (in the list) to `newScore`; the same node object stays in the
+    /// list, so a member -> node map needs no update. In place when the order still holds
+    /// (Redis's zslUpdateScore), else unlinked and linked again.
+    public func updateScore(_ node: SkipListNode, to newScore: Double) {
+        if (node.backward.map { $0.score < newScore } ?? true)
+            && (node.levels[0].forward.map { $0.score > newScore } ?? true) {
+            node.score = newScore
+            return
+        }
+        withExtendedLifetime(node) {
+            remove(node)
+            node.score = newScore
+            let l = randomLevel()
+            node.levels = Array(repeating: SkipListNode.Level(forward: nil, span: 0), count: l)
+            link(node)
+        }
+    }
+
+    /// Changes a member's score (tests and callers without the node).
+    public func update(member: [UInt8], from old: Double, to new: Double) {
+        let node = member.withUnsafeBytes { m -> SkipListNode? in
+            withScratch { update, rank in
+                let x = findPredecessors(old, m, update, rank)
+                guard let t = x.levels[0].forward, t.score == old, Self.compare(t.member, m) == 0 else { return nil }
+                return t
             }
         }
-        if let f = node.forward[0] { f.backward = node.backward } else { tail = node.backward }
-        while level > 1 && header.forward[level - 1] == nil { level -= 1 }
-        count -= 1
+        if let node { updateScore(node, to: new) }
     }
 
-    /// Changes a member's score (remove + insert; Redis updates in place when the order holds,
-    /// which is an optimisation only).
-    public func update(member: [UInt8], from old: Double, to new: Double) {
-        remove(score: old, member: member)
-        insert(score: new, member: member)
-    }
+    // MARK: rank
 
     /// 1-based rank of (score, member), or 0 if absent.
-    public func rank(score: Double, member: [UInt8]) -> Int {
+    public func rank(score: Double, member: UnsafeRawBufferPointer) -> Int {
         var r = 0
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], Self.precedes(f, score: score, member: member) || (f.score == score && f.member == member) {
-                r += x.span[i]
+            while let f = x.levels[i].forward,
+                  f.score < score || (f.score == score && Self.compare(f.member, member) <= 0) {
+                r += x.levels[i].span
                 x = f
             }
-            if x !== header && x.score == score && x.member == member { return r }
+            if x !== header && x.score == score && Self.compare(x.member, member) == 0 { return r }
         }
         return 0
     }
+
+    public func rank(score: Double, member: [UInt8]) -> Int {
+        member.withUnsafeBytes { rank(score: score, member: $0) }
+    }
+
+    /// 1-based rank of a node known to be in the list.
+    public func rank(of node: SkipListNode) -> Int { rank(score: node.score, member: node.member) }
 
     /// The node at 1-based `rank`.
     public func node(atRank rank: Int) -> SkipListNode? {
@@ -151,8 +268,8 @@ public final class SkipList {
         var traversed = 0
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], traversed + x.span[i] <= rank {
-                traversed += x.span[i]
+            while let f = x.levels[i].forward, traversed + x.levels[i].span <= rank {
+                traversed += x.levels[i].span
                 x = f
             }
             if traversed == rank { return x }
@@ -166,16 +283,16 @@ public final class SkipList {
     public func firstNode(from min: ScoreBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], !min.admitsAsLower(f.score) { x = f }
+            while let f = x.levels[i].forward, !min.admitsAsLower(f.score) { x = f }
         }
-        return x.forward[0]
+        return x.levels[0].forward
     }
 
     /// Last node whose score satisfies the upper bound.
     public func lastNode(through max: ScoreBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], max.admitsAsUpper(f.score) { x = f }
+            while let f = x.levels[i].forward, max.admitsAsUpper(f.score) { x = f }
         }
         return x === header ? nil : x
     }
@@ -183,25 +300,85 @@ public final class SkipList {
     public func firstNode(from min: LexBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], !min.admitsAsLower(f.member) { x = f }
+            while let f = x.levels[i].forward, !min.admitsAsLower(f.member) { x = f }
         }
-        return x.forward[0]
+        return x.levels[0].forward
     }
 
     public func lastNode(through max: LexBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward[i], max.admitsAsUpper(f.member) { x = f }
+            while let f = x.levels[i].forward, max.admitsAsUpper(f.member) { x = f }
         }
         return x === header ? nil : x
     }
 
-    /// 1-based rank of a node known to be in the list.
-    public func rank(of node: SkipListNode) -> Int { rank(score: node.score, member: node.member) }
+    // MARK: range deletion
+
+    /// Removes the nodes from `start` while `inRange` holds (walking forward), calling `removed`
+    /// for each; `startsAfter` says whether a node lies before the first one to remove.
+    /// The update vector is found once, so deleting k nodes is O(log n + k).
+    private func deleteRun(startsAfter: (SkipListNode) -> Bool, inRange: (SkipListNode) -> Bool,
+                           limit: Int = Int.max, _ removed: (SkipListNode) -> Void) -> Int {
+        withScratch { update, _ in
+            var x = header
+            for i in stride(from: level - 1, through: 0, by: -1) {
+                while let f = x.levels[i].forward, startsAfter(f) { x = f }
+                update[i] = Unmanaged.passUnretained(x)
+            }
+            var n = 0
+            var next = x.levels[0].forward
+            while let node = next, n < limit, inRange(node) {
+                next = node.levels[0].forward
+                unlink(node, update)
+                removed(node)
+                n += 1
+            }
+            return n
+        }
+    }
+
+    /// Removes every node whose score lies within [min, max]; returns how many.
+    @discardableResult
+    public func deleteRange(min: ScoreBound, max: ScoreBound, _ removed: (SkipListNode) -> Void) -> Int {
+        deleteRun(startsAfter: { !min.admitsAsLower($0.score) }, inRange: { max.admitsAsUpper($0.score) }, removed)
+    }
+
+    @discardableResult
+    public func deleteRange(min: LexBound, max: LexBound, _ removed: (SkipListNode) -> Void) -> Int {
+        deleteRun(startsAfter: { !min.admitsAsLower($0.member) }, inRange: { max.admitsAsUpper($0.member) }, removed)
+    }
+
+    /// Removes the nodes of 1-based ranks start...end.
+    @discardableResult
+    public func deleteRange(ranks: ClosedRange<Int>, _ removed: (SkipListNode) -> Void) -> Int {
+        withScratch { update, _ in
+            var traversed = 0
+            var x = header
+            for i in stride(from: level - 1, through: 0, by: -1) {
+                while let f = x.levels[i].forward, traversed + x.levels[i].span < ranks.lowerBound {
+                    traversed += x.levels[i].span
+                    x = f
+                }
+                update[i] = Unmanaged.passUnretained(x)
+            }
+            var rank = traversed + 1
+            var n = 0
+            var next = x.levels[0].forward
+            while let node = next, rank <= ranks.upperBound {
+                next = node.levels[0].forward
+                unlink(node, update)
+                removed(node)
+                n += 1
+                rank += 1
+            }
+            return n
+        }
+    }
 
     public func removeAll() {
         releaseNodes()
-        for i in 0..<Self.levelMax { header.span[i] = 0 }
+        for i in 0..<Self.levelMax { header.levels[i] = SkipListNode.Level(forward: nil, span: 0) }
         tail = nil
         count = 0
         level = 1
@@ -210,11 +387,11 @@ public final class SkipList {
     /// Drops the nodes one by one: letting the chain of strong `forward` links go at once would
     /// release them recursively and overflow the stack for large sets.
     private func releaseNodes() {
-        var n = header.forward[0]
-        for i in 0..<Self.levelMax { header.forward[i] = nil }
+        var n = header.levels[0].forward
+        for i in 0..<Self.levelMax { header.levels[i].forward = nil }
         while let x = n {
-            n = x.forward[0]
-            x.forward.removeAll()
+            n = x.levels[0].forward
+            for i in x.levels.indices { x.levels[i].forward = nil }
         }
     }
 
@@ -238,25 +415,24 @@ public enum LexBound: Sendable, Equatable {
     case minusInfinity, plusInfinity
     case inclusive([UInt8]), exclusive([UInt8])
 
-    public func admitsAsLower(_ m: [UInt8]) -> Bool {
+    public func admitsAsLower(_ m: UnsafeRawBufferPointer) -> Bool {
         switch self {
         case .minusInfinity: return true
         case .plusInfinity: return false
-        case .inclusive(let v): return !SkipList.less(m, v)
-        case .exclusive(let v): return SkipList.less(v, m)
+        case .inclusive(let v): return SkipList.compare(v, m) <= 0
+        case .exclusive(let v): return SkipList.compare(v, m) < 0
         }
     }
 
-    public func admitsAsUpper(_ m: [UInt8]) -> Bool {
+    public func admitsAsUpper(_ m: UnsafeRawBufferPointer) -> Bool {
         switch self {
         case .minusInfinity: return false
         case .plusInfinity: return true
-        case .inclusive(let v): return !SkipList.less(v, m)
-        case .exclusive(let v): return SkipList.less(m, v)
+        case .inclusive(let v): return SkipList.compare(v, m) >= 0
+        case .exclusive(let v): return SkipList.compare(v, m) > 0
         }
     }
-}
 
-#if canImport(Glibc)
-import Glibc
-#endif
+    public func admitsAsLower(_ m: [UInt8]) -> Bool { m.withUnsafeBytes { admitsAsLower($0) } }
+    public func admitsAsUpper(_ m: [UInt8]) -> Bool { m.withUnsafeBytes { admitsAsUpper($0) } }
+}

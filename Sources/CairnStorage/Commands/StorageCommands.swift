@@ -4,5 +4,6 @@ public enum StorageCommands {
     public static var all: [CommandSpec] {
         ConnectionCommands.specs + StringCommands.specs + BitCommands.specs
             + KeyspaceCommands.specs + ExpireCommands.specs
+            + SortedSetCommands.specs
     }
 }

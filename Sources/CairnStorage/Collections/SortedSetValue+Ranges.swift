@@ -1,0 +1,263 @@
+// Range queries over a SortedSetValue: by rank, by score, by member bytes (lex), counting,
+// removal of ranges, ZSCAN steps and random access. Elements are handed to a closure as
+// borrowed bytes and a score, so replies are written straight from the set with no copies.
+
+/// A ZRANGEBYSCORE or ZRANGEBYLEX interval.
+public enum ZRange: Sendable, Equatable {
+    case score(min: ScoreBound, max: ScoreBound)
+    case lex(min: LexBound, max: LexBound)
+
+    @inline(__always)
+    func admitsAsLower(_ member: UnsafeRawBufferPointer, _ score: Double) -> Bool {
+        switch self {
+        case .score(let min, _): return min.admitsAsLower(score)
+        case .lex(let min, _): return min.admitsAsLower(member)
+        }
+    }
+
+    @inline(__always)
+    func admitsAsUpper(_ member: UnsafeRawBufferPointer, _ score: Double) -> Bool {
+        switch self {
+        case .score(_, let max): return max.admitsAsUpper(score)
+        case .lex(_, let max): return max.admitsAsUpper(member)
+        }
+    }
+
+    func admits(_ node: SkipListNode) -> Bool {
+        node.member.withUnsafeBytes { admitsAsLower($0, node.score) && admitsAsUpper($0, node.score) }
+    }
+
+    /// The first node at or above the lower bound (it may lie above the upper bound).
+    func firstCandidate(_ list: SkipList) -> SkipListNode? {
+        switch self {
+        case .score(let min, _): return list.firstNode(from: min)
+        case .lex(let min, _): return list.firstNode(from: min)
+        }
+    }
+
+    /// The last node at or below the upper bound (it may lie below the lower bound).
+    func lastCandidate(_ list: SkipList) -> SkipListNode? {
+        switch self {
+        case .score(_, let max): return list.lastNode(through: max)
+        case .lex(_, let max): return list.lastNode(through: max)
+        }
+    }
+}
+
+extension SortedSetValue {
+    public typealias ElementVisitor = (UnsafeRawBufferPointer, Double) -> Void
+
+    // MARK: by rank
+
+    /// Visits 0-based ranks `ranks` (counted from the highest score when `reverse`), in order.
+    /// `ranks` must lie within 0..<count.
+    public func forEach(ranks: ClosedRange<Int>, reverse: Bool, _ body: ElementVisitor) {
+        let n = ranks.count
+        if let list {
+            var node = reverse ? list.node(atRank: count - ranks.lowerBound) : list.node(atRank: ranks.lowerBound + 1)
+            for _ in 0..<n {
+                guard let x = node else { return }
+                x.member.withUnsafeBytes { body($0, x.score) }
+                node = reverse ? x.backward : x.next
+            }
+            return
+        }
+        let first = reverse ? count - 1 - ranks.lowerBound : ranks.lowerBound
+        pairs.bytes.withUnsafeBytes { raw in
+            var o = pairOffset(atRank: first)
+            for i in 0..<n {
+                let p = pair(at: o)
+                body(UnsafeRawBufferPointer(rebasing: raw[p.member]), p.score)
+                if i + 1 < n { o = reverse ? pairOffset(before: o) : p.next }
+            }
+        }
+    }
+
+    // MARK: by score or lex
+
+    /// Visits the elements within `range`, lowest first (highest first if `reverse`), after
+    /// skipping `offset` of them, at most `limit` (negative: no limit). Returns how many were
+    /// visited. A negative offset selects nothing, as in Redis.
+    @discardableResult
+    public func forEach(in range: ZRange, reverse: Bool, offset: Int, limit: Int, _ body: ElementVisitor) -> Int {
+        guard offset >= 0, limit != 0 else { return 0 }
+        var left = limit < 0 ? Int.max : limit
+        var skip = offset
+        var visited = 0
+        if let list {
+            var node = reverse ? range.lastCandidate(list) : range.firstCandidate(list)
+            while skip > 0, let x = node {
+                node = reverse ? x.backward : x.next
+                skip -= 1
+            }
+            while left > 0, let x = node {
+                let inside = x.member.withUnsafeBytes { m -> Bool in
+                    guard reverse ? range.admitsAsLower(m, x.score) : range.admitsAsUpper(m, x.score) else { return false }
+                    body(m, x.score)
+                    return true
+                }
+                guard inside else { break }
+                visited += 1
+                left -= 1
+                node = reverse ? x.backward : x.next
+            }
+            return visited
+        }
+        pairs.bytes.withUnsafeBytes { raw in
+            guard var o = reverse ? lastPairOffset(atOrBelow: range) : firstPairOffset(atOrAbove: range) else { return }
+            let end = raw.count
+            func step(_ o: Int) -> Int? {
+                if reverse { return o == 0 ? nil : pairOffset(before: o) }
+                let next = pair(at: o).next
+                return next < end ? next : nil
+            }
+            while skip > 0 {
+                guard let n = step(o) else { return }
+                o = n
+                skip -= 1
+            }
+            while left > 0 {
+                let p = pair(at: o)
+                let m = UnsafeRawBufferPointer(rebasing: raw[p.member])
+                guard reverse ? range.admitsAsLower(m, p.score) : range.admitsAsUpper(m, p.score) else { return }
+                body(m, p.score)
+                visited += 1
+                left -= 1
+                guard let n = step(o) else { return }
+                o = n
+            }
+        }
+        return visited
+    }
+
+    /// Offset of the first pair admitted by the lower bound of `range`.
+    func firstPairOffset(atOrAbove range: ZRange) -> Int? {
+        pairs.bytes.withUnsafeBytes { raw in
+            var o = 0
+            while o < raw.count {
+                let p = pair(at: o)
+                if range.admitsAsLower(UnsafeRawBufferPointer(rebasing: raw[p.member]), p.score) { return o }
+                o = p.next
+            }
+            return nil
+        }
+    }
+
+    /// Offset of the last pair admitted by the upper bound of `range`.
+    func lastPairOffset(atOrBelow range: ZRange) -> Int? {
+        pairs.bytes.withUnsafeBytes { raw in
+            var o = 0
+            var last: Int? = nil
+            while o < raw.count {
+                let p = pair(at: o)
+                guard range.admitsAsUpper(UnsafeRawBufferPointer(rebasing: raw[p.member]), p.score) else { break }
+                last = o
+                o = p.next
+            }
+            return last
+        }
+    }
+
+    /// How many elements lie within `range` (ZCOUNT, ZLEXCOUNT): O(log n) for a skiplist.
+    public func count(in range: ZRange) -> Int {
+        if let list {
+            guard let first = range.firstCandidate(list), range.admits(first),
+                  let last = range.lastCandidate(list), range.admits(last) else { return 0 }
+            return list.rank(of: last) - list.rank(of: first) + 1
+        }
+        return forEach(in: range, reverse: false, offset: 0, limit: -1) { _, _ in }
+    }
+
+    // MARK: removal
+
+    /// Removes the elements of 0-based ranks `ranks` (within 0..<count); returns how many.
+    @discardableResult
+    public func removeRange(ranks: ClosedRange<Int>) -> Int {
+        if let list {
+            return list.deleteRange(ranks: (ranks.lowerBound + 1)...(ranks.upperBound + 1)) { node in
+                _ = node.member.withUnsafeBytes { index.remove($0) }
+            }
+        }
+        let o = pairOffset(atRank: ranks.lowerBound)
+        for _ in ranks { removePair(at: o) }
+        return ranks.count
+    }
+
+    /// Removes the elements within `range`; returns how many.
+    @discardableResult
+    public func removeRange(_ range: ZRange) -> Int {
+        if let list {
+            let remove: (SkipListNode) -> Void = { node in _ = node.member.withUnsafeBytes { self.index.remove($0) } }
+            switch range {
+            case .score(let min, let max): return list.deleteRange(min: min, max: max, remove)
+            case .lex(let min, let max): return list.deleteRange(min: min, max: max, remove)
+            }
+        }
+        guard let o = firstPairOffset(atOrAbove: range) else { return 0 }
+        var removed = 0
+        while o < pairs.byteCount {
+            let p = pair(at: o)
+            let inside = withMember(p) { range.admitsAsUpper($0, p.score) }
+            guard inside else { break }
+            removePair(at: o)
+            removed += 1
+        }
+        return removed
+    }
+
+    // MARK: ZSCAN
+
+    /// One ZSCAN step from `cursor`: a listpack is returned whole with cursor 0; a skiplist's map
+    /// is walked bucket by bucket (Redis's reverse-binary cursor, safe across resizes) until
+    /// `count` reply items are gathered (a member and its score are two, as in Redis) or 10×count
+    /// buckets were visited. Returns the next cursor.
+    public func scan(cursor: UInt64, count: Int, _ body: ElementVisitor) -> UInt64 {
+        guard list != nil else {
+            forEachInOrder(body)
+            return 0
+        }
+        var items = 0
+        var next = cursor
+        var iterations = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
+        repeat {
+            next = index.scan(cursor: next) { entry in
+                entry.key.withUnsafeBytes { body($0, entry.payload.score) }
+                items += 2
+            }
+            iterations -= 1
+        } while next != 0 && iterations >= 0 && items < count
+        return next
+    }
+
+    // MARK: random access
+
+    /// Slots for uniform random picks: `0..<count`, each naming one element for `element(at:)`.
+    /// A listpack's pair offsets are gathered once (at most zset-max-listpack-entries).
+    public struct Slots {
+        let offsets: [Int]?
+        public let count: Int
+    }
+
+    public func slots() -> Slots {
+        guard list == nil else { return Slots(offsets: nil, count: index.count) }
+        var offsets: [Int] = []
+        offsets.reserveCapacity(count)
+        var o = 0
+        while o < pairs.byteCount {
+            offsets.append(o)
+            o = pair(at: o).next
+        }
+        return Slots(offsets: offsets, count: offsets.count)
+    }
+
+    /// Visits the element of slot `i` (0..<slots.count).
+    public func element(at i: Int, in slots: Slots, _ body: ElementVisitor) {
+        if let offsets = slots.offsets {
+            let p = pair(at: offsets[i])
+            withMember(p) { body($0, p.score) }
+        } else {
+            let node = index[payloadAt: i]
+            node.member.withUnsafeBytes { body($0, node.score) }
+        }
+    }
+}
