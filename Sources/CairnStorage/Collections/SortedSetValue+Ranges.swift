@@ -7,6 +7,18 @@ public enum ZRange: Sendable, Equatable {
     case score(min: ScoreBound, max: ScoreBound)
     case lex(min: LexBound, max: LexBound)
 
+    /// Redis's test for intervals that hold nothing whatever the set: min above max, or equal
+    /// with an exclusive end (`-` and `+` count as exclusive).
+    var isEmpty: Bool {
+        switch self {
+        case .score(let min, let max):
+            return min.value > max.value || (min.value == max.value && (min.exclusive || max.exclusive))
+        case .lex(let min, let max):
+            let c = LexBound.compare(min, max)
+            return c > 0 || (c == 0 && (min.isExclusive || max.isExclusive))
+        }
+    }
+
     @inline(__always)
     func admitsAsLower(_ member: UnsafeRawBufferPointer, _ score: Double) -> Bool {
         switch self {
@@ -44,6 +56,38 @@ public enum ZRange: Sendable, Equatable {
     }
 }
 
+extension LexBound {
+    /// `-` and `+` are exclusive in Redis's parsed ranges.
+    var isExclusive: Bool {
+        switch self {
+        case .inclusive: return false
+        default: return true
+        }
+    }
+
+    var order: Int {
+        switch self {
+        case .minusInfinity: return -1
+        case .plusInfinity: return 1
+        default: return 0
+        }
+    }
+
+    /// Redis's sdscmplex between two bounds: `-` below and `+` above every string (and equal to
+    /// themselves), strings byte-wise.
+    static func compare(_ a: LexBound, _ b: LexBound) -> Int {
+        switch (a, b) {
+        case (.inclusive(let x), .inclusive(let y)), (.inclusive(let x), .exclusive(let y)),
+             (.exclusive(let x), .inclusive(let y)), (.exclusive(let x), .exclusive(let y)):
+            return x == y ? 0 : (SkipList.less(x, y) ? -1 : 1)
+        default:
+            if a.order == b.order { return 0 }
+            if a.order == -1 || b.order == 1 { return -1 }
+            return 1
+        }
+    }
+}
+
 extension SortedSetValue {
     public typealias ElementVisitor = (UnsafeRawBufferPointer, Double) -> Void
 
@@ -74,18 +118,66 @@ extension SortedSetValue {
     }
 
     // MARK: by score or lex
+    //
+    // These follow Redis's zzl*/zsl* range functions step by step (the in-range test on the ends,
+    // where the walk starts and when it stops), so a lex range over members with different scores,
+    // whose answer Redis leaves unspecified, still gets the answer Redis gives for a listpack.
+
+    /// Redis's zslIsInRange / zzlIsInLexRange: false when nothing can match (an empty interval,
+    /// the highest element below the minimum, or the lowest above the maximum).
+    func mayIntersect(_ range: ZRange) -> Bool {
+        guard !range.isEmpty else { return false }
+        if let list {
+            guard let last = list.tail, let first = list.first else { return false }
+            return last.member.withUnsafeBytes { range.admitsAsLower($0, last.score) }
+                && first.member.withUnsafeBytes { range.admitsAsUpper($0, first.score) }
+        }
+        guard let lastOffset = lastPairOffset else { return false }
+        let last = pair(at: lastOffset), first = pair(at: 0)
+        return withMember(last) { range.admitsAsLower($0, last.score) }
+            && withMember(first) { range.admitsAsUpper($0, first.score) }
+    }
+
+    /// Where a walk over `range` starts: the first element in range (or the last when
+    /// `reverse`), as a skiplist node or a pair offset. Nil when there is none.
+    enum Position {
+        case node(SkipListNode)
+        case pair(Int)
+    }
+
+    func start(of range: ZRange, reverse: Bool) -> Position? {
+        guard mayIntersect(range) else { return nil }
+        if let list {
+            guard let x = reverse ? range.lastCandidate(list) : range.firstCandidate(list) else { return nil }
+            let ok = x.member.withUnsafeBytes { reverse ? range.admitsAsLower($0, x.score) : range.admitsAsUpper($0, x.score) }
+            return ok ? .node(x) : nil
+        }
+        // From the head for the first element, from the tail for the last.
+        var o: Int? = reverse ? lastPairOffset : 0
+        while let offset = o {
+            let p = pair(at: offset)
+            let (reached, inside) = withMember(p) { m in
+                reverse ? (range.admitsAsUpper(m, p.score), range.admitsAsLower(m, p.score))
+                    : (range.admitsAsLower(m, p.score), range.admitsAsUpper(m, p.score))
+            }
+            if reached { return inside ? .pair(offset) : nil }
+            o = reverse ? (offset == 0 ? nil : pairOffset(before: offset)) : (p.next < pairs.byteCount ? p.next : nil)
+        }
+        return nil
+    }
 
     /// Visits the elements within `range`, lowest first (highest first if `reverse`), after
     /// skipping `offset` of them, at most `limit` (negative: no limit). Returns how many were
     /// visited. A negative offset selects nothing, as in Redis.
     @discardableResult
     public func forEach(in range: ZRange, reverse: Bool, offset: Int, limit: Int, _ body: ElementVisitor) -> Int {
-        guard offset >= 0, limit != 0 else { return 0 }
+        guard offset >= 0, limit != 0, let position = start(of: range, reverse: reverse) else { return 0 }
         var left = limit < 0 ? Int.max : limit
         var skip = offset
         var visited = 0
-        if let list {
-            var node = reverse ? range.lastCandidate(list) : range.firstCandidate(list)
+        switch position {
+        case .node(let first):
+            var node: SkipListNode? = first
             while skip > 0, let x = node {
                 node = reverse ? x.backward : x.next
                 skip -= 1
@@ -101,71 +193,43 @@ extension SortedSetValue {
                 left -= 1
                 node = reverse ? x.backward : x.next
             }
-            return visited
-        }
-        pairs.bytes.withUnsafeBytes { raw in
-            guard var o = reverse ? lastPairOffset(atOrBelow: range) : firstPairOffset(atOrAbove: range) else { return }
-            let end = raw.count
-            func step(_ o: Int) -> Int? {
-                if reverse { return o == 0 ? nil : pairOffset(before: o) }
-                let next = pair(at: o).next
-                return next < end ? next : nil
-            }
-            while skip > 0 {
-                guard let n = step(o) else { return }
-                o = n
-                skip -= 1
-            }
-            while left > 0 {
-                let p = pair(at: o)
-                let m = UnsafeRawBufferPointer(rebasing: raw[p.member])
-                guard reverse ? range.admitsAsLower(m, p.score) : range.admitsAsUpper(m, p.score) else { return }
-                body(m, p.score)
-                visited += 1
-                left -= 1
-                guard let n = step(o) else { return }
-                o = n
+        case .pair(let first):
+            pairs.bytes.withUnsafeBytes { raw in
+                let end = raw.count
+                func step(_ o: Int) -> Int? {
+                    if reverse { return o == 0 ? nil : pairOffset(before: o) }
+                    let next = pair(at: o).next
+                    return next < end ? next : nil
+                }
+                var o = first
+                while skip > 0 {
+                    guard let n = step(o) else { return }
+                    o = n
+                    skip -= 1
+                }
+                while left > 0 {
+                    let p = pair(at: o)
+                    let m = UnsafeRawBufferPointer(rebasing: raw[p.member])
+                    guard reverse ? range.admitsAsLower(m, p.score) : range.admitsAsUpper(m, p.score) else { return }
+                    body(m, p.score)
+                    visited += 1
+                    left -= 1
+                    guard let n = step(o) else { return }
+                    o = n
+                }
             }
         }
         return visited
     }
 
-    /// Offset of the first pair admitted by the lower bound of `range`.
-    func firstPairOffset(atOrAbove range: ZRange) -> Int? {
-        pairs.bytes.withUnsafeBytes { raw in
-            var o = 0
-            while o < raw.count {
-                let p = pair(at: o)
-                if range.admitsAsLower(UnsafeRawBufferPointer(rebasing: raw[p.member]), p.score) { return o }
-                o = p.next
-            }
-            return nil
-        }
-    }
-
-    /// Offset of the last pair admitted by the upper bound of `range`.
-    func lastPairOffset(atOrBelow range: ZRange) -> Int? {
-        pairs.bytes.withUnsafeBytes { raw in
-            var o = 0
-            var last: Int? = nil
-            while o < raw.count {
-                let p = pair(at: o)
-                guard range.admitsAsUpper(UnsafeRawBufferPointer(rebasing: raw[p.member]), p.score) else { break }
-                last = o
-                o = p.next
-            }
-            return last
-        }
-    }
-
-    /// How many elements lie within `range` (ZCOUNT, ZLEXCOUNT): O(log n) for a skiplist.
+    /// How many elements lie within `range` (ZCOUNT, ZLEXCOUNT): O(log n) for a skiplist, from
+    /// the ranks of the first and last elements in range, as Redis counts.
     public func count(in range: ZRange) -> Int {
-        if let list {
-            guard let first = range.firstCandidate(list), range.admits(first),
-                  let last = range.lastCandidate(list), range.admits(last) else { return 0 }
-            return list.rank(of: last) - list.rank(of: first) + 1
-        }
-        return forEach(in: range, reverse: false, offset: 0, limit: -1) { _, _ in }
+        guard let list else { return forEach(in: range, reverse: false, offset: 0, limit: -1) { _, _ in } }
+        guard case .node(let first) = start(of: range, reverse: false) else { return 0 }
+        var n = list.count - (list.rank(of: first) - 1)
+        if case .node(let last) = start(of: range, reverse: true) { n -= list.count - list.rank(of: last) }
+        return n
     }
 
     // MARK: removal
@@ -183,7 +247,8 @@ extension SortedSetValue {
         return ranks.count
     }
 
-    /// Removes the elements within `range`; returns how many.
+    /// Removes the elements within `range` (from the first one in range while they stay below
+    /// the maximum, as Redis); returns how many.
     @discardableResult
     public func removeRange(_ range: ZRange) -> Int {
         if let list {
@@ -193,7 +258,7 @@ extension SortedSetValue {
             case .lex(let min, let max): return list.deleteRange(min: min, max: max, remove)
             }
         }
-        guard let o = firstPairOffset(atOrAbove: range) else { return 0 }
+        guard case .pair(let o) = start(of: range, reverse: false) else { return 0 }
         var removed = 0
         while o < pairs.byteCount {
             let p = pair(at: o)

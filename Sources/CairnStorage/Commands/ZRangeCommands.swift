@@ -125,7 +125,7 @@ extension SortedSetCommands {
         switch lookup(c, a[keyAt], write: false) {
         case .wrongType: return
         case .missing:
-            if store { storeRange(c, nil) } else { c.reply.arrayHeader(0) }
+            if store { storeRange(c, [], knownLength: nil) } else { c.reply.arrayHeader(0) }
             return
         case .found(let z): zset = z
         }
@@ -134,22 +134,30 @@ extension SortedSetCommands {
         if store {
             var items: [(member: [UInt8], score: Double)] = []
             let collect: SortedSetValue.ElementVisitor = { m, s in items.append((Array(m), s)) }
+            var knownLength: Int? = nil
             if let range {
                 zset.forEach(in: range, reverse: reverse, offset: offset, limit: limit, collect)
             } else if let ranks = rankRange(start, end, count: zset.count) {
+                knownLength = ranks.count
                 items.reserveCapacity(ranks.count)
                 zset.forEach(ranks: ranks, reverse: reverse, collect)
             }
-            if reverse { items.reverse() }
-            storeRange(c, items)
+            storeRange(c, items, knownLength: knownLength)
             return
         }
         let resp3 = c.reply.resp3
         let scores = withScores
         if let range {
-            // The length is known before writing: ranks make counting O(log n).
-            var n = offset < 0 ? 0 : max(0, zset.count(in: range) - offset)
-            if limit >= 0 { n = min(n, limit) }
+            // The length goes first. By score, ranks give it in O(log n). By lex a walk counts it:
+            // members sorted by score need not be sorted by bytes, and then only the walk itself
+            // knows where it stops.
+            var n: Int
+            if case .lex = range {
+                n = zset.forEach(in: range, reverse: reverse, offset: offset, limit: limit) { _, _ in }
+            } else {
+                n = offset < 0 ? 0 : max(0, zset.count(in: range) - offset)
+                if limit >= 0 { n = min(n, limit) }
+            }
             c.reply.arrayHeader(replyLength(n, withScores: scores, resp3: resp3))
             if n > 0 {
                 zset.forEach(in: range, reverse: reverse, offset: offset, limit: n) { m, s in
@@ -164,16 +172,27 @@ extension SortedSetCommands {
         }
     }
 
-    /// ZRANGESTORE's destination: the items (in order) replace it, or it is deleted when there are
-    /// none. Replies with the number stored.
-    static func storeRange(_ c: CommandContext, _ items: [(member: [UInt8], score: Double)]?) {
+    /// ZRANGESTORE's destination: `items` (in the order the range produced them) replace it, or
+    /// it is deleted when there are none. Replies with the number stored.
+    ///
+    /// Redis adds the items one by one to a new set that starts as a listpack unless the rank
+    /// range's `knownLength` is already too long, and converts it when it outgrows the limits;
+    /// scores added while it is a listpack lose the sign of -0, so that is reproduced here.
+    static func storeRange(_ c: CommandContext, _ items: [(member: [UInt8], score: Double)], knownLength: Int?) {
         let destination = c.args[1]
-        guard let items, !items.isEmpty else {
+        guard !items.isEmpty else {
             if c.db.delete(destination) { c.engine.dirty += 1 }
             c.reply.integer(0)
             return
         }
-        let zset = SortedSetValue.build(items, sorted: true, limits: limits(c))
+        let limits = limits(c)
+        var normalized = items
+        var large = (knownLength ?? 0) > limits.maxEntries
+        for i in normalized.indices {
+            if !large && (i + 1 > limits.maxEntries || normalized[i].member.count > limits.maxValue) { large = true }
+            if !large && normalized[i].score == 0 { normalized[i].score = 0 }
+        }
+        let zset = SortedSetValue.build(normalized, sorted: false, limits: limits)
         c.db.set(destination, .zset(zset))
         c.engine.dirty += 1
         c.engine.signalKeyReady(c.db, destination)
