@@ -92,7 +92,7 @@ extension EngineHarness {
         ("add", SortedSetTranscripts.add), ("negzero", SortedSetTranscripts.negzero),
         ("range", SortedSetTranscripts.range), ("pop", SortedSetTranscripts.pop),
         ("algebra", SortedSetTranscripts.algebra), ("randscan", SortedSetTranscripts.randscan),
-        ("encoding", SortedSetTranscripts.encoding),
+        ("encoding", SortedSetTranscripts.encoding), ("more", SortedSetTranscripts.more),
     ]
 
     @Test(arguments: all.map(\.0)) func listpack(_ name: String) {
