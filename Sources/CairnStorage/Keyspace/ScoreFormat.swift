@@ -197,18 +197,35 @@ public enum ScoreFormat {
 
 extension ReplyWriter {
     /// A score: `,x` in RESP3, a bulk string in RESP2, formatted as Redis's addReplyDouble
-    /// ("%.17g", "inf", "-inf"). Formats on the stack: no allocation per score.
+    /// ("%.17g", "inf", "-inf"). Formatted on the stack and written with one buffer reservation.
     @inlinable
     public mutating func score(_ value: Double) {
+        let resp3 = self.resp3
         withUnsafeTemporaryAllocation(byteCount: ScoreFormat.maxLength, alignment: 1) { tmp in
-            let n = ScoreFormat.write(value, into: tmp)
-            let text = UnsafeRawBufferPointer(rebasing: tmp[0..<n])
-            if resp3 {
-                buffer.writeInteger(UInt8(ascii: ","))
-                buffer.writeBytes(text)
-                buffer.writeStaticString("\r\n")
-            } else {
-                bulk(text)
+            let n = ScoreFormat.write(value, into: tmp)  // at most 24 bytes: a two-digit length
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n + 7) { out in
+                var i: Int
+                if resp3 {
+                    out[0] = UInt8(ascii: ",")
+                    i = 1
+                } else {
+                    out[0] = UInt8(ascii: "$")
+                    if n >= 10 {
+                        out[1] = UInt8(truncatingIfNeeded: n / 10) &+ UInt8(ascii: "0")
+                        out[2] = UInt8(truncatingIfNeeded: n % 10) &+ UInt8(ascii: "0")
+                        i = 3
+                    } else {
+                        out[1] = UInt8(truncatingIfNeeded: n) &+ UInt8(ascii: "0")
+                        i = 2
+                    }
+                    out[i] = 13
+                    out[i + 1] = 10
+                    i += 2
+                }
+                UnsafeMutableRawBufferPointer(rebasing: out[i..<(i + n)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: tmp[0..<n]))
+                out[i + n] = 13
+                out[i + n + 1] = 10
+                return i + n + 2
             }
         }
     }
