@@ -14,26 +14,59 @@ import Darwin
 // the `backward` links and `tail` are unowned(unsafe): a node is only ever reached through them
 // while it is still linked at level 0, so the references are always to live nodes.
 
-public final class SkipListNode {
-    public let member: [UInt8]
-    public internal(set) var score: Double
-    public internal(set) unowned(unsafe) var backward: SkipListNode?
-    @usableFromInline var levels: [Level]
+/// A node's fixed part.
+public struct SkipListNodeHeader {
+    @usableFromInline var member: [UInt8]
+    @usableFromInline var score: Double
+    @usableFromInline unowned(unsafe) var backward: SkipListNode?
+    @usableFromInline var levelCount: Int
+}
 
-    @usableFromInline
-    struct Level {
-        @usableFromInline var forward: SkipListNode?
-        @usableFromInline var span: Int
+/// One level of a node: the next node at that level and how many ranks the link spans.
+public struct SkipListLevel {
+    @usableFromInline var forward: SkipListNode?
+    @usableFromInline var span: Int
+}
+
+/// A node: its header and its levels in one allocation, as Redis's zskiplistNode with its
+/// flexible level array (a separate array would cost an allocation and a pointer chase per hop).
+public final class SkipListNode: ManagedBuffer<SkipListNodeHeader, SkipListLevel> {
+    static func make(level: Int, score: Double, member: [UInt8]) -> SkipListNode {
+        let buffer = SkipListNode.create(minimumCapacity: level) { _ in
+            SkipListNodeHeader(member: member, score: score, backward: nil, levelCount: level)
+        }
+        // `create` called on this subclass allocates an instance of it.
+        let node = unsafeDowncast(buffer, to: SkipListNode.self)
+        node.withUnsafeMutablePointerToElements { $0.initialize(repeating: SkipListLevel(forward: nil, span: 0), count: level) }
+        return node
     }
 
-    init(level: Int, score: Double, member: [UInt8]) {
-        self.member = member
-        self.score = score
-        levels = Array(repeating: Level(forward: nil, span: 0), count: level)
+    deinit {
+        withUnsafeMutablePointers { h, e in _ = e.deinitialize(count: h.pointee.levelCount) }
     }
+
+    @inlinable public var member: [UInt8] { header.member }
+    @inlinable public internal(set) var score: Double {
+        get { header.score }
+        set { header.score = newValue }
+    }
+    @inlinable public internal(set) var backward: SkipListNode? {
+        get { header.backward }
+        set { header.backward = newValue }
+    }
+    @inlinable var levelCount: Int { header.levelCount }
+
+    @inlinable @inline(__always)
+    func forward(_ i: Int) -> SkipListNode? { withUnsafeMutablePointerToElements { $0[i].forward } }
+    @inlinable @inline(__always)
+    func setForward(_ i: Int, _ node: SkipListNode?) { withUnsafeMutablePointerToElements { $0[i].forward = node } }
+    @inlinable @inline(__always)
+    func span(_ i: Int) -> Int { withUnsafeMutablePointerToElements { $0[i].span } }
+    @inlinable @inline(__always)
+    func setSpan(_ i: Int, _ span: Int) { withUnsafeMutablePointerToElements { $0[i].span = span } }
 
     /// The next node in order.
-    @inlinable public var next: SkipListNode? { levels[0].forward }
+    @inlinable public var next: SkipListNode? { forward(0) }
     /// The previous node in order.
     @inlinable public var previous: SkipListNode? { backward }
 }
@@ -41,7 +74,7 @@ public final class SkipListNode {
 public final class SkipList {
     public static let levelMax = 32
 
-    let header = SkipListNode(level: SkipList.levelMax, score: 0, member: [])
+    let header = SkipListNode.make(level: SkipList.levelMax, score: 0, member: [])
     public private(set) unowned(unsafe) var tail: SkipListNode?
     public private(set) var count = 0
     var level = 1
@@ -95,7 +128,7 @@ public final class SkipList {
         return l
     }
 
-    public var first: SkipListNode? { header.levels[0].forward }
+    public var first: SkipListNode? { header.forward(0) }
 
     // MARK: insert / remove
 
@@ -120,8 +153,8 @@ public final class SkipList {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
             rank[i] = i == level - 1 ? 0 : rank[i + 1]
-            while let f = x.levels[i].forward, Self.precedes(f, score, member) {
-                rank[i] += x.levels[i].span
+            while let f = x.forward(i), Self.precedes(f, score, member) {
+                rank[i] += x.span(i)
                 x = f
             }
             update[i] = Unmanaged.passUnretained(x)
@@ -132,7 +165,7 @@ public final class SkipList {
     /// Inserts a member that is not present.
     @discardableResult
     public func insert(score: Double, member: [UInt8]) -> SkipListNode {
-        let node = SkipListNode(level: randomLevel(), score: score, member: member)
+        let node = SkipListNode.make(level: randomLevel(), score: score, member: member)
         link(node)
         return node
     }
@@ -141,28 +174,31 @@ public final class SkipList {
     func link(_ node: SkipListNode) {
         withScratch { update, rank in
             node.member.withUnsafeBytes { _ = findPredecessors(node.score, $0, update, rank) }
-            let newLevel = node.levels.count
+            let newLevel = node.levelCount
             if newLevel > level {
                 for i in level..<newLevel {
                     rank[i] = 0
                     update[i] = Unmanaged.passUnretained(header)
-                    header.levels[i].span = count
+                    header.setSpan(i, count)
                 }
                 level = newLevel
             }
             for i in 0..<newLevel {
                 let u = update[i].takeUnretainedValue()
-                node.levels[i].forward = u.levels[i].forward
-                node.levels[i].span = u.levels[i].span - (rank[0] - rank[i])
-                u.levels[i].forward = node
-                u.levels[i].span = rank[0] - rank[i] + 1
+                node.setForward(i, u.forward(i))
+                node.setSpan(i, u.span(i) - (rank[0] - rank[i]))
+                u.setForward(i, node)
+                u.setSpan(i, rank[0] - rank[i] + 1)
             }
             if newLevel < level {
-                for i in newLevel..<level { update[i].takeUnretainedValue().levels[i].span += 1 }
+                for i in newLevel..<level {
+                    let u = update[i].takeUnretainedValue()
+                    u.setSpan(i, u.span(i) + 1)
+                }
             }
             let before = update[0].takeUnretainedValue()
             node.backward = before === header ? nil : before
-            if let f = node.levels[0].forward { f.backward = node } else { tail = node }
+            if let f = node.forward(0) { f.backward = node } else { tail = node }
             count += 1
         }
     }
@@ -178,7 +214,7 @@ public final class SkipList {
     public func remove(score: Double, member: UnsafeRawBufferPointer) -> SkipListNode? {
         withScratch { update, rank in
             let x = findPredecessors(score, member, update, rank)
-            guard let target = x.levels[0].forward, target.score == score,
+            guard let target = x.forward(0), target.score == score,
                   Self.compare(target.member, member) == 0 else { return nil }
             unlink(target, update)
             return target
@@ -195,15 +231,15 @@ public final class SkipList {
         withExtendedLifetime(node) {
             for i in 0..<level {
                 let u = update[i].takeUnretainedValue()
-                if u.levels[i].forward === node {
-                    u.levels[i].span += node.levels[i].span - 1
-                    u.levels[i].forward = node.levels[i].forward
+                if u.forward(i) === node {
+                    u.setSpan(i, u.span(i) + node.span(i) - 1)
+                    u.setForward(i, node.forward(i))
                 } else {
-                    u.levels[i].span -= 1
+                    u.setSpan(i, u.span(i) - 1)
                 }
             }
-            if let f = node.levels[0].forward { f.backward = node.backward } else { tail = node.backward }
-            while level > 1 && header.levels[level - 1].forward == nil { level -= 1 }
+            if let f = node.forward(0) { f.backward = node.backward } else { tail = node.backward }
+            while level > 1 && header.forward(level - 1) == nil { level -= 1 }
             count -= 1
         }
     }
@@ -213,15 +249,19 @@ public final class SkipList {
     /// (Redis's zslUpdateScore), else unlinked and linked again.
     public func updateScore(_ node: SkipListNode, to newScore: Double) {
         if (node.backward.map { $0.score < newScore } ?? true)
-            && (node.levels[0].forward.map { $0.score > newScore } ?? true) {
+            && (node.forward(0).map { $0.score > newScore } ?? true) {
             node.score = newScore
             return
         }
         withExtendedLifetime(node) {
             remove(node)
             node.score = newScore
-            let l = randomLevel()
-            node.levels = Array(repeating: SkipListNode.Level(forward: nil, span: 0), count: l)
+            // Linked again with the level it drew when created: levels are independent of
+            // position, so the list stays balanced.
+            for i in 0..<node.levelCount {
+                node.setForward(i, nil)
+                node.setSpan(i, 0)
+            }
             link(node)
         }
     }
@@ -231,7 +271,7 @@ public final class SkipList {
         let node = member.withUnsafeBytes { m -> SkipListNode? in
             withScratch { update, rank in
                 let x = findPredecessors(old, m, update, rank)
-                guard let t = x.levels[0].forward, t.score == old, Self.compare(t.member, m) == 0 else { return nil }
+                guard let t = x.forward(0), t.score == old, Self.compare(t.member, m) == 0 else { return nil }
                 return t
             }
         }
@@ -245,9 +285,9 @@ public final class SkipList {
         var r = 0
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.levels[i].forward,
+            while let f = x.forward(i),
                   f.score < score || (f.score == score && Self.compare(f.member, member) <= 0) {
-                r += x.levels[i].span
+                r += x.span(i)
                 x = f
             }
             if x !== header && x.score == score && Self.compare(x.member, member) == 0 { return r }
@@ -268,8 +308,8 @@ public final class SkipList {
         var traversed = 0
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.levels[i].forward, traversed + x.levels[i].span <= rank {
-                traversed += x.levels[i].span
+            while let f = x.forward(i), traversed + x.span(i) <= rank {
+                traversed += x.span(i)
                 x = f
             }
             if traversed == rank { return x }
@@ -283,16 +323,16 @@ public final class SkipList {
     public func firstNode(from min: ScoreBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.levels[i].forward, !min.admitsAsLower(f.score) { x = f }
+            while let f = x.forward(i), !min.admitsAsLower(f.score) { x = f }
         }
-        return x.levels[0].forward
+        return x.forward(0)
     }
 
     /// Last node whose score satisfies the upper bound.
     public func lastNode(through max: ScoreBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.levels[i].forward, max.admitsAsUpper(f.score) { x = f }
+            while let f = x.forward(i), max.admitsAsUpper(f.score) { x = f }
         }
         return x === header ? nil : x
     }
@@ -300,15 +340,15 @@ public final class SkipList {
     public func firstNode(from min: LexBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.levels[i].forward, !min.admitsAsLower(f.member) { x = f }
+            while let f = x.forward(i), !min.admitsAsLower(f.member) { x = f }
         }
-        return x.levels[0].forward
+        return x.forward(0)
     }
 
     public func lastNode(through max: LexBound) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.levels[i].forward, max.admitsAsUpper(f.member) { x = f }
+            while let f = x.forward(i), max.admitsAsUpper(f.member) { x = f }
         }
         return x === header ? nil : x
     }
@@ -323,13 +363,13 @@ public final class SkipList {
         withScratch { update, _ in
             var x = header
             for i in stride(from: level - 1, through: 0, by: -1) {
-                while let f = x.levels[i].forward, startsAfter(f) { x = f }
+                while let f = x.forward(i), startsAfter(f) { x = f }
                 update[i] = Unmanaged.passUnretained(x)
             }
             var n = 0
-            var next = x.levels[0].forward
+            var next = x.forward(0)
             while let node = next, n < limit, inRange(node) {
-                next = node.levels[0].forward
+                next = node.forward(0)
                 unlink(node, update)
                 removed(node)
                 n += 1
@@ -356,17 +396,17 @@ public final class SkipList {
             var traversed = 0
             var x = header
             for i in stride(from: level - 1, through: 0, by: -1) {
-                while let f = x.levels[i].forward, traversed + x.levels[i].span < ranks.lowerBound {
-                    traversed += x.levels[i].span
+                while let f = x.forward(i), traversed + x.span(i) < ranks.lowerBound {
+                    traversed += x.span(i)
                     x = f
                 }
                 update[i] = Unmanaged.passUnretained(x)
             }
             var rank = traversed + 1
             var n = 0
-            var next = x.levels[0].forward
+            var next = x.forward(0)
             while let node = next, rank <= ranks.upperBound {
-                next = node.levels[0].forward
+                next = node.forward(0)
                 unlink(node, update)
                 removed(node)
                 n += 1
@@ -378,7 +418,10 @@ public final class SkipList {
 
     public func removeAll() {
         releaseNodes()
-        for i in 0..<Self.levelMax { header.levels[i] = SkipListNode.Level(forward: nil, span: 0) }
+        for i in 0..<Self.levelMax {
+            header.setForward(i, nil)
+            header.setSpan(i, 0)
+        }
         tail = nil
         count = 0
         level = 1
@@ -387,11 +430,11 @@ public final class SkipList {
     /// Drops the nodes one by one: letting the chain of strong `forward` links go at once would
     /// release them recursively and overflow the stack for large sets.
     private func releaseNodes() {
-        var n = header.levels[0].forward
-        for i in 0..<Self.levelMax { header.levels[i].forward = nil }
+        var n = header.forward(0)
+        for i in 0..<Self.levelMax { header.setForward(i, nil) }
         while let x = n {
-            n = x.levels[0].forward
-            for i in x.levels.indices { x.levels[i].forward = nil }
+            n = x.forward(0)
+            for i in 0..<x.levelCount { x.setForward(i, nil) }
         }
     }
 
