@@ -160,6 +160,23 @@ public final class SortedSetValue {
         }
     }
 
+    /// Rewrites the score of pair `p` (whose member is `member`) where it is, if the new score
+    /// keeps it between its neighbours; returns false when it has to move.
+    func replaceScoreInPlace(_ p: Pair, _ member: UnsafeRawBufferPointer, _ score: Double) -> Bool {
+        let stored = score == 0 ? 0.0 : score
+        func before(_ q: Pair) -> Bool {
+            q.score < stored || (q.score == stored && withMember(q) { SkipList.compare($0, member) < 0 })
+        }
+        if p.start > 0 && !before(pair(at: pairOffset(before: p.start))) { return false }
+        if p.next < pairs.byteCount {
+            let q = pair(at: p.next)
+            if !(stored < q.score || (stored == q.score && withMember(q) { SkipList.compare(member, $0) < 0 })) { return false }
+        }
+        var bits = Self.scoreEntry(score)
+        withUnsafeBytes(of: &bits) { _ = pairs.replace(at: pairs.decode(at: p.start).next, with: $0) }
+        return true
+    }
+
     /// Removes the pair at `offset`.
     func removePair(at offset: Int) {
         pairs.remove(at: offset)
@@ -242,15 +259,17 @@ public final class SortedSetValue {
     }
 
     /// Redis's zsetAdd: adds `member` or updates its score under `flags`; `newScore` is the
-    /// resulting score (the increment result with INCR).
+    /// resulting score (the increment result with INCR). `member` must not point into this set.
     public func add(_ member: UnsafeRawBufferPointer, score: Double, flags: AddFlags, limits: Limits)
         -> (outcome: AddOutcome, newScore: Double) {
         guard !score.isNaN else { return (.notANumber, score) }
         if list == nil {
             if let p = findPair(member) {
                 return updateExisting(current: p.score, score: score, flags: flags) { new in
-                    removePair(at: p.start)
-                    insertPair(member, new)
+                    if !replaceScoreInPlace(p, member, new) {
+                        removePair(at: p.start)
+                        insertPair(member, new)
+                    }
                 }
             }
             if flags.contains(.xx) { return (.skipped, score) }
