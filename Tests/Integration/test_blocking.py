@@ -137,3 +137,34 @@ def test_blocked_client_queues_later_requests(server):
         assert a.read_reply() == [b"w", b"x"]
         assert a.read_reply() == "PONG"
         assert a.read_reply() == b"v"
+
+
+def test_bzpopmin_bzpopmax_bzmpop(server):
+    with server.raw() as a, server.raw() as q:
+        q.command("ZADD", "z", "1", "one", "2", "two", "3", "three")
+        assert a.command("BZPOPMIN", "none", "z", "0") == [b"z", b"one", b"1"]
+        assert a.command("BZPOPMAX", "z", "0") == [b"z", b"three", b"3"]
+        a.send(encode("BZPOPMIN", "zz", "0"))
+        wait_blocked(q, 1)
+        q.command("ZADD", "zz", "5.5", "m")
+        assert a.read_reply() == [b"zz", b"m", b"5.5"]
+        a.send(encode("BZMPOP", "0", "2", "e1", "e2", "MAX", "COUNT", "5"))
+        wait_blocked(q, 1)
+        q.command("ZADD", "e2", "1", "x", "2", "y")
+        assert a.read_reply() == [b"e2", [[b"y", b"2"], [b"x", b"1"]]]
+        assert a.command("BZPOPMIN", "nothing", "0.01") is None
+        q.command("SET", "str", "v")
+        assert a.command("BZPOPMAX", "str", "0") == Error("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def test_list_waiter_not_served_by_a_zset(server):
+    """A client waiting for a list is not woken by a sorted set appearing under its key."""
+    with server.raw() as a, server.raw() as q:
+        a.send(encode("BLPOP", "k", "0"))
+        wait_blocked(q, 1)
+        q.command("ZADD", "k", "1", "m")
+        time_ok = q.command("PING")
+        assert time_ok == "PONG"
+        q.command("DEL", "k")
+        q.command("RPUSH", "k", "v")
+        assert a.read_reply() == [b"k", b"v"]

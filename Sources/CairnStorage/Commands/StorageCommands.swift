@@ -6,6 +6,6 @@ public enum StorageCommands {
             + KeyspaceCommands.specs + ExpireCommands.specs + PubSubCommands.specs
             + ListCommands.specs + BlockingListCommands.specs
             + HashCommands.specs + SetCommands.specs
-            + SortedSetCommands.specs
+            + SortedSetCommands.specs + BlockingSortedSetCommands.specs
     }
 }
