@@ -162,8 +162,10 @@ extension EngineHarness {
             #expect(spec.group == "sorted-set", "\(name) group")
             #expect((spec.findKeys != nil) == flags.contains("movablekeys"), "\(name) findKeys")
         }
-        // The blocking forms belong to the blocking layer.
-        for name in ["bzpopmin", "bzpopmax", "bzmpop"] { #expect(engine.commands.lookup(name) == nil) }
+        // The blocking forms live in the blocking layer, with Redis's flags.
+        for name in ["bzpopmin", "bzpopmax", "bzmpop"] {
+            #expect(engine.commands.lookup(name)?.spec.flags.contains(.blocking) == true, "\(name) blocking")
+        }
     }
 
     /// Key positions of the numkeys commands, as COMMAND GETKEYS answers on Redis 7.0.15
