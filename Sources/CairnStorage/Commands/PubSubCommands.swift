@@ -12,6 +12,18 @@ public struct Subscriptions {
     /// Count reported in (un)subscribe replies: channels + patterns (shard channels apart).
     var count: Int { channels.count + patterns.count }
     public var isEmpty: Bool { channels.isEmpty && patterns.isEmpty && shardChannels.isEmpty }
+
+    subscript(kind: PubSubCommands.Kind) -> Set<[UInt8]> {
+        get { switch kind { case .channel: channels; case .pattern: patterns; case .shard: shardChannels } }
+        _modify {
+            // Yield the stored collection itself: a get/set pair would copy it on every change.
+            switch kind {
+            case .channel: yield &channels
+            case .pattern: yield &patterns
+            case .shard: yield &shardChannels
+            }
+        }
+    }
 }
 
 /// The engine's registries: who listens to what.
@@ -22,6 +34,18 @@ public struct PubSubRegistry {
     public var patternCount: Int { patterns.count }
     public var channelCount: Int { channels.count }
     public var shardChannelCount: Int { shardChannels.count }
+
+    subscript(kind: PubSubCommands.Kind) -> [[UInt8]: [ClientSession]] {
+        get { switch kind { case .channel: channels; case .pattern: patterns; case .shard: shardChannels } }
+        _modify {
+            // Yield the stored collection itself: a get/set pair would copy it on every change.
+            switch kind {
+            case .channel: yield &channels
+            case .pattern: yield &patterns
+            case .shard: yield &shardChannels
+            }
+        }
+    }
 }
 
 enum PubSubCommands {
@@ -86,60 +110,46 @@ enum PubSubCommands {
 
     // MARK: subscribe / unsubscribe
 
-    static func subscribe(_ c: CommandContext) {
+    /// The three kinds of subscription: they differ only in their registry and reply words, and
+    /// in that shard channels are counted apart.
+    enum Kind {
+        case channel, pattern, shard
+
+        var subscribed: StaticString {
+            switch self { case .channel: "subscribe"; case .pattern: "psubscribe"; case .shard: "ssubscribe" }
+        }
+        var unsubscribed: StaticString {
+            switch self { case .channel: "unsubscribe"; case .pattern: "punsubscribe"; case .shard: "sunsubscribe" }
+        }
+        /// The count an (un)subscribe reply carries.
+        func count(_ s: Subscriptions) -> Int { self == .shard ? s.shardChannels.count : s.count }
+    }
+
+    static func subscribe(_ c: CommandContext) { subscribe(c, .channel) }
+    static func psubscribe(_ c: CommandContext) { subscribe(c, .pattern) }
+    static func ssubscribe(_ c: CommandContext) { subscribe(c, .shard) }
+    static func unsubscribe(_ c: CommandContext) { unsubscribe(c, .channel) }
+    static func punsubscribe(_ c: CommandContext) { unsubscribe(c, .pattern) }
+    static func sunsubscribe(_ c: CommandContext) { unsubscribe(c, .shard) }
+
+    static func subscribe(_ c: CommandContext, _ kind: Kind) {
         for i in 1..<c.args.count {
-            let ch = c.args.bytes(i)
-            if c.client.subscriptions.channels.insert(ch).inserted {
-                c.engine.pubsub.channels[ch, default: []].append(c.client)
+            let name = c.args.bytes(i)
+            if c.client.subscriptions[kind].insert(name).inserted {
+                c.engine.pubsub[kind][name, default: []].append(c.client)
             }
-            confirm(c.client, "subscribe", ch, c.client.subscriptions.count)
+            confirm(c.client, kind.subscribed, name, kind.count(c.client.subscriptions))
         }
     }
 
-    static func psubscribe(_ c: CommandContext) {
-        for i in 1..<c.args.count {
-            let p = c.args.bytes(i)
-            if c.client.subscriptions.patterns.insert(p).inserted {
-                c.engine.pubsub.patterns[p, default: []].append(c.client)
-            }
-            confirm(c.client, "psubscribe", p, c.client.subscriptions.count)
-        }
-    }
-
-    static func ssubscribe(_ c: CommandContext) {
-        for i in 1..<c.args.count {
-            let ch = c.args.bytes(i)
-            if c.client.subscriptions.shardChannels.insert(ch).inserted {
-                c.engine.pubsub.shardChannels[ch, default: []].append(c.client)
-            }
-            confirm(c.client, "ssubscribe", ch, c.client.subscriptions.shardChannels.count)
-        }
-    }
-
-    static func unsubscribe(_ c: CommandContext) {
-        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) } : c.client.subscriptions.channels.sorted { $0.lexicographicallyPrecedes($1) }
-        if names.isEmpty { return confirm(c.client, "unsubscribe", nil, c.client.subscriptions.count) }
-        for ch in names {
-            if c.client.subscriptions.channels.remove(ch) != nil { detach(c.client, from: &c.engine.pubsub.channels, ch) }
-            confirm(c.client, "unsubscribe", ch, c.client.subscriptions.count)
-        }
-    }
-
-    static func punsubscribe(_ c: CommandContext) {
-        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) } : c.client.subscriptions.patterns.sorted { $0.lexicographicallyPrecedes($1) }
-        if names.isEmpty { return confirm(c.client, "punsubscribe", nil, c.client.subscriptions.count) }
-        for p in names {
-            if c.client.subscriptions.patterns.remove(p) != nil { detach(c.client, from: &c.engine.pubsub.patterns, p) }
-            confirm(c.client, "punsubscribe", p, c.client.subscriptions.count)
-        }
-    }
-
-    static func sunsubscribe(_ c: CommandContext) {
-        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) } : c.client.subscriptions.shardChannels.sorted { $0.lexicographicallyPrecedes($1) }
-        if names.isEmpty { return confirm(c.client, "sunsubscribe", nil, c.client.subscriptions.shardChannels.count) }
-        for ch in names {
-            if c.client.subscriptions.shardChannels.remove(ch) != nil { detach(c.client, from: &c.engine.pubsub.shardChannels, ch) }
-            confirm(c.client, "sunsubscribe", ch, c.client.subscriptions.shardChannels.count)
+    /// Named ones, or every subscription of the kind (sorted) when none is named.
+    static func unsubscribe(_ c: CommandContext, _ kind: Kind) {
+        let names = c.args.count > 1 ? (1..<c.args.count).map { c.args.bytes($0) }
+            : c.client.subscriptions[kind].sorted { $0.lexicographicallyPrecedes($1) }
+        if names.isEmpty { return confirm(c.client, kind.unsubscribed, nil, kind.count(c.client.subscriptions)) }
+        for name in names {
+            if c.client.subscriptions[kind].remove(name) != nil { detach(c.client, from: &c.engine.pubsub[kind], name) }
+            confirm(c.client, kind.unsubscribed, name, kind.count(c.client.subscriptions))
         }
     }
 
@@ -241,9 +251,9 @@ extension Engine {
 
     /// Drops every subscription of `client` (disconnect, RESET).
     public func unsubscribeAll(_ client: ClientSession) {
-        for ch in client.subscriptions.channels { PubSubCommands.detach(client, from: &pubsub.channels, ch) }
-        for p in client.subscriptions.patterns { PubSubCommands.detach(client, from: &pubsub.patterns, p) }
-        for ch in client.subscriptions.shardChannels { PubSubCommands.detach(client, from: &pubsub.shardChannels, ch) }
+        for kind in [PubSubCommands.Kind.channel, .pattern, .shard] {
+            for name in client.subscriptions[kind] { PubSubCommands.detach(client, from: &pubsub[kind], name) }
+        }
         client.subscriptions = Subscriptions()
     }
 }
