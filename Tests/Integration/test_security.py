@@ -490,3 +490,24 @@ def test_unauthenticated_request_limits_with_users(server_factory):
         assert c.command("AUTH", "bob", "pw") == "OK"
         assert c.command("MSET", *(["k", "v"] * 10)) == "OK"
         assert c.command("SET", "big", "v" * (32 * 1024)) == "OK"
+
+
+def test_pubsub_class_limit_closes_a_slow_subscriber(server_factory):
+    """A subscribed client is in the pubsub class: its limit applies, not the normal one."""
+    s = server_factory("--client-output-buffer-limit", "pubsub 1mb 0 0")
+    consumer = slow_consumer(s.port)
+    try:
+        consumer.sendall(encode("SUBSCRIBE", "flood"))
+        time.sleep(0.3)
+        payload = b"z" * (256 * 1024)
+        with s.raw() as pub:
+            for _ in range(40):
+                pub.command("PUBLISH", "flood", payload)
+            time.sleep(0.5)
+            received, closed = drain(consumer)
+            assert closed
+            assert received < 40 * len(payload)
+            assert pub.command("PUBSUB", "NUMSUB", "flood") == [b"flood", 0]
+    finally:
+        consumer.close()
+    assert "for overcoming of output buffer limits" in s.log()
