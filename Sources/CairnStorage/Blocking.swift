@@ -50,19 +50,15 @@ extension Engine {
     public func block(_ c: CommandContext, keys: [[UInt8]], awaits: BlockedState.Awaits,
                       deadline: Int64?, timeoutReply: BlockedState.TimeoutReply) {
         let client = c.client
-        if let requeued = requeueing, requeued === client {
-            // Served but found nothing after all (e.g. another waiter took it): keep its place.
-            requeueing = nil
-            client.blocked = blockedWhileServing
+        if requeueing === client {
+            // Served but found nothing after all: the serve loop puts it back in its place.
+            servedClientBlockedAgain = true
             return
         }
         let state = BlockedState(db: client.db, keys: keys, awaits: awaits, timeoutReply: timeoutReply,
                                  deadline: deadline, arguments: c.args.copyAll())
         client.blocked = state
-        for key in keys {
-            blockedClients[client.db, default: [:]][key, default: []].append(client)
-            blockedKeys[client.db, default: []].insert(key)
-        }
+        for key in keys { blockedClients[client.db, default: [:]][key, default: []].append(client) }
         blockedClientCount += 1
     }
 
@@ -71,13 +67,9 @@ extension Engine {
         guard let state = client.blocked else { return }
         for key in state.keys {
             blockedClients[state.db]?[key]?.removeAll { $0 === client }
-            if blockedClients[state.db]?[key]?.isEmpty == true {
-                blockedClients[state.db]?[key] = nil
-                blockedKeys[state.db]?.remove(key)
-            }
+            if blockedClients[state.db]?[key]?.isEmpty == true { blockedClients[state.db]?[key] = nil }
         }
         if blockedClients[state.db]?.isEmpty == true { blockedClients[state.db] = nil }
-        if blockedKeys[state.db]?.isEmpty == true { blockedKeys[state.db] = nil }
         client.blocked = nil
         blockedClientCount -= 1
     }
@@ -92,17 +84,17 @@ extension Engine {
                 while let queue = blockedClients[dbIndex]?[key], let client = queue.first,
                       let state = client.blocked, holds(db, key, state.awaits) {
                     unregisterBlocked(client)
+                    // Run its command again, as a nested command: keys it makes ready are
+                    // served by this loop, not by a recursive call.
                     requeueing = client
-                    blockedWhileServing = state
-                    let savedDB = client.db
-                    client.db = state.db
+                    servedClientBlockedAgain = false
+                    executionDepth += 1
                     Arguments.with(state.arguments) { execute(client, $0) }
-                    if client.db == state.db { client.db = savedDB }
+                    executionDepth -= 1
                     requeueing = nil
-                    if let again = client.blocked {
-                        // It blocked again (nothing left for it): restore its queue positions.
-                        client.blocked = nil
-                        reinsertAtFront(client, again)
+                    if servedClientBlockedAgain {
+                        // Nothing left for it after all: it keeps its place at the front.
+                        reinsertAtFront(client, state)
                         break
                     }
                     onClientUnblocked?(client)
@@ -113,10 +105,7 @@ extension Engine {
 
     private func reinsertAtFront(_ client: ClientSession, _ state: BlockedState) {
         client.blocked = state
-        for key in state.keys {
-            blockedClients[state.db, default: [:]][key, default: []].insert(client, at: 0)
-            blockedKeys[state.db, default: []].insert(key)
-        }
+        for key in state.keys { blockedClients[state.db, default: [:]][key, default: []].insert(client, at: 0) }
         blockedClientCount += 1
     }
 

@@ -212,8 +212,6 @@ public final class Engine {
     /// Keys that gained elements during the current command while some client is blocked on
     /// them (BLPOP, BZPOPMIN, ...): served after the command, in order.
     public var readyKeys: [(db: Int, key: [UInt8])] = []
-    /// Per database, keys some client is blocked on (maintained by the blocking layer).
-    public var blockedKeys: [Int: Set<[UInt8]>] = [:]
     /// Per database and key, the clients blocked on it, first come first served.
     var blockedClients: [Int: [[UInt8]: [ClientSession]]] = [:]
     public internal(set) var blockedClientCount = 0
@@ -225,9 +223,9 @@ public final class Engine {
     public var onClientOutput: ((ClientSession) -> Void)?
     /// Channel, pattern and shard-channel subscribers.
     public var pubsub = PubSubRegistry()
-    /// While a served client's command runs again: that client and its previous wait.
+    /// While a served client's command runs again: that client, and whether it blocked again.
     var requeueing: ClientSession?
-    var blockedWhileServing: BlockedState?
+    var servedClientBlockedAgain = false
     /// Nesting of `execute` (EXEC and served clients run commands inside a command).
     var executionDepth = 0
     /// Checks the server installs to run before a command executes or is queued in MULTI (ACL
@@ -239,9 +237,9 @@ public final class Engine {
     /// Every command that adds elements to a list or sorted set (or creates one) calls this, so
     /// clients blocked on the key can be served once the command has finished.
     public func signalKeyReady(_ db: Database, _ key: UnsafeRawBufferPointer) {
-        guard let waiting = blockedKeys[db.id], !waiting.isEmpty else { return }
+        guard blockedClientCount > 0, let waiting = blockedClients[db.id] else { return }
         let k = Array(key)
-        if waiting.contains(k) && !readyKeys.contains(where: { $0.db == db.id && $0.key == k }) {
+        if waiting[k] != nil && !readyKeys.contains(where: { $0.db == db.id && $0.key == k }) {
             readyKeys.append((db.id, k))
         }
     }

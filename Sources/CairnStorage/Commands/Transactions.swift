@@ -22,7 +22,7 @@ enum Transactions {
     /// Commands that act on the transaction itself run immediately even inside MULTI.
     static func runsInsideMulti(_ command: RegisteredCommand) -> Bool {
         switch command.spec.name {
-        case "exec", "discard", "multi", "watch", "quit", "reset": return command.subcommands == nil
+        case "exec", "discard", "multi", "watch", "quit", "reset": return true
         default: return false
         }
     }

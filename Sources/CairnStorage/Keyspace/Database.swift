@@ -97,7 +97,7 @@ public final class Database {
     /// covers RENAME, MOVE, COPY and RESTORE as well as pushes that create the key).
     @inline(__always)
     private func signalIfAwaited(_ key: UnsafeRawBufferPointer, _ value: Value) {
-        guard !engine.blockedKeys.isEmpty else { return }
+        guard engine.blockedClientCount > 0 else { return }
         switch value {
         case .list, .zset: engine.signalKeyReady(self, key)
         default: break
