@@ -85,6 +85,10 @@ import Testing
         #expect(h.run("COMMAND", "GETKEYS", "get", "a") == .array([.bulk("a")]))
         #expect(h.run("COMMAND", "GETKEYS", "SET", "a", "b", "EX", "10") == .array([.bulk("a")]))
         #expect(h.run("COMMAND", "GETKEYS", "nosuch", "a") == .err("ERR Invalid command specified"))
+        // numkeys is read with C's atoi, as Redis 7.0 does: 4294967297 truncates to 1 (checked on
+        // redis-server 7.0.15), for lists and sorted sets alike.
+        #expect(h.run("COMMAND", "GETKEYS", "ZUNION", "4294967297", "a", "b") == .array([.bulk("a")]))
+        #expect(h.run("COMMAND", "GETKEYS", "LMPOP", "4294967297", "a", "LEFT") == .array([.bulk("a")]))
         #expect(h.run("COMMAND", "GETKEYS", "config", "get", "x") == .err("ERR The command has no key arguments"))
         #expect(h.run("COMMAND", "GETKEYS", "client", "nosuch") == .err("ERR Invalid command specified"))
         #expect(h.run("COMMAND", "GETKEYS", "get", "a", "b") == .err("ERR Invalid number of arguments specified for command"))

@@ -485,7 +485,7 @@ import Testing
     }
 
     @Test func atoiMatchesGlibc() {
-        func atoi(_ s: String) -> Int { Array(s.utf8).withUnsafeBytes { ListCommands.atoi($0) } }
+        func atoi(_ s: String) -> Int { Array(s.utf8).withUnsafeBytes { CNumber.atoi($0) } }
         #expect(atoi("42") == 42)
         #expect(atoi("  -7x") == -7)
         #expect(atoi("+3") == 3)

@@ -69,3 +69,35 @@ public enum ASCII {
     @inlinable @inline(__always)
     public static func upper(_ c: UInt8) -> UInt8 { c &- 97 < 26 ? c & ~0x20 : c }
 }
+
+/// C library number parsing where Redis uses it directly on arguments (numkeys of key finders).
+public enum CNumber {
+    /// C's atoi as glibc implements it: (int)strtol(s, NULL, 10): leading white space, an
+    /// optional sign, then digits up to the first non-digit; saturates at the long range, then
+    /// truncates to 32 bits.
+    public static func atoi(_ s: UnsafeRawBufferPointer) -> Int {
+        var i = 0
+        while i < s.count, s[i] == 32 || (s[i] >= 9 && s[i] <= 13) { i += 1 }
+        var negative = false
+        if i < s.count, s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+") {
+            negative = s[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        var magnitude: UInt64 = 0
+        var overflow = false
+        while i < s.count, s[i] >= UInt8(ascii: "0"), s[i] <= UInt8(ascii: "9") {
+            let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (v, o2) = m.addingReportingOverflow(UInt64(s[i] - UInt8(ascii: "0")))
+            if o1 || o2 { overflow = true }
+            magnitude = v
+            i += 1
+        }
+        let long: Int64
+        if negative {
+            long = overflow || magnitude > UInt64(Int64.max) + 1 ? Int64.min : Int64(truncatingIfNeeded: 0 &- magnitude)
+        } else {
+            long = overflow || magnitude > UInt64(Int64.max) ? Int64.max : Int64(magnitude)
+        }
+        return Int(Int32(truncatingIfNeeded: long))
+    }
+}

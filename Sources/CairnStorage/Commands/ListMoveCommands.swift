@@ -160,40 +160,11 @@ extension ListCommands {
     public static func multiPopKeys(numkeysIndex k: Int) -> @Sendable (Arguments) -> [Int] {
         { a in
             guard a.count > k else { return [] }
-            let num = atoi(a[k])
+            let num = CNumber.atoi(a[k])
             let first = k + 1
             guard num >= 1, num <= a.count - first else { return [] }
             return Array(first..<(first + num))
         }
-    }
-
-    /// C's atoi as glibc implements it: (int)strtol(s, NULL, 10): leading white space, an
-    /// optional sign, then digits up to the first non-digit; saturates at the long range, then
-    /// truncates to 32 bits.
-    static func atoi(_ s: UnsafeRawBufferPointer) -> Int {
-        var i = 0
-        while i < s.count, s[i] == 32 || (s[i] >= 9 && s[i] <= 13) { i += 1 }
-        var negative = false
-        if i < s.count, s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+") {
-            negative = s[i] == UInt8(ascii: "-")
-            i += 1
-        }
-        var magnitude: UInt64 = 0
-        var overflow = false
-        while i < s.count, s[i] >= UInt8(ascii: "0"), s[i] <= UInt8(ascii: "9") {
-            let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (v, o2) = m.addingReportingOverflow(UInt64(s[i] - UInt8(ascii: "0")))
-            if o1 || o2 { overflow = true }
-            magnitude = v
-            i += 1
-        }
-        let long: Int64
-        if negative {
-            long = overflow || magnitude > UInt64(Int64.max) + 1 ? Int64.min : Int64(truncatingIfNeeded: 0 &- magnitude)
-        } else {
-            long = overflow || magnitude > UInt64(Int64.max) ? Int64.max : Int64(magnitude)
-        }
-        return Int(Int32(truncatingIfNeeded: long))
     }
 
     // MARK: LMOVE / RPOPLPUSH / LMPOP

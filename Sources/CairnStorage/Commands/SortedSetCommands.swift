@@ -166,28 +166,9 @@ enum SortedSetCommands {
     static func numkeysKeys(_ args: Arguments, numkeysAt position: Int, destination: Int?) -> [Int] {
         guard position < args.count else { return [] }
         let first = position + 1
-        // The key spec reads the count strictly; failing that Redis falls back to atoi.
-        let n = args.int64(position).map(Int.init) ?? atoi(args[position])
+        // Redis reads the count with C's atoi here (COMMAND GETKEYS ZUNION 4294967297 a b → a).
+        let n = CNumber.atoi(args[position])
         guard n >= 1, n <= args.count - first else { return [] }
         return (destination.map { [$0] } ?? []) + Array(first..<(first + n))
-    }
-
-    /// C atoi on a C string: leading space, a sign, the leading digits; 0 when there are none,
-    /// -1 (never a valid count) when out of range.
-    static func atoi(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var i = 0
-        while i < bytes.count, bytes[i] == 32 || (bytes[i] >= 9 && bytes[i] <= 13) { i += 1 }
-        var negative = false
-        if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
-            negative = bytes[i] == UInt8(ascii: "-")
-            i += 1
-        }
-        var v = 0
-        while i < bytes.count, bytes[i] &- UInt8(ascii: "0") < 10 {
-            v = v * 10 + Int(bytes[i] &- UInt8(ascii: "0"))
-            if v > Int(Int32.max) { return -1 }
-            i += 1
-        }
-        return negative ? -v : v
     }
 }
