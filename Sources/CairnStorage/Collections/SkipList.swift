@@ -320,35 +320,31 @@ public final class SkipList {
     // MARK: score and lex bounds
 
     /// First node whose score satisfies the lower bound.
-    public func firstNode(from min: ScoreBound) -> SkipListNode? {
-        var x = header
-        for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward(i), !min.admitsAsLower(f.score) { x = f }
-        }
-        return x.forward(0)
-    }
+    public func firstNode(from min: ScoreBound) -> SkipListNode? { firstNode { min.admitsAsLower($0.score) } }
 
     /// Last node whose score satisfies the upper bound.
-    public func lastNode(through max: ScoreBound) -> SkipListNode? {
-        var x = header
-        for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward(i), max.admitsAsUpper(f.score) { x = f }
-        }
-        return x === header ? nil : x
-    }
+    public func lastNode(through max: ScoreBound) -> SkipListNode? { lastNode { max.admitsAsUpper($0.score) } }
 
-    public func firstNode(from min: LexBound) -> SkipListNode? {
+    public func firstNode(from min: LexBound) -> SkipListNode? { firstNode { min.admitsAsLower($0.member) } }
+
+    public func lastNode(through max: LexBound) -> SkipListNode? { lastNode { max.admitsAsUpper($0.member) } }
+
+    /// First node for which `admitted` holds, given that it holds for a suffix of the list.
+    @inline(__always)
+    func firstNode(where admitted: (SkipListNode) -> Bool) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward(i), !min.admitsAsLower(f.member) { x = f }
+            while let f = x.forward(i), !admitted(f) { x = f }
         }
         return x.forward(0)
     }
 
-    public func lastNode(through max: LexBound) -> SkipListNode? {
+    /// Last node for which `admitted` holds, given that it holds for a prefix of the list.
+    @inline(__always)
+    func lastNode(where admitted: (SkipListNode) -> Bool) -> SkipListNode? {
         var x = header
         for i in stride(from: level - 1, through: 0, by: -1) {
-            while let f = x.forward(i), max.admitsAsUpper(f.member) { x = f }
+            while let f = x.forward(i), admitted(f) { x = f }
         }
         return x === header ? nil : x
     }
