@@ -10,8 +10,8 @@ BIND ?= 127.0.0.1
 DATA_DIR ?= ./data
 PYTEST_ARGS ?=
 
-BUILD_PACKAGES := zlib1g-dev liblz4-dev pkg-config
-TEST_PACKAGES := $(BUILD_PACKAGES) redis-server redis-tools
+BUILD_PACKAGES := zlib1g-dev liblz4-dev liblzf-dev pkg-config
+TEST_PACKAGES := $(BUILD_PACKAGES) redis-server redis-tools lz4 gzip
 PYTHON_TEST_MODULES := redis=redis pytest=pytest
 
 RELEASE_SERVER := .build/release/cairn-server

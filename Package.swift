@@ -21,6 +21,8 @@ let package = Package(
         // System libraries: compression for RDB/AOF (used from the RDB issue on).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // liblzf has no pkg-config file; its header is <liblzf/lzf.h>, the library -llzf.
+        .systemLibrary(name: "CLZF", providers: [.apt(["liblzf-dev"])]),
 
         // RESP2/RESP3 codec: bounded resumable decoders and the reply encoder.
         .target(
@@ -33,7 +35,7 @@ let package = Package(
         .target(
             name: "CairnStorage",
             dependencies: [
-                "CairnRESP", "CZlib", "CLZ4",
+                "CairnRESP", "CZlib", "CLZ4", "CLZF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
