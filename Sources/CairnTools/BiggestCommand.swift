@@ -24,6 +24,14 @@ public struct BigKey: Sendable, Equatable {
     public var bytes: Int
     /// Elements of a collection, a string's length.
     public var elements: Int
+
+    public init(db: Int, key: [UInt8], type: String, bytes: Int, elements: Int) {
+        self.db = db
+        self.key = key
+        self.type = type
+        self.bytes = bytes
+        self.elements = elements
+    }
 }
 
 /// The `capacity` largest keys seen, largest first; ties keep the one seen first.

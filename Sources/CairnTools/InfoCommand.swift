@@ -20,7 +20,11 @@ public struct DatabaseCounts: Sendable, Equatable {
     public var expires = 0
     /// Serialized bytes of the entries (RDBEntry.byteCount).
     public var bytes = 0
-    public init() {}
+    public init(keys: Int = 0, expires: Int = 0, bytes: Int = 0) {
+        self.keys = keys
+        self.expires = expires
+        self.bytes = bytes
+    }
 }
 
 public struct RDBFileSummary: Sendable {
