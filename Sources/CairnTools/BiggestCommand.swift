@@ -69,7 +69,7 @@ public enum BiggestCommand {
         guard options.top >= 1 && options.top <= topMax else {
             throw ToolError.usage("--top must be between 1 and \(topMax), got \(options.top)")
         }
-        let input = try RDBInput(path: options.path)
+        let input = try RDBFile(path: options.path)
         var top = TopKeys(capacity: options.top)
         try input.forEachRecord { record in
             guard case .entry(let e) = record, top.wants(bytes: e.byteCount),

@@ -1,7 +1,7 @@
 // How binary keys and values are shown (docs/tools-cairn-rdb.md, "Output formats").
 //
 // JSON: each byte b becomes the character U+00bb (Latin-1), written as UTF-8, with `"`, `\`
-// and control characters escaped, so `json.loads(line)["key"].encode("latin-1")` gives the
+// and control characters (C0, DEL and C1) escaped as \u00XX, so `json.loads(line)["key"].encode("latin-1")` gives the
 // exact bytes back. Text: a quoted string as redis-cli prints one (sdscatrepr), so what a user
 // sees in `dump` looks like what `redis-cli` shows for the same key.
 
@@ -16,11 +16,12 @@ public enum ByteEscaping {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
                 out.append(UInt8(ascii: "\\"))
                 out.append(b)
-            case 0..<0x20, 0x7f:
-                // \u00XX for every control character: one rule, readable by any JSON parser.
+            case 0..<0x20, 0x7f...0x9f:
+                // \u00XX for every control character, C1 included: U+0085 (NEL) is a line break
+                // to Python's str.splitlines and to some terminals, and a line must stay a line.
                 out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                         hexDigits[Int(b >> 4)], hexDigits[Int(b & 0xf)]])
-            case 0x80...:
+            case 0xa0...:
                 out.append(0xc0 | (b >> 6))
                 out.append(0x80 | (b & 0x3f))
             default:

@@ -20,8 +20,8 @@ public struct ConvertOptions: Sendable {
 }
 
 public enum ConvertCommand {
-    /// AUX fields RDBWriter writes itself: copying them too would store each twice.
-    static let writerAuxKeys: Set<[UInt8]> = Set(["redis-ver", "redis-bits", "ctime", "used-mem"].map { Array($0.utf8) })
+    /// AUX fields RDBWriter.writeHeader writes itself: copying them too would store each twice.
+    static let writerAuxKeys: Set<[UInt8]> = Set(["redis-ver", "redis-bits", "ctime"].map { Array($0.utf8) })
 
     /// `--compression`'s values: the four modes, and `none` as the spec spells `no`.
     public static func parseCompression(_ text: String) throws -> RDBCompression {
@@ -53,14 +53,20 @@ public enum ConvertCommand {
 
     public static func run(_ options: ConvertOptions, output: ByteOutput) throws {
         try checkLevel(options.level, for: options.compression)
-        let input = try RDBInput(path: options.input)
+        let input = try RDBFile(path: options.input)
         var save = RDBSaveOptions()
         save.compression = options.compression
         if let level = options.level { save.compressionLevel = level }
         save.checksum = options.checksum
 
         let file = try ReplacementFile(path: options.output)
-        let writer = RDBWriter(fd: file.fd, options: save)
+        let writer: RDBWriter
+        do {
+            writer = try RDBWriter(fd: file.fd, options: save)
+        } catch {
+            file.abandon()
+            throw error
+        }
         var aux: [(key: String, value: [UInt8])] = []
         var headerWritten = false
         var hints: [Int: (keys: Int, expires: Int)] = [:]

@@ -36,7 +36,7 @@ public enum DumpCommand {
     }
 
     public static func run(_ options: DumpOptions, output: ByteOutput) throws {
-        let input = try RDBInput(path: options.path)
+        let input = try RDBFile(path: options.path)
         let now = options.nowMs ?? currentTimeMs()
         var selectedDB: Int? = nil
         var line: [UInt8] = []

@@ -57,7 +57,7 @@ public enum InfoCommand {
 
     /// Reads the whole file (checksum included) and counts what the filter keeps.
     public static func summarize(_ options: InfoOptions) throws -> RDBFileSummary {
-        let input = try RDBInput(path: options.path)
+        let input = try RDBFile(path: options.path)
         var s = RDBFileSummary()
         s.path = options.path
         s.fileBytes = input.fileBytes

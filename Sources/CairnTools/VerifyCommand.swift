@@ -16,7 +16,7 @@ public enum VerifyCommand {
     /// Prints `OK: N keys in D databases (...)`; a damaged file throws the reader's error, whose
     /// text names the offset and the key being read.
     public static func run(_ options: VerifyOptions, output: ByteOutput) throws {
-        let input = try RDBInput(path: options.path)
+        let input = try RDBFile(path: options.path)
         var keys = 0
         var expires = 0
         var databases = Set<Int>()

@@ -12,9 +12,11 @@ import Testing
     }
 
     @Test func jsonHighBytesAreLatin1Characters() {
-        // Byte 0xff is U+00FF, written as UTF-8 c3 bf; 0x80 is U+0080 (c2 80).
+        // Byte 0xff is U+00FF, written as UTF-8 c3 bf; 0xa0 is U+00A0 (c2 a0).
         #expect(ByteEscaping.jsonString([0xff]) == [0x22, 0xc3, 0xbf, 0x22])
-        #expect(ByteEscaping.jsonString([0x80, 0x41]) == [0x22, 0xc2, 0x80, 0x41, 0x22])
+        #expect(ByteEscaping.jsonString([0xa0, 0x41]) == [0x22, 0xc2, 0xa0, 0x41, 0x22])
+        // C1 controls are escaped: U+0085 is a line break to str.splitlines.
+        #expect(json([0x80, 0x85, 0x9f]) == #""\u0080\u0085\u009f""#)
     }
 
     @Test func everyByteRoundTripsThroughAJSONParser() throws {
@@ -26,6 +28,10 @@ import Testing
         let back = text.unicodeScalars.map { UInt8($0.value) }
         #expect(back == all)
         #expect(text.unicodeScalars.allSatisfy { $0.value < 256 })
+        let lineBreaks = String(decoding: doc, as: UTF8.self).unicodeScalars.filter {
+            [0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029].contains($0.value)
+        }
+        #expect(lineBreaks.isEmpty, "one key, one line, whatever splits the lines")
     }
 
     @Test func quotedAsRedisCliQuotes() {

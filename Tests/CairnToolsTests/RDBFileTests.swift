@@ -1,5 +1,4 @@
-// The subcommands on files written by RDBWriter. These need the real RDB reader and writer
-// (RDBAPI.swift's stubs write nothing and refuse every file).
+// The subcommands on files written by RDBWriter.
 
 @testable import CairnTools
 import CairnStorage
@@ -49,7 +48,7 @@ enum SampleFile {
         var options = RDBSaveOptions()
         options.compression = compression
         options.checksum = checksum
-        let writer = RDBWriter(fd: fd, options: options)
+        let writer = try RDBWriter(fd: fd, options: options)
         try writer.writeHeader(aux: [(key: "cairn-rdb-test", value: b("1"))])
         var db: Int? = nil
         for k in keys {
@@ -201,6 +200,7 @@ enum SampleFile {
         #expect(InfoCommand.compressionName(s.compression) == (mode == .lz4 ? "lz4" : mode == .zlib ? "zlib" : "plain"))
         #expect(s.aux.filter { $0.key == b("cairn-rdb-test") }.count == 1)
         #expect(s.aux.filter { $0.key == b("redis-ver") }.count == 1)
+        #expect(s.aux.filter { $0.key == b("ctime") }.count == 1)
         #expect(VerifyCommand.main(VerifyOptions(path: target)) == 0)
     }
 

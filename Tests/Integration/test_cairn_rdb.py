@@ -297,7 +297,10 @@ def test_convert_keeps_everything(cairn_rdb, redis_rdb, redis_kind, workdir, mod
     assert v.returncode == 0, v.stderr
     info = json.loads(run(cairn_rdb, "info", out, "--json").stdout)
     assert info["compression"] == {"lz4": "lz4", "zlib": "zlib", "lzf": "plain", "no": "plain"}[mode]
-    assert info["aux"]["redis-ver"]  # the writer's own, once
+    assert info["aux"]["redis-ver"]  # the writer's own
+    source_info = json.loads(run(cairn_rdb, "info", redis_rdb["path"], "--json").stdout)
+    for field in ("used-mem", "aof-base"):
+        assert info["aux"][field] == source_info["aux"][field], field
     dumped = run(cairn_rdb, "dump", out, "--json")
     assert dumped.returncode == 0, dumped.stderr
     assert from_dump_json(dumped.stdout.decode()) == redis_rdb["expected"]

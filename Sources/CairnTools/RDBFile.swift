@@ -8,7 +8,7 @@ import Glibc
 import Darwin
 #endif
 
-final class RDBInput {
+final class RDBFile {
     let path: String
     let fileBytes: Int64
     let reader: RDBReader
@@ -54,14 +54,9 @@ final class RDBInput {
 
     /// What can be said of the stored CRC64 once the whole file was read and accepted.
     func checksumStatus() -> ChecksumStatus {
-        // A plain file ends with the checksum itself; eight zero bytes mean `rdbchecksum no`.
-        // Inside an LZ4 or gzip frame the trailer is not visible here, but the frame's own
-        // checksum was verified by the decoder.
-        guard reader.outer == .none, fileBytes >= 8 else { return .verified }
-        var trailer = [UInt8](repeating: 0, count: 8)
-        let n = trailer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 8, off_t(fileBytes - 8)) }
-        guard n == 8 else { return .verified }
-        return trailer.allSatisfy { $0 == 0 } ? .notStored : .verified
+        // Files before RDB version 5 have no checksum; `rdbchecksum no` stores eight zero bytes.
+        guard let sums = reader.checksums, sums.stored != 0 else { return .notStored }
+        return .verified
     }
 }
 
