@@ -419,3 +419,41 @@ def test_help_documents_exit_codes(cairn_rdb):
 def test_no_progress_bar_without_a_terminal(cairn_rdb, redis_rdb):
     p = run(cairn_rdb, "verify", redis_rdb["path"])
     assert p.returncode == 0 and p.stderr == b""
+
+
+def test_progress_bar_on_a_terminal(cairn_rdb, redis_kind, workdir):
+    import pty
+    s = ServerProcess(redis_kind, str(workdir), [])
+    s.start()
+    try:
+        rnd = random.Random(11)
+        with RawConnection(s.port, timeout=30.0) as conn:
+            for i in range(12):  # 12 MiB of random bytes: past the 8 MiB threshold, no compression
+                conn.command("SET", f"blob{i}", rnd.randbytes(1 << 20))
+            assert conn.command("SAVE") == "OK"
+    finally:
+        s.stop()
+    path = os.path.join(s.dir, "dump.rdb")
+    controller, terminal = pty.openpty()
+    try:
+        p = subprocess.run([cairn_rdb, "verify", path], stdout=subprocess.PIPE, stderr=terminal,
+                           timeout=RUN_TIMEOUT_SECONDS)
+        os.close(terminal)
+        terminal = None
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 1 << 16)
+            except OSError:  # EIO once the writer side is closed and drained
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if terminal is not None:
+            os.close(terminal)
+        os.close(controller)
+    assert p.returncode == 0
+    assert p.stdout.startswith(b"OK: 12 keys")
+    assert b"\r[" in drawn and b"100%" in drawn, drawn[-300:]
+    assert drawn.endswith(b"\r\x1b[K"), "the bar is erased at the end"
