@@ -80,6 +80,7 @@ public enum RDBSnapshot {
         summary.version = reader.version
         summary.outer = reader.outer
         let clock = engine.lruClock
+        var currentDB = 0
         while let record = try reader.next() {
             switch record {
             case .aux(let key, let value):
@@ -88,8 +89,12 @@ public enum RDBSnapshot {
                 guard id < engine.databases.count else {
                     throw RDBError(.unsupported, "the file uses database \(id) but this server has \(engine.databases.count) databases", offset: reader.offset)
                 }
-            case .resizeDB:
-                break
+                currentDB = id
+            case .resizeDB(let keys, let expires):
+                // A size hint (as Redis's dictExpand on RESIZEDB), capped so that a damaged hint
+                // cannot make the loader allocate much before the damage is found.
+                let cap = 1 << 22
+                engine.databases[currentDB].table.reserveCapacity(min(keys, cap), volatileCount: min(expires, keys, cap))
             case .entry(let e):
                 guard e.db < engine.databases.count else { continue }
                 if let limit = options.skipExpiredBefore, e.expireAt != noExpiry, e.expireAt < limit {
