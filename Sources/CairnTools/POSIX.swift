@@ -27,13 +27,6 @@ enum POSIX {
     /// Whether `fd` is a terminal (progress bars are drawn only there).
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-    /// The size of the file open at `fd`, or nil.
-    static func fileSize(_ fd: Int32) -> Int64? {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
-        return Int64(st.st_size)
-    }
-
     /// Writes all of `data` to `fd`, retrying short writes and EINTR; the errno on failure.
     static func writeAll(_ fd: Int32, _ data: UnsafeRawBufferPointer) -> Int32? {
         var done = 0
