@@ -13,7 +13,7 @@ public enum SnapshotSave {
     public enum Step: Int64, Sendable {
         case open = 1, write, fsync, rename, syncDirectory, fork
 
-        init(_ operation: FileError.Operation) {
+        public init(_ operation: FileError.Operation) {
             switch operation {
             case .open: self = .open
             case .write: self = .write
