@@ -34,6 +34,9 @@ public struct EngineSettings: Sendable {
     public var setMaxIntsetEntries = 512
     public var zsetMaxListpackEntries = 128
     public var zsetMaxListpackValue = 64
+    /// DUMP payloads LZF-compress long strings unless `rdbcompression no` (Redis follows its
+    /// rdbcompression flag; payloads stay Redis-compatible whatever the file compression is).
+    public var dumpCompressesStrings = true
     public init() {}
 }
 

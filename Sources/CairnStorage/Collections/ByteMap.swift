@@ -159,6 +159,14 @@ public struct ByteMap<Payload> {
         mask = Self.initialBucketCount - 1
     }
 
+    /// Makes room for `count` entries without further resizing (RDB loading knows the count).
+    public mutating func reserveCapacity(_ count: Int) {
+        var size = buckets.count
+        while size < count { size *= 2 }
+        if size > buckets.count { resize(to: size) }
+        entries.reserveCapacity(count)
+    }
+
     /// Rebuilds the bucket array at `size` (a power of two), all at once.
     mutating func resize(to size: Int) {
         buckets = [Int32](repeating: -1, count: size)

@@ -3,7 +3,7 @@
 public enum StorageCommands {
     public static var all: [CommandSpec] {
         ConnectionCommands.specs + StringCommands.specs + BitCommands.specs
-            + KeyspaceCommands.specs + ExpireCommands.specs + PubSubCommands.specs
+            + KeyspaceCommands.specs + DumpRestoreCommands.specs + ExpireCommands.specs + PubSubCommands.specs
             + ListCommands.specs + BlockingListCommands.specs
             + HashCommands.specs + SetCommands.specs
             + SortedSetCommands.specs + BlockingSortedSetCommands.specs

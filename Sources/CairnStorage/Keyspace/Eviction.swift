@@ -218,7 +218,8 @@ public final class Evictor {
                 guard now != before else { continue }
                 db.table[i].accessClock = LFU.touched(clock: before, nowMillis: engine.now, logFactor: lfuLogFactor,
                                                       decayMinutes: lfuDecayMinutes, using: &engine.random)
-            } else {
+            } else if !(command.spec.name == "restore" && (4..<args.count).contains(where: { args.matches($0, "freq") })) {
+                // (RESTORE ... FREQ sets the counter itself.)
                 db.table[i].accessClock = LFU.initialClock(nowMillis: engine.now)
             }
         }

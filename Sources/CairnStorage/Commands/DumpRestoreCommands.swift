@@ -1,0 +1,88 @@
+import CairnRESP
+
+// DUMP and RESTORE (cluster.c in Redis 7.0): values move between servers as RDB-encoded payloads
+// with the RDB version and a CRC-64 (RDB/DumpPayload.swift), byte-compatible with Redis.
+
+enum DumpRestoreCommands {
+    static let specs: [CommandSpec] = [
+        CommandSpec("dump", arity: 2, flags: [.readonly], categories: [.keyspace, .read, .slow],
+                    keys: .one, group: "generic", since: "2.6.0",
+                    summary: "Return a serialized version of the value stored at the specified key.", handler: dump),
+        CommandSpec("restore", arity: -4, flags: [.write, .denyOOM], categories: [.keyspace, .write, .slow, .dangerous],
+                    keys: .one, group: "generic", since: "2.6.0",
+                    summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
+                    handler: restore),
+    ]
+
+    static func dump(_ c: CommandContext) {
+        guard let i = c.db.lookupRead(c.args[1]) else { return c.reply.null() }
+        c.reply.bulk(DumpPayload.encode(c.db.table[i].value, lzf: c.engine.settings.dumpCompressesStrings))
+    }
+
+    static func restore(_ c: CommandContext) {
+        var replace = false, absoluteTTL = false
+        var idle: Int64 = -1, frequency: Int64 = -1
+        var j = 4
+        while j < c.args.count {
+            let more = j + 1 < c.args.count
+            if c.args.matches(j, "replace") {
+                replace = true
+            } else if c.args.matches(j, "absttl") {
+                absoluteTTL = true
+            } else if c.args.matches(j, "idletime") && more && frequency == -1 {
+                guard let v = c.args.int64(j + 1) else { return c.replyNotInteger() }
+                guard v >= 0 else { return c.reply.error("ERR Invalid IDLETIME value, must be >= 0") }
+                idle = v
+                j += 1
+            } else if c.args.matches(j, "freq") && more && idle == -1 {
+                guard let v = c.args.int64(j + 1) else { return c.replyNotInteger() }
+                guard v >= 0 && v <= 255 else { return c.reply.error("ERR Invalid FREQ value, must be >= 0 and <= 255") }
+                frequency = v
+                j += 1
+            } else {
+                return c.replySyntaxError()
+            }
+            j += 1
+        }
+        let db = c.db
+        let key = c.args[1]
+        if !replace && db.lookupWrite(key) != nil {
+            return c.reply.error("BUSYKEY Target key name already exists.")
+        }
+        guard var ttl = c.args.int64(2) else { return c.replyNotInteger() }
+        guard ttl >= 0 else { return c.reply.error("ERR Invalid TTL value, must be >= 0") }
+        let payload = c.args.bytes(3)
+        guard DumpPayload.verify(payload) else {
+            return c.reply.error("ERR DUMP payload version or checksum are wrong")
+        }
+        guard let value = try? DumpPayload.decode(payload, settings: c.engine.settings), !isEmpty(value) else {
+            return c.reply.error("ERR Bad data format")
+        }
+        let deleted = replace && db.delete(key)
+        if ttl > 0 && !absoluteTTL { ttl += c.engine.now }
+        if ttl > 0 && ttl <= c.engine.now {
+            // Already expired: nothing is created (the old key is gone with REPLACE).
+            if deleted { c.engine.dirty += 1 }
+            return c.reply.ok()
+        }
+        let i = db.insert(key, value, expireAt: ttl > 0 ? ttl : noExpiry)
+        if frequency >= 0 {
+            db.table[i].accessClock = LFU.minutes(nowMillis: c.engine.now) << 8 | UInt32(frequency)
+        } else if idle >= 0 {
+            let clock = Int64(c.engine.lruClock) - idle
+            db.table[i].accessClock = UInt32(truncatingIfNeeded: clock) & 0xFF_FFFF
+        }
+        c.engine.dirty += 1
+        c.reply.ok()
+    }
+
+    private static func isEmpty(_ v: Value) -> Bool {
+        switch v {
+        case .int, .string: return false
+        case .list(let l): return l.count == 0
+        case .hash(let h): return h.isEmpty
+        case .set(let s): return s.isEmpty
+        case .zset(let z): return z.isEmpty
+        }
+    }
+}

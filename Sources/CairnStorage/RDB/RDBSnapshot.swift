@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The whole keyspace to and from an RDB file (docs/format-rdb.md). `write` is what SAVE and
+// the BGSAVE child run; `load` runs at start-up and for DEBUG RELOAD.
+
+public struct RDBSaveProgress: Sendable {
+    public var keys: Int64 = 0
+    /// Bytes written to the file descriptor so far (after compression).
+    public var bytes: Int64 = 0
+    public init() {}
+}
+
+public struct RDBLoadOptions: Sendable {
+    public var verifyChecksum = true
+    /// Keys whose expiry time is before this (unix ms) are skipped, as a Redis master does.
+    /// `nil` keeps every key.
+    public var skipExpiredBefore: Int64? = nil
+    public init() {}
+}
+
+public struct RDBLoadSummary: Sendable {
+    public var keys = 0
+    public var expiredSkipped = 0
+    public var emptySkipped = 0
+    public var version = 0
+    public var outer: RDBCompression = .none
+    public var aux: [(key: String, value: [UInt8])] = []
+    public var seconds = 0.0
+    public init() {}
+}
+
+public enum RDBSnapshot {
+    /// Keys between two progress reports.
+    static let progressInterval: Int64 = 1024
+
+    /// Writes every database of `engine` as one RDB stream to `fd` (not fsynced, not closed).
+    @discardableResult
+    public static func write(_ engine: Engine, to fd: Int32, options: RDBSaveOptions,
+                             progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
+        let writer = try RDBWriter(fd: fd, options: options)
+        var aux = options.aux
+        if !aux.contains(where: { $0.key == "aof-base" }) { aux.append(("aof-base", [UInt8(ascii: "0")])) }
+        try writer.writeHeader(aux: aux)
+        var done = RDBSaveProgress()
+        for db in engine.databases where db.count > 0 {
+            try writer.selectDB(db.id, keys: db.count, expires: db.table.volatileCount)
+            for i in db.table.indices {
+                let entry = db.table[i]
+                try writer.writeEntry(key: db.table.key(at: i), value: entry.value, expireAt: entry.expireAt)
+                done.keys += 1
+                if done.keys % progressInterval == 0, let progress {
+                    done.bytes = writer.bytesWritten
+                    progress(done)
+                }
+            }
+        }
+        try writer.finish()
+        done.bytes = writer.bytesWritten
+        progress?(done)
+        return done
+    }
+
+    /// Loads the RDB file at `path` into `engine`'s databases (which should be empty).
+    public static func load(path: String, into engine: Engine, options: RDBLoadOptions) throws -> RDBLoadSummary {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RDBError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let started = Clock.monotonicMicros()
+        let reader = try RDBReader(fd: fd, settings: engine.settings, verifyChecksum: options.verifyChecksum)
+        var summary = try load(from: reader, into: engine, options: options)
+        summary.seconds = Double(Clock.monotonicMicros() - started) / 1e6
+        return summary
+    }
+
+    /// Loads every record of `reader` into `engine`.
+    public static func load(from reader: RDBReader, into engine: Engine, options: RDBLoadOptions) throws -> RDBLoadSummary {
+        var summary = RDBLoadSummary()
+        summary.version = reader.version
+        summary.outer = reader.outer
+        let clock = engine.lruClock
+        var currentDB = 0
+        while let record = try reader.next() {
+            switch record {
+            case .aux(let key, let value):
+                summary.aux.append((String(decoding: key, as: UTF8.self), value))
+            case .selectDB(let id):
+                guard id < engine.databases.count else {
+                    throw RDBError(.unsupported, "the file uses database \(id) but this server has \(engine.databases.count) databases", offset: reader.offset)
+                }
+                currentDB = id
+            case .resizeDB(let keys, let expires):
+                // A size hint (as Redis's dictExpand on RESIZEDB), capped so that a damaged hint
+                // cannot make the loader allocate much before the damage is found.
+                let cap = 1 << 22
+                engine.databases[currentDB].table.reserveCapacity(min(keys, cap), volatileCount: min(expires, keys, cap))
+            case .entry(let e):
+                guard e.db < engine.databases.count else { continue }
+                if let limit = options.skipExpiredBefore, e.expireAt != noExpiry, e.expireAt < limit {
+                    summary.expiredSkipped += 1
+                    continue
+                }
+                if isEmpty(e.value) {
+                    summary.emptySkipped += 1
+                    continue
+                }
+                let table = engine.databases[e.db]
+                let hash = KeyTable.hash(e.key)
+                if e.key.withUnsafeBytes({ table.table.find($0, hash: hash) }) != nil {
+                    throw RDBError(.corrupt, "duplicate key in database \(e.db)", offset: e.offset, key: e.key)
+                }
+                var access = clock
+                if let idle = e.idleSeconds { access = UInt32(truncatingIfNeeded: Int64(clock) - idle) & 0xFF_FFFF }
+                table.table.insert(key: e.key, hash: hash, value: e.value, expireAt: e.expireAt, accessClock: access)
+                summary.keys += 1
+            }
+        }
+        return summary
+    }
+
+    private static func isEmpty(_ v: Value) -> Bool {
+        switch v {
+        case .int, .string: return false
+        case .list(let l): return l.count == 0
+        case .hash(let h): return h.isEmpty
+        case .set(let s): return s.isEmpty
+        case .zset(let z): return z.isEmpty
+        }
+    }
+
+    /// Runs every save path once in this process (each type, each compression) so that a forked
+    /// child never instantiates generic metadata or initialises a global for the first time.
+    public static func warmUp() {
+        let engine = Engine()
+        let db = engine.databases[0]
+        let list = QuickList()
+        list.pushBack(Array("element".utf8))
+        let hash = HashValue()
+        _ = hash.set(Array("f".utf8), Array("v".utf8), limits: HashLimits(engine.settings))
+        let small = SetValue()
+        _ = small.add(int: 1, maxIntsetEntries: 512)
+        let large = SetValue()
+        _ = large.add(Array("member".utf8), maxIntsetEntries: 512)
+        let zset = SortedSetValue()
+        _ = Array("m".utf8).withUnsafeBytes { zset.add($0, score: 1, flags: [], limits: SortedSetValue.Limits(engine.settings)) }
+        let values: [Value] = [.int(7), .int(1 << 40), .string(StringBytes(Array(repeating: 97, count: 64), raw: true)),
+                               .list(list), .hash(hash), .set(small), .set(large), .zset(zset)]
+        for (i, v) in values.enumerated() { db.insert(Array("warm-\(i)".utf8), v, expireAt: i == 0 ? Clock.unixMillis() + 1_000_000 : noExpiry) }
+        let fd = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        for compression in RDBCompression.allCases {
+            var options = RDBSaveOptions()
+            options.compression = compression
+            _ = try? write(engine, to: fd, options: options) { _ in }
+        }
+    }
+}
