@@ -91,7 +91,7 @@ extension Server {
     /// SAVE, SHUTDOWN, DEBUG RELOAD (Redis's rdbSave). Blocks the node for the whole save.
     @discardableResult
     func saveInForeground() -> Bool {
-        let temporary = SnapshotSave.temporaryName(pid: getpid())
+        let temporary = SnapshotSave.temporaryPath(beside: settings.dbfilename, pid: getpid())
         do {
             try SnapshotSave.save(engine, to: settings.dbfilename, temporary: temporary, options: rdbSaveOptions)
         } catch let error as FileError {
@@ -135,7 +135,7 @@ extension Server {
         if !p.warmedUp {
             // The child must not be the first to run the writer's code (see ForkedChild.swift).
             RDBSnapshot.warmUp()
-            _ = SnapshotSave.temporaryName(pid: getpid())
+            _ = SnapshotSave.temporaryPath(beside: settings.dbfilename, pid: getpid())
             _ = FileError(.open, "", code: 0).detail
             p.warmedUp = true
         }
@@ -148,7 +148,9 @@ extension Server {
             return false
         }
         p.child = child
-        p.childTemporaryPath = (ConfigValue.workingDirectory() ?? ".") + "/" + SnapshotSave.temporaryName(pid: child.pid)
+        // Absolute: CONFIG SET dir may change the working directory before the child is reaped.
+        let temporary = SnapshotSave.temporaryPath(beside: settings.dbfilename, pid: child.pid)
+        p.childTemporaryPath = temporary.hasPrefix("/") ? temporary : (ConfigValue.workingDirectory() ?? ".") + "/" + temporary
         p.childStartedSeconds = Self.unixSeconds()
         p.keysAtFork = Int64(engine.totalKeys)
         p.latestForkMicros = child.forkMicros
@@ -197,7 +199,7 @@ extension Server {
             p.lastCowBytes = max(0, child.cowBytes)
         case .exited:
             if let failure = child.failure {
-                let temporary = SnapshotSave.temporaryName(pid: child.pid)
+                let temporary = SnapshotSave.temporaryPath(beside: settings.dbfilename, pid: child.pid)
                 logger.warning("\(saveFailure(SnapshotSave.Step(rawValue: failure.step), code: Int32(clamping: failure.code), temporary: temporary))")
             }
             logger.warning("Background saving error")

@@ -24,8 +24,13 @@ public enum SnapshotSave {
         }
     }
 
-    /// Redis's name for the temporary file of the process `pid`.
-    public static func temporaryName(pid: pid_t) -> String { "temp-\(pid).rdb" }
+    /// The temporary file of process `pid` for a save to `path`: Redis's `temp-<pid>.rdb`, in
+    /// the directory of `path`.
+    public static func temporaryPath(beside path: String, pid: pid_t) -> String {
+        let name = "temp-\(pid).rdb"
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return String(path[...slash]) + name
+    }
 
     /// Writes `engine` to `path` through `temporary` (in the same directory) and replaces `path`.
     @discardableResult
@@ -45,7 +50,7 @@ public enum SnapshotSave {
         try ForkedChild.spawn { reporter in
             reporter.progress(keys: 0, bytes: 0)
             do {
-                let written = try save(engine, to: path, temporary: temporaryName(pid: getpid()), options: options) {
+                let written = try save(engine, to: path, temporary: temporaryPath(beside: path, pid: getpid()), options: options) {
                     reporter.progress(keys: $0.keys, bytes: $0.bytes)
                 }
                 reporter.finish(keys: written.keys, bytes: written.bytes)
