@@ -122,7 +122,7 @@ import Glibc
         timeout 5
         hz 16
         """
-        try AtomicFileWriter.replace(path, with: Array(original.utf8))
+        try AtomicFile.replace(path, with: Array(original.utf8))
         var settings = ServerSettings()
         try ConfigFile.apply(original, to: &settings)
         let h = ServerHarness(settings: settings, configFile: path)
