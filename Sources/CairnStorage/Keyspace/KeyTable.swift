@@ -71,6 +71,10 @@ public struct KeyTable {
         return index
     }
 
+    /// See `ByteMap.touch(hash:)`.
+    @inlinable
+    public func touch(hash: Int) -> Int { map.touch(hash: hash) }
+
     /// Makes room for `count` keys, `volatileCount` of them with an expiry.
     public mutating func reserveCapacity(_ count: Int, volatileCount: Int) {
         map.reserveCapacity(count)
