@@ -59,21 +59,16 @@ public enum ConvertCommand {
         if let level = options.level { save.compressionLevel = level }
         save.checksum = options.checksum
 
-        let file = try ReplacementFile(path: options.output)
-        let writer: RDBWriter
-        do {
-            writer = try RDBWriter(fd: file.fd, options: save)
-        } catch {
-            file.abandon()
-            throw error
-        }
-        var aux: [(key: String, value: [UInt8])] = []
-        var headerWritten = false
-        var hints: [Int: (keys: Int, expires: Int)] = [:]
-        var hintDB = 0
-        var writtenDB: Int? = nil
         var keys = 0
-        do {
+        var bytesWritten: Int64 = 0
+        // Temp file, fsync, rename, fsync of the directory: a failed convert leaves OUT untouched.
+        try AtomicFile.replace(options.output) { fd in
+            let writer = try RDBWriter(fd: fd, options: save)
+            var aux: [(key: String, value: [UInt8])] = []
+            var headerWritten = false
+            var hints: [Int: (keys: Int, expires: Int)] = [:]
+            var hintDB = 0
+            var writtenDB: Int? = nil
             try input.forEachRecord { record in
                 switch record {
                 case .aux(let key, let value):
@@ -101,12 +96,9 @@ public enum ConvertCommand {
             }
             if !headerWritten { try writer.writeHeader(aux: aux) }
             try writer.finish()
-            try file.commit()
-        } catch {
-            file.abandon()
-            throw error
+            bytesWritten = writer.bytesWritten
         }
         try output.write("converted \(keys) keys: \(options.input) (\(InfoCommand.compressionName(input.reader.outer))) -> "
-            + "\(options.output) (\(options.compression.rawValue), \(writer.bytesWritten) bytes)\n")
+            + "\(options.output) (\(options.compression.rawValue), \(bytesWritten) bytes)\n")
     }
 }

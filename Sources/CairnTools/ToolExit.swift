@@ -23,6 +23,7 @@ public enum ToolExit: Int32, Sendable {
     public static func forError(_ error: any Error) -> ToolExit {
         switch error {
         case let e as ToolError: return e.exit
+        case is FileError: return .io
         case let e as RDBError:
             switch e.kind {
             case .corrupt: return .damaged

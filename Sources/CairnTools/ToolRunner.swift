@@ -39,6 +39,7 @@ public enum ToolRunner {
     public static func message(for error: any Error, tool: String, file: String?) -> String {
         switch error {
         case let e as ToolError: return "\(tool): \(e.message)"
+        case let e as FileError: return "\(tool): cannot \(e.detail)"
         case let e as RDBError:
             let kind: String
             switch e.kind {
