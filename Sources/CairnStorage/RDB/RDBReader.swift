@@ -271,13 +271,13 @@ public final class RDBReader {
                     try input.withString { list.pushBack($0) }
                     continue
                 }
-                let before = list.count
+                // An empty node is skipped, as Redis 7.0 does; an empty list as a whole is
+                // skipped by the loader like any empty key.
                 if type == RDBFormat.typeListQuicklist {
                     try blob("ziplist") { b in try RedisZiplist.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
                 } else {
                     try blob("listpack") { b in try RedisListpack.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
                 }
-                if list.count == before { throw RDBError(.corrupt, "empty quicklist node") }
             }
             return try nonEmpty(.list(list), list.count)
         case RDBFormat.typeHashZipmap:
