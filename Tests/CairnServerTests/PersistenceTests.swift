@@ -23,10 +23,10 @@ import Glibc
             dir = mkdtemp(&template).map { String(cString: $0) } ?? "/tmp"
             var settings = ServerSettings()
             settings.dbfilename = dir + "/dump.rdb"
-            settings.savePoints = savePoints
             settings.enableDebugCommand = "yes"
             configure(&settings)
             harness = ServerHarness(settings: settings)
+            harness.server.settings.savePoints = savePoints
         }
 
         deinit {
@@ -95,6 +95,7 @@ import Glibc
 
     @Test func saveConfigGetSetAndFileLines() throws {
         let h = ServerHarness()
+        h.server.settings.savePoints = SavePoint.defaults
         #expect(h.run("CONFIG", "GET", "save") == .array([.bulk("save"), .bulk("3600 1 300 100 60 10000")]))
         #expect(h.run("CONFIG", "SET", "save", "5 1 5 1") == .ok)
         #expect(h.run("CONFIG", "GET", "save") == .array([.bulk("save"), .bulk("5 1 5 1")]))
