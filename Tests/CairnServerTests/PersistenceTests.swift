@@ -436,3 +436,21 @@ import Glibc
         #expect(stats.contains("total_forks:0"))
     }
 }
+
+extension PersistenceTests {
+    @Test func configRewriteKeepsSavePoints() throws {
+        var settings = ServerSettings()
+        settings.savePoints = []
+        let none = ConfigRewrite.rewrittenText("", settings: settings)
+        #expect(none.contains("save \"\"\n"))
+        var back = ServerSettings()
+        try ConfigFile.apply(none, to: &back)
+        #expect(back.savePoints == [])
+        settings.savePoints = [SavePoint(seconds: 900, changes: 1), SavePoint(seconds: 60, changes: 5)]
+        let two = ConfigRewrite.rewrittenText("save 1 1\nsave 2 2\n", settings: settings)
+        #expect(two.contains("save \"900 1 60 5\"\n"))
+        #expect(!two.contains("save 2 2"))
+        try ConfigFile.apply(two, to: &back)
+        #expect(back.savePoints == settings.savePoints)
+    }
+}
