@@ -251,6 +251,7 @@ extension Server {
     /// SIGTERM / SIGINT: shut down as SHUTDOWN without arguments would; keep running if the final
     /// save fails.
     func shutdownOnSignal(_ name: String) {
+        guard !isShutDown else { return }
         logger.warning("Received \(name) scheduling shutdown...")
         guard prepareForShutdown() else {
             logger.warning("\(name) received but errors trying to shut down the server, check the logs for more information")

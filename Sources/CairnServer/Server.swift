@@ -25,6 +25,7 @@ public final class Server: @unchecked Sendable {
     private var connections: [Int64: ConnectionHandler] = [:]
     private var lastClientID: Int64 = 0
     private var cron: RepeatedTask?
+    private(set) var isShutDown = false
     public let startedAtMillis = Clock.unixMillis()
     let runID: String
     /// Replication id of this node's history (INFO replication `master_replid`).
@@ -252,6 +253,9 @@ public final class Server: @unchecked Sendable {
     /// stopped here, as a child must not outlive its server.
     func shutdown(reason: String? = nil) {
         loop.preconditionInEventLoop()
+        // A second SIGTERM (or SHUTDOWN) queued behind the first finds nothing left to do.
+        guard !isShutDown else { return }
+        isShutDown = true
         if let reason { logger.warning("\(reason)") }
         abortBackgroundSave()
         cron?.cancel()

@@ -23,10 +23,10 @@ import Glibc
             dir = mkdtemp(&template).map { String(cString: $0) } ?? "/tmp"
             var settings = ServerSettings()
             settings.dbfilename = dir + "/dump.rdb"
-            settings.savePoints = savePoints
             settings.enableDebugCommand = "yes"
             configure(&settings)
             harness = ServerHarness(settings: settings)
+            harness.server.settings.savePoints = savePoints
         }
 
         deinit {
@@ -95,6 +95,7 @@ import Glibc
 
     @Test func saveConfigGetSetAndFileLines() throws {
         let h = ServerHarness()
+        h.server.settings.savePoints = SavePoint.defaults
         #expect(h.run("CONFIG", "GET", "save") == .array([.bulk("save"), .bulk("3600 1 300 100 60 10000")]))
         #expect(h.run("CONFIG", "SET", "save", "5 1 5 1") == .ok)
         #expect(h.run("CONFIG", "GET", "save") == .array([.bulk("save"), .bulk("5 1 5 1")]))
@@ -433,5 +434,23 @@ import Glibc
         let stats = InfoSections.stats(f.server)
         #expect(stats.contains("latest_fork_usec:0"))
         #expect(stats.contains("total_forks:0"))
+    }
+}
+
+extension PersistenceTests {
+    @Test func configRewriteKeepsSavePoints() throws {
+        var settings = ServerSettings()
+        settings.savePoints = []
+        let none = ConfigRewrite.rewrittenText("", settings: settings)
+        #expect(none.contains("save \"\"\n"))
+        var back = ServerSettings()
+        try ConfigFile.apply(none, to: &back)
+        #expect(back.savePoints == [])
+        settings.savePoints = [SavePoint(seconds: 900, changes: 1), SavePoint(seconds: 60, changes: 5)]
+        let two = ConfigRewrite.rewrittenText("save 1 1\nsave 2 2\n", settings: settings)
+        #expect(two.contains("save \"900 1 60 5\"\n"))
+        #expect(!two.contains("save 2 2"))
+        try ConfigFile.apply(two, to: &back)
+        #expect(back.savePoints == settings.savePoints)
     }
 }
