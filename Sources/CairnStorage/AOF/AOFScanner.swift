@@ -146,7 +146,10 @@ public final class AOFScanner {
             case .short: return .needBytes(cursor + 1)
             case .bad(let why): return malformed(start, at: start + header, "bad bulk length (\(why))")
             }
-            guard length >= 0, length <= Self.commandBytesMax - cursor - 2 else {
+            guard length >= 0 else { return malformed(start, at: start + header, "negative bulk length") }
+            // A length running past the end of the file is a torn tail, as Redis's short read.
+            if bufferOffset + Int64(start + cursor + length + 2) > fileSize { return .needBytes(cursor + length + 2) }
+            guard length <= Self.commandBytesMax - cursor - 2 else {
                 return malformed(start, at: start + header, "bulk length \(length) out of range")
             }
             guard cursor + length + 2 <= available else { return .needBytes(cursor + length + 2) }
