@@ -271,13 +271,13 @@ public final class RDBReader {
                     try input.withString { list.pushBack($0) }
                     continue
                 }
-                let before = list.count
+                // An empty node adds nothing: Redis 7.0 skips it silently (an all-empty list is
+                // then skipped as an empty key).
                 if type == RDBFormat.typeListQuicklist {
                     try blob("ziplist") { b in try RedisZiplist.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
                 } else {
                     try blob("listpack") { b in try RedisListpack.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
                 }
-                if list.count == before { throw RDBError(.corrupt, "empty quicklist node") }
             }
             return try nonEmpty(.list(list), list.count)
         case RDBFormat.typeHashZipmap:
