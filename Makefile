@@ -58,6 +58,7 @@ unit-test: deps
 
 integration-test: test-deps
 	$(SWIFT) build --product cairn-server
+	$(SWIFT) build --product cairn-rdb
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 test-redis: test-deps
@@ -65,6 +66,7 @@ test-redis: test-deps
 
 test-both: test-deps
 	$(SWIFT) build --product cairn-server
+	$(SWIFT) build --product cairn-rdb
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q --both $(PYTEST_ARGS)
 
 bench: test-deps release

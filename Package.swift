@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "cairn-server", targets: ["cairn-server"]),
+        .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -63,9 +64,25 @@ let package = Package(
             ]
         ),
 
+        // Offline tools over the engine's file formats; they link no networking.
+        .target(
+            name: "CairnTools",
+            dependencies: ["CairnStorage"],
+            swiftSettings: releaseSettings
+        ),
+
+        .executableTarget(
+            name: "cairn-rdb",
+            dependencies: [
+                "CairnTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         .testTarget(name: "CairnRESPTests", dependencies: ["CairnRESP"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnRESP"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnStorage"]),
+        .testTarget(name: "CairnToolsTests", dependencies: ["CairnTools", "CairnStorage"]),
     ],
     swiftLanguageModes: [.v6]
 )

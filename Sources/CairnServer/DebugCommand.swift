@@ -7,10 +7,11 @@ import Darwin
 #endif
 
 // DEBUG (debug.c in Redis 7.0): the subcommands tests and tools rely on. SLEEP, SET-ACTIVE-EXPIRE,
-// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, HELP. As in Redis 7.0 the command is refused unless
-// `enable-debug-command` is yes (or local, from a loopback or unix-socket client). Like Redis,
-// DEBUG is one command whose first argument picks the action, so an unknown action or a wrong
-// argument count gets "unknown subcommand or wrong number of arguments".
+// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, RELOAD (PersistenceCommands.swift), HELP. As in Redis
+// 7.0 the command is refused unless `enable-debug-command` is yes (or local, from a loopback or
+// unix-socket client). Like Redis, DEBUG is one command whose first argument picks the action,
+// so an unknown action or a wrong argument count gets "unknown subcommand or wrong number of
+// arguments".
 
 enum DebugCommand {
     static let spec = CommandSpec(
@@ -33,6 +34,8 @@ enum DebugCommand {
         let argc = c.args.count
         if c.args.matches(1, "help") && argc == 2 {
             help(c)
+        } else if c.args.matches(1, "reload") {
+            PersistenceCommands.debugReload(c)
         } else if c.args.matches(1, "sleep") && argc == 3 {
             sleep(c)
         } else if c.args.matches(1, "set-active-expire") && argc == 3 {
@@ -171,6 +174,19 @@ enum DebugCommand {
             "    it is used instead of the 'key' prefix. These are not propagated to",
             "    replicas. Cluster slots are not respected so keys not belonging to the",
             "    current node can be created in cluster mode.",
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+            "    * MERGE: conflicting keys will be loaded from RDB.",
+            "    * NOFLUSH: the existing database will not be removed before load, but",
+            "      conflicting keys will generate an exception and kill the server.",
+            "    * NOSAVE: the database will be loaded from an existing RDB file.",
+            "    Examples:",
+            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+            "      the database.",
+            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+            "      existing RDB file.",
+            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+            "      file to the database.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

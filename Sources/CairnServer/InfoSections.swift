@@ -7,8 +7,7 @@ import Darwin
 #endif
 
 // The lines of each INFO section. Field names are Redis 7.0's. A field Cairn cannot measure is
-// left out rather than filled with a made-up value (e.g. net I/O byte counters, latency
-// percentiles, fork statistics before persistence exists).
+// left out rather than filled with a made-up value (e.g. latency percentiles).
 
 enum InfoSections {
     static func server(_ server: Server) -> [String] {
@@ -88,15 +87,7 @@ enum InfoSections {
     }
 
     static func persistence(_ server: Server) -> [String] {
-        [
-            "# Persistence",
-            "loading:0",
-            "async_loading:0",
-            "rdb_changes_since_last_save:\(server.engine.dirty)",
-            "rdb_bgsave_in_progress:0",
-            "aof_enabled:0",
-            "aof_rewrite_in_progress:0",
-        ]
+        server.persistenceInfo()
     }
 
     static func stats(_ server: Server) -> [String] {
@@ -121,6 +112,8 @@ enum InfoSections {
             "pubsub_channels:\(server.engine.pubsub.channelCount)",
             "pubsub_patterns:\(server.engine.pubsub.patternCount)",
             "pubsubshard_channels:\(server.engine.pubsub.shardChannelCount)",
+            "latest_fork_usec:\(server.persistence.latestForkMicros)",
+            "total_forks:\(server.persistence.totalForks)",
             "unexpected_error_replies:\(s.unexpectedErrorReplies)",
             "total_error_replies:\(s.totalErrorReplies)",
         ]

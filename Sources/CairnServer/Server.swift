@@ -25,6 +25,7 @@ public final class Server: @unchecked Sendable {
     private var connections: [Int64: ConnectionHandler] = [:]
     private var lastClientID: Int64 = 0
     private var cron: RepeatedTask?
+    private(set) var isShutDown = false
     public let startedAtMillis = Clock.unixMillis()
     let runID: String
     /// Replication id of this node's history (INFO replication `master_replid`).
@@ -50,6 +51,8 @@ public final class Server: @unchecked Sendable {
     // [security] ACL users, log and permission filter; requirepass last applied to `default`;
     // a `user` line that failed to load (start() refuses to run, as Redis exits).
     let acl = ACLState()
+    /// RDB saves, save points, loading (Persistence.swift).
+    let persistence = PersistenceState()
     private var appliedRequirepass: String?? = .none
     private var aclLoadError: String? = nil
 
@@ -79,6 +82,7 @@ public final class Server: @unchecked Sendable {
         applySettings()
         loadConfiguredUsers()  // [security]
         acl.install(on: self)  // [security]
+        installPersistence()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
     }
 
@@ -170,13 +174,18 @@ public final class Server: @unchecked Sendable {
             if aclLoadError != nil { throw ConfigError("Critical error while loading ACLs. Exiting.") }  // [security]
             try bind()
         } catch {
-            // Release the loop and complete the shutdown promise: nothing will run.
             for l in listeners { l.close(promise: nil) }
             listeners = []
-            shutdownPromise.succeed(())
-            try? group.syncShutdownGracefully()
+            discard()
             throw error
         }
+    }
+
+    /// Releases the loop and completes the shutdown promise of a server that will not run
+    /// (start-up failed).
+    public func discard() {
+        shutdownPromise.succeed(())
+        try? group.syncShutdownGracefully()
     }
 
     private func bind() throws {
@@ -219,6 +228,7 @@ public final class Server: @unchecked Sendable {
     /// Periodic work (Redis's serverCron): active expiry, idle client timeouts, ops/sec samples.
     private func serverCron() {
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
+        persistenceCron()
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         flushPendingOutput()
@@ -238,10 +248,16 @@ public final class Server: @unchecked Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    /// Stops accepting, closes every client and completes the shutdown. Runs on the loop.
-    func shutdown(reason: String) {
+    /// Stops accepting, closes every client and completes the shutdown. Runs on the loop. Saving
+    /// first, when wanted, is `prepareForShutdown`'s job; a background save still running is
+    /// stopped here, as a child must not outlive its server.
+    func shutdown(reason: String? = nil) {
         loop.preconditionInEventLoop()
-        logger.notice("\(reason): shutting down")
+        // A second SIGTERM (or SHUTDOWN) queued behind the first finds nothing left to do.
+        guard !isShutDown else { return }
+        isShutDown = true
+        if let reason { logger.warning("\(reason)") }
+        abortBackgroundSave()
         cron?.cancel()
         for l in listeners { l.close(promise: nil) }
         listeners = []

@@ -12,6 +12,7 @@ enum ServerCommands {
                     summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", handler: shutdown),
     ] + ConnectionAdminCommands.specs + IntrospectionCommands.specs
         + [SlowLogCommand.spec, LatencyCommand.spec, MonitorCommand.spec, DebugCommand.spec, MemoryCommand.spec]
+        + PersistenceCommands.specs
 
     static func server(_ c: CommandContext) -> Server {
         // The engine's host is always the Server that created it (see Server.init).
@@ -23,23 +24,35 @@ enum ServerCommands {
         c.client.closeAfterReply = true
     }
 
-    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Nothing is persisted yet (RDB comes with its
-    /// own issue), so SAVE/NOSAVE only change the log line.
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. With save points configured (or SAVE) the
+    /// data is saved first; if that fails the node keeps running (unless FORCE). NOW changes
+    /// nothing yet: there are no replicas to wait for.
     static func shutdown(_ c: CommandContext) {
-        var abort = false
+        var save = false, nosave = false, force = false, abort = false
         for i in 1..<c.args.count {
-            if c.args.matches(i, "nosave") || c.args.matches(i, "save") || c.args.matches(i, "now") || c.args.matches(i, "force") {
+            if c.args.matches(i, "nosave") {
+                nosave = true
+            } else if c.args.matches(i, "save") {
+                save = true
+            } else if c.args.matches(i, "now") {
                 continue
+            } else if c.args.matches(i, "force") {
+                force = true
             } else if c.args.matches(i, "abort") {
                 abort = true
             } else {
                 return c.replySyntaxError()
             }
         }
+        if (abort && c.args.count != 2) || (save && nosave) { return c.replySyntaxError() }
         if abort { return c.reply.error("ERR No shutdown in progress.") }
         let s = server(c)
+        s.logger.warning("User requested shutdown...")
+        guard s.prepareForShutdown(save: save, nosave: nosave, force: force) else {
+            return c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.")
+        }
         // Redis closes the connection without a reply when the shutdown succeeds.
         c.client.closeAfterReply = true
-        s.loop.execute { s.shutdown(reason: "User requested shutdown...") }
+        s.loop.execute { s.shutdown() }
     }
 }

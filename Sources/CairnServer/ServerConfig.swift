@@ -57,7 +57,63 @@ public struct ServerSettings: Sendable {
     public var acllogMaxLength = 128
     /// `client-output-buffer-limit`.
     var outputBufferLimits = OutputBufferLimits()
+    // Persistence (Persistence.swift).
+    /// `save <seconds> <changes> ...`: snapshot in the background when both have passed.
+    public var savePoints = SavePoint.defaults
+    public var rdbCompression = RDBCompression.lz4
+    public var rdbCompressionLevel = 1
+    public var rdbChecksum = true
+    public var stopWritesOnBgsaveError = true
+    /// `rdb-key-save-delay`: µs the saving process sleeps after each key (a test knob, as Redis's).
+    public var rdbKeySaveDelayMicros = 0
+    /// `rdb-child-watchdog-seconds`: a saving child silent this long is killed; 0 disables.
+    public var rdbChildWatchdogSeconds = 60
+    /// While a config file is read, the first `save` line replaces the defaults and later ones
+    /// add to it (Redis's reading_config_file rule); CONFIG SET always replaces.
+    var readingConfigFile = false
+    var savePointsReadFromFile = false
     public init() {}
+}
+
+/// One `save` point: a background save starts once `changes` writes were made and `seconds`
+/// passed since the last successful save.
+public struct SavePoint: Sendable, Equatable {
+    public var seconds: Int
+    public var changes: Int
+    public init(seconds: Int, changes: Int) {
+        self.seconds = seconds
+        self.changes = changes
+    }
+
+    public static let defaults = [SavePoint(seconds: 3600, changes: 1), SavePoint(seconds: 300, changes: 100),
+                                  SavePoint(seconds: 60, changes: 10000)]
+
+    /// The arguments of a `save` directive, checked as Redis's setConfigSaveOption: one empty
+    /// argument means none; a single argument is split at each space; seconds >= 1, changes >= 0,
+    /// each read whole by strtoll.
+    static func parse(_ args: [String]) throws -> [SavePoint] {
+        var words = args
+        if words.count == 1 {
+            words = words[0].isEmpty ? [] : words[0].split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        }
+        let invalid = ConfigError("Invalid save parameters")
+        guard words.count % 2 == 0 else { throw invalid }
+        var numbers: [Int] = []
+        for (i, word) in words.enumerated() {
+            let parsed: Int? = word.withCString { start in
+                var end: UnsafeMutablePointer<CChar>? = nil
+                let v = strtoll(start, &end, 10)
+                return end?.pointee == 0 ? Int(v) : nil
+            }
+            guard let v = parsed, i % 2 == 0 ? v >= 1 : v >= 0 else { throw invalid }
+            numbers.append(v)
+        }
+        return stride(from: 0, to: numbers.count, by: 2).map { SavePoint(seconds: numbers[$0], changes: numbers[$0 + 1]) }
+    }
+
+    static func describe(_ points: [SavePoint]) -> String {
+        points.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ")
+    }
 }
 
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
@@ -239,6 +295,35 @@ enum ConfigTable {
                         set: single { $0.lfuDecayTime = try ConfigValue.int($1, 0...Int(Int32.max)) }),
         ConfigDirective(name: "enable-debug-command", mutable: false, get: { $0.enableDebugCommand },
                         set: single { $0.enableDebugCommand = try ConfigValue.oneOf($1, ["no", "yes", "local"]) }),
+        // Persistence. `save` is written quoted by CONFIG REWRITE so that `save ""` survives it.
+        ConfigDirective(name: "save", isString: true, get: { SavePoint.describe($0.savePoints) },
+                        set: { s, args in
+                            guard !args.isEmpty else { throw ConfigError("wrong number of arguments") }
+                            let points = try SavePoint.parse(args)
+                            if s.readingConfigFile && s.savePointsReadFromFile {
+                                s.savePoints += points
+                            } else {
+                                s.savePoints = points
+                                s.savePointsReadFromFile = s.readingConfigFile
+                            }
+                        }),
+        ConfigDirective(name: "rdbcompression", get: { $0.rdbCompression.rawValue },
+                        set: single { s, v in
+                            guard let c = RDBCompression(directive: v) else {
+                                throw ConfigError("argument(s) must be one of the following: lz4, zlib, lzf, yes, no")
+                            }
+                            s.rdbCompression = c
+                        }),
+        ConfigDirective(name: "rdb-compression-level", get: { String($0.rdbCompressionLevel) },
+                        set: single { $0.rdbCompressionLevel = try ConfigValue.int($1, 0...12) }),
+        ConfigDirective(name: "rdbchecksum", mutable: false, get: { ConfigValue.yesNo($0.rdbChecksum) },
+                        set: single { $0.rdbChecksum = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "stop-writes-on-bgsave-error", get: { ConfigValue.yesNo($0.stopWritesOnBgsaveError) },
+                        set: single { $0.stopWritesOnBgsaveError = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "rdb-key-save-delay", get: { String($0.rdbKeySaveDelayMicros) },
+                        set: single { $0.rdbKeySaveDelayMicros = try ConfigValue.int($1, Int(Int32.min)...Int(Int32.max)) }),
+        ConfigDirective(name: "rdb-child-watchdog-seconds", get: { String($0.rdbChildWatchdogSeconds) },
+                        set: single { $0.rdbChildWatchdogSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
     ]
 
     static func lookup(_ name: String) -> ConfigDirective? {
@@ -250,6 +335,8 @@ enum ConfigTable {
 public enum ConfigFile {
     /// Applies redis.conf-syntax `text` to `settings`. Errors name the line, as Redis does.
     public static func apply(_ text: String, to settings: inout ServerSettings) throws {
+        settings.readingConfigFile = true
+        defer { settings.readingConfigFile = false }
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1

@@ -57,6 +57,13 @@ public enum ServerMain {
 
         let server = Server(settings: settings, logger: logger, configFile: configFile)
         do {
+            try server.loadDataFromDisk()
+        } catch {
+            logger.critical("Fatal error loading the DB from \(settings.dir)/\(settings.dbfilename): \(error). Exiting.")
+            server.discard()
+            return 1
+        }
+        do {
             try server.start()
         } catch {
             logger.critical("\(error)")
@@ -71,7 +78,7 @@ public enum ServerMain {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
             source.setEventHandler {
-                server.loop.execute { server.shutdown(reason: "Received \(name) scheduling shutdown...") }
+                server.loop.execute { server.shutdownOnSignal(name) }
             }
             source.resume()
             sources.append(source)

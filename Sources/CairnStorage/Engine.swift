@@ -153,9 +153,15 @@ public final class Engine {
             return
         }
         let dirtyBefore = dirty
+        let outerOverride = propagationOverride
+        propagationOverride = nil
         executionDepth += 1
         command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command))
         executionDepth -= 1
+        if propagating {
+            recordPropagation(command, client, args, dirtyBefore: dirtyBefore, override: propagationOverride)
+        }
+        propagationOverride = outerOverride
         let elapsed = max(0, Clock.unixMicros() - start)
         if dirty != dirtyBefore && !watchedKeys.isEmpty && command.spec.flags.contains(.write) {
             touchWrittenKeys(command, args, db: client.db)
@@ -170,6 +176,7 @@ public final class Engine {
             noteErrors(client, from: errorMark)
         }
         if executionDepth == 0 && !readyKeys.isEmpty { serveReadyKeys() }
+        if executionDepth == 0 && !pendingPropagation.isEmpty { flushPropagation() }
     }
 
     private func reject(_ command: RegisteredCommand, _ client: ClientSession, _ message: String, _ mark: Int) {
@@ -234,6 +241,12 @@ public final class Engine {
     /// Checks the server installs to run before a command executes or is queued in MULTI (ACL
     /// permissions, maxmemory/OOM, ...). The first error text returned rejects the command.
     public var commandFilters: [(ClientSession, RegisteredCommand, Arguments) -> String?] = []
+    /// Receivers of propagated writes (the AOF, replicas): one call per top-level command with
+    /// every command it propagates (Propagation.swift).
+    public var propagationSinks: [([PropagatedCommand]) -> Void] = []
+    var pendingPropagation: [PropagatedCommand] = []
+    /// What the running handler asked to propagate instead of its own call (nil: the call).
+    var propagationOverride: [PropagatedCommand]? = nil
     /// Observers of every executed command, with its duration in µs (SLOWLOG, MONITOR, LATENCY).
     public var commandObservers: [(ClientSession, RegisteredCommand, Arguments, Int64) -> Void] = []
 

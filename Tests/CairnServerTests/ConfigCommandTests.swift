@@ -122,10 +122,11 @@ import Glibc
         timeout 5
         hz 16
         """
-        try AtomicFileWriter.replace(path, with: Array(original.utf8))
+        try AtomicFile.replace(path, with: Array(original.utf8))
         var settings = ServerSettings()
         try ConfigFile.apply(original, to: &settings)
         let h = ServerHarness(settings: settings, configFile: path)
+        h.server.settings.savePoints = SavePoint.defaults  // the harness clears them
         #expect(h.run("CONFIG", "SET", "hz", "33", "maxclients", "50", "timeout", "0") == .ok)
         #expect(h.run("CONFIG", "REWRITE") == .ok)
         let text = ProcessMetrics.readFile(path) ?? ""

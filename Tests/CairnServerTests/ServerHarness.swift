@@ -14,6 +14,10 @@ final class ServerHarness {
     private var decoder = RESPValueDecoder()
 
     init(settings: ServerSettings = ServerSettings(), configFile: String? = nil, clientID: Int64 = 7) {
+        // Without save points FLUSHALL and SHUTDOWN write no dump.rdb into the working directory;
+        // a test that wants them sets server.settings.savePoints.
+        var settings = settings
+        settings.savePoints = []
         server = Server(settings: settings, logger: Self.quietLogger, configFile: configFile)
         client = ClientSession(id: clientID, authenticated: !server.authRequired,
                                buffer: ByteBufferAllocator().buffer(capacity: 1024))

@@ -196,4 +196,22 @@ func loadFromBytes(_ bytes: [UInt8], verifyChecksum: Bool = true) throws -> Engi
         guard case .int(12345) = v else { Issue.record("decoded \(v)"); return }
         #expect(DumpPayload.encode(.int(12345), lzf: true) == redis)
     }
+
+    /// Redis 7.2 writes small sets of strings as type 20 (a listpack) in RDB version 11.
+    @Test func redis72ListpackSetsInVersion11Files() throws {
+        let blob = RedisListpack.encode([Array("a".utf8), Array("b".utf8), Array("17".utf8)])
+        var body: [UInt8] = Array("REDIS0011".utf8)
+        body += [RDBFormat.opSelectDB, 0, RDBFormat.typeSetListpack, 1, UInt8(ascii: "s")]
+        body.append(UInt8(blob.count))  // fits the 6-bit length form
+        body += blob
+        body.append(RDBFormat.opEOF)
+        var crc = CRC64.checksum(body).littleEndian
+        withUnsafeBytes(of: &crc) { body.append(contentsOf: $0) }
+        let engine = try loadFromBytes(body)
+        guard let i = engine.databases[0].lookup(Array("s".utf8)), case .set(let set) = engine.databases[0].table[i].value else {
+            Issue.record("no set loaded")
+            return
+        }
+        #expect(set.members.map { String(decoding: $0.bytes, as: UTF8.self) }.sorted() == ["17", "a", "b"])
+    }
 }

@@ -9,6 +9,9 @@ Values per type: string -> the bytes; list -> LRANGE 0 -1; hash -> [[field, valu
 field; set -> SMEMBERS sorted; zset -> [[member, score], ...] in ZRANGE 0 -1 WITHSCORES order with
 the score as the RESP2 string; other types -> null. Bytes are written as Latin-1 strings (byte b is
 U+00bb), so `s.encode("latin-1")` gives them back and JSON stays exact for binary data.
+
+Also: `crc64` (the RDB/DUMP checksum) and `dump_payload` (a DUMP/RESTORE payload around an
+RDB-encoded value), for tests that hand-build RDB data.
 """
 
 import json
@@ -27,6 +30,19 @@ def _db_client(client, db):
     if "path" in kwargs:
         kwargs["unix_socket_path"] = kwargs.pop("path")
     return redis.Redis(db=db, protocol=2, decode_responses=False, **kwargs)
+
+
+def raw_command(c, *args):
+    """A command's reply exactly as the server sent it (no redis-py response callback)."""
+    try:
+        conn = c.connection_pool.get_connection()
+    except TypeError:  # redis-py < 5.3 wants a command name
+        conn = c.connection_pool.get_connection(args[0])
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    finally:
+        c.connection_pool.release(conn)
 
 
 def _keys(c):
@@ -48,7 +64,7 @@ def _value(c, key, kind):
     if kind == "set":
         return sorted(_b2s(m) for m in c.smembers(key))
     if kind == "zset":
-        flat = c.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
+        flat = raw_command(c, "ZRANGE", key, 0, -1, "WITHSCORES")
         return [[_b2s(flat[i]), _b2s(flat[i + 1])] for i in range(0, len(flat), 2)]
     return None
 
@@ -56,10 +72,10 @@ def _value(c, key, kind):
 def snapshot(client):
     c0 = _db_client(client, 0)
     try:
-        reply = c0.execute_command("CONFIG", "GET", "databases")
+        reply = raw_command(c0, "CONFIG", "GET", "databases")
     finally:
         c0.close()
-    databases = int(dict(reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2]))[b"databases"])
+    databases = int(dict(zip(reply[::2], reply[1::2]))[b"databases"])
     dbs = {}
     for db in range(databases):
         c = _db_client(client, db)
@@ -72,7 +88,7 @@ def snapshot(client):
                 entries[_b2s(key)] = {
                     "type": kind,
                     "value": _value(c, key, kind),
-                    "expire_ms": int(c.execute_command("PEXPIRETIME", key)),
+                    "expire_ms": int(raw_command(c, "PEXPIRETIME", key)),
                 }
             dbs[str(db)] = entries
         finally:
@@ -115,3 +131,45 @@ def diff(expected, actual, limit=20):
                 if len(out) >= limit:
                     return out
     return out
+
+
+# CRC-64/Jones as Redis uses it: reflected, polynomial 0xad93d23594c935a9, init 0, no final xor.
+_CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5
+_CRC64_TABLE = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ _CRC64_POLY_REFLECTED if _c & 1 else _c >> 1
+    _CRC64_TABLE.append(_c)
+
+
+def crc64(data, crc=0):
+    table = _CRC64_TABLE
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+
+
+def rdb_length(n):
+    """RDB length encoding: 6, 14, 32 or 64 bits."""
+    if n < 1 << 6:
+        return bytes([n])
+    if n < 1 << 14:
+        return bytes([0x40 | n >> 8, n & 0xFF])
+    if n <= 0xFFFFFFFF:
+        return b"\x80" + n.to_bytes(4, "big")
+    return b"\x81" + n.to_bytes(8, "big")
+
+
+def rdb_string(b):
+    """A plain (uncompressed, not integer-encoded) RDB string."""
+    return rdb_length(len(b)) + bytes(b)
+
+
+def dump_payload(type_code, value, rdb_version=10):
+    """DUMP/RESTORE payload: type byte, RDB-encoded value, 2-byte LE RDB version, 8-byte LE CRC64."""
+    body = bytes([type_code]) + bytes(value) + rdb_version.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")

@@ -44,7 +44,8 @@ class ServerKind:
             path = os.environ.get("CAIRN_SERVER") or str(repo_root() / ".build" / "debug" / "cairn-server")
             if not os.path.isabs(path):
                 path = str(repo_root() / path)
-            return ServerKind("cairn", path, "CAIRN_SERVER", [])
+            # No save points, as for redis-server below: a test that wants them says so.
+            return ServerKind("cairn", path, "CAIRN_SERVER", ["--save", ""])
         if name == "redis":
             path = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
             return ServerKind("redis", path, "REDIS_SERVER", ["--save", "", "--appendonly", "no"])

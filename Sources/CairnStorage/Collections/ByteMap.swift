@@ -159,6 +159,24 @@ public struct ByteMap<Payload> {
         mask = Self.initialBucketCount - 1
     }
 
+    /// Reads the bucket of `hash` and the head of its chain, and returns a value derived from
+    /// them. Bulk loading calls this for a batch of keys before looking each up: the loads are
+    /// independent, so the processor overlaps their cache misses instead of taking them one by
+    /// one during the lookups (the result only keeps the reads from being optimised away).
+    @inlinable
+    public func touch(hash h: Int) -> Int {
+        let head = buckets[h & mask]
+        return head < 0 ? 0 : entries.withUnsafeBufferPointer { $0[Int(head)].hash }
+    }
+
+    /// Makes room for `count` entries without further resizing (RDB loading knows the count).
+    public mutating func reserveCapacity(_ count: Int) {
+        var size = buckets.count
+        while size < count { size *= 2 }
+        if size > buckets.count { resize(to: size) }
+        entries.reserveCapacity(count)
+    }
+
     /// Rebuilds the bucket array at `size` (a power of two), all at once.
     mutating func resize(to size: Int) {
         buckets = [Int32](repeating: -1, count: size)

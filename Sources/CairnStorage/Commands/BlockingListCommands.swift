@@ -49,7 +49,11 @@ enum BlockingListCommands {
     static func popFirstReady(_ c: CommandContext, keys: Range<Int>, side: ListSide, count: Int?) -> Bool {
         for i in keys {
             switch ListCommands.popForBlocked(engine: c.engine, db: c.db, key: c.args[i], side: side, count: count, reply: &c.reply) {
-            case .popped: return true
+            case .popped:
+                // A blocking pop replays as the pop it did, from the key it found.
+                let word: PropagationWord = .word(side == .left ? "LPOP" : "RPOP")
+                if let count { c.propagate(word, .raw(c.args[i]), .int(Int64(count))) } else { c.propagate(word, .raw(c.args[i])) }
+                return true
             case .wrongType:
                 c.replyWrongType()
                 return true
@@ -75,7 +79,9 @@ enum BlockingListCommands {
     static func move(_ c: CommandContext, from: ListSide, to: ListSide, deadline: Int64?) {
         switch ListCommands.moveForBlocked(engine: c.engine, db: c.db, source: c.args[1], destination: c.args[2],
                                            from: from, to: to, reply: &c.reply) {
-        case .moved: return
+        case .moved:
+            c.propagate(.word("LMOVE"), .raw(c.args[1]), .raw(c.args[2]),
+                        .word(from == .left ? "LEFT" : "RIGHT"), .word(to == .left ? "LEFT" : "RIGHT"))
         case .sourceWrongType, .destinationWrongType: return c.replyWrongType()
         case .noSource: wait(c, keys: [c.args.bytes(1)], deadline: deadline, timeoutReply: .nullBulk)
         }

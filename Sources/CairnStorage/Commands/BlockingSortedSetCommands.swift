@@ -47,6 +47,7 @@ enum BlockingSortedSetCommands {
                 guard let items = SortedSetCommands.popForBlocked(db: c.db, key: c.args[i], min: min, count: count),
                       !items.isEmpty else { continue }
                 SortedSetCommands.writePopped(&c.reply, key: c.args[i], items, shape: shape)
+                c.propagate(.word(min ? "ZPOPMIN" : "ZPOPMAX"), .raw(c.args[i]), .int(Int64(count)))
                 return true
             }
         }

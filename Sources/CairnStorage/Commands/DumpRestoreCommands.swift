@@ -62,7 +62,10 @@ enum DumpRestoreCommands {
         if ttl > 0 && !absoluteTTL { ttl += c.engine.now }
         if ttl > 0 && ttl <= c.engine.now {
             // Already expired: nothing is created (the old key is gone with REPLACE).
-            if deleted { c.engine.dirty += 1 }
+            if deleted {
+                c.engine.dirty += 1
+                c.propagate(.word("DEL"), .raw(key))
+            }
             return c.reply.ok()
         }
         let i = db.insert(key, value, expireAt: ttl > 0 ? ttl : noExpiry)
@@ -73,6 +76,13 @@ enum DumpRestoreCommands {
             db.table[i].accessClock = UInt32(truncatingIfNeeded: clock) & 0xFF_FFFF
         }
         c.engine.dirty += 1
+        if ttl > 0 && !absoluteTTL {
+            // A relative TTL replays as the absolute time it gave.
+            var words = c.args.copyAll()
+            words[2] = Array(String(ttl).utf8)
+            words.append(Array("ABSTTL".utf8))
+            c.propagate(words)
+        }
         c.reply.ok()
     }
 

@@ -102,8 +102,11 @@ enum ExpireCommands {
 
         if when <= c.engine.now {
             db.table.remove(at: i)
+            c.propagate(.word("DEL"), .raw(c.args[1]))
         } else {
             db.table.setExpire(at: i, when)
+            // Every form replays as the absolute time it set (Redis propagates PEXPIREAT).
+            c.propagate(.word("PEXPIREAT"), .raw(c.args[1]), .int(when))
         }
         c.engine.dirty += 1
         c.reply.integer(1)

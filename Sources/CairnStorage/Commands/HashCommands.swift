@@ -241,6 +241,7 @@ enum HashCommands {
         h.set(a[2], bytes, limits: hashLimits(c))
         if isNew { c.db.insert(a[1], .hash(h)) }
         c.engine.dirty += 1
+        c.propagate(.word("HSET"), .raw(a[1]), .raw(a[2]), .bytes(bytes))
         c.reply.bulk(bytes)
     }
 

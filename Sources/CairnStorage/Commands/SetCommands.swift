@@ -149,9 +149,12 @@ enum SetCommands {
         case .missing: c.reply.null()
         case .found(let i, let s):
             guard let r = s.randomIndex(using: &c.engine.random) else { return c.reply.null() }
-            replyMember(c, s.remove(at: r))
+            let member = s.remove(at: r)
+            replyMember(c, member)
             if s.isEmpty { c.db.table.remove(at: i) }
             c.engine.dirty += 1
+            // The random choice is not replayed: the member it picked is removed by name.
+            c.propagate(.word("SREM"), .raw(a[1]), .bytes(member.bytes))
         }
     }
 
@@ -179,15 +182,20 @@ enum SetCommands {
             c.reply.setHeader(size)
             s.forEach { replyMember(c, $0) }
             db.table.remove(at: i)
+            c.propagate(.word("DEL"), .raw(c.args[1]))
             return
         }
 
         let remaining = size - count
         c.reply.setHeader(count)
+        var popped: [[UInt8]] = [Array("SREM".utf8), Array(c.args[1])]
+        let recording = c.engine.propagating
         if remaining * spopMoveStrategyMultiplier > count {
             for _ in 0..<count {
                 guard let r = s.randomIndex(using: &c.engine.random) else { break }
-                replyMember(c, s.remove(at: r))
+                let member = s.remove(at: r)
+                replyMember(c, member)
+                if recording { popped.append(member.bytes) }
             }
         } else {
             // Most of the set goes: move the few survivors to a new set (built as any new set is,
@@ -198,9 +206,13 @@ enum SetCommands {
                 guard let r = s.randomIndex(using: &c.engine.random) else { break }
                 survivors.add(s.remove(at: r), maxIntsetEntries: max)
             }
-            s.forEach { replyMember(c, $0) }
+            s.forEach { member in
+                replyMember(c, member)
+                if recording { popped.append(member.bytes) }
+            }
             db.table[i].value = .set(survivors)
         }
+        c.propagate(popped)
     }
 
     // MARK: SRANDMEMBER

@@ -244,6 +244,8 @@ enum StringCommands {
             db.insert(key, value, expireAt: expireAt)
         }
         c.engine.dirty += 1
+        // A relative expiry replays as the absolute time it gave (Redis 7.0 propagates PXAT).
+        if expireAt != noExpiry { c.propagate(.word("SET"), .raw(key), .raw(c.args[2]), .word("PXAT"), .int(expireAt)) }
         if !o.get { c.reply.ok() }
     }
 
@@ -264,6 +266,7 @@ enum StringCommands {
         guard let at = absoluteExpire(c, arg: 2, seconds: seconds, relative: true) else { return }
         c.db.set(c.args[1], Value.string(fromStored: c.args[3]), expireAt: at)
         c.engine.dirty += 1
+        c.propagate(.word("SET"), .raw(c.args[1]), .raw(c.args[3]), .word("PXAT"), .int(at))
         c.reply.ok()
     }
 
@@ -314,13 +317,16 @@ enum StringCommands {
         if let kind = o.expire {
             if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now {
                 db.delete(key)
+                c.propagate(.word("DEL"), .raw(key))
             } else {
                 db.table.setExpire(at: i, expireAt)
+                c.propagate(.word("PEXPIREAT"), .raw(key), .int(expireAt))
             }
             c.engine.dirty += 1
         } else if o.persist && db.table[i].expireAt != noExpiry {
             db.table.setExpire(at: i, noExpiry)
             c.engine.dirty += 1
+            c.propagate(.word("PERSIST"), .raw(key))
         }
     }
 
@@ -420,6 +426,8 @@ enum StringCommands {
             db.insert(key, value)
         }
         c.engine.dirty += 1
+        // The float arithmetic is not replayed: the result is (Redis propagates SET ... KEEPTTL).
+        c.propagate(.word("SET"), .raw(key), .bytes(bytes), .word("KEEPTTL"))
         c.reply.bulk(bytes)
     }
 }

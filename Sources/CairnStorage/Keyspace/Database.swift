@@ -131,6 +131,7 @@ public final class Database {
     /// Removes an entry whose time ran out, counting it.
     func expire(at index: Int) {
         if !engine.watchedKeys.isEmpty { engine.touchWatchedKey(db: id, table.key(at: index)) }
+        if engine.propagating { engine.propagateDeletion(db: id, key: table.key(at: index)) }
         table.remove(at: index)
         engine.stats.expiredKeys += 1
     }

@@ -274,6 +274,7 @@ public final class Evictor {
             let key = db.table.key(at: index)
             freed += MemoryUsage.keyBytes(key: key, entry: db.table[index], samples: 0)
             if !engine.watchedKeys.isEmpty { engine.touchWatchedKey(db: dbIndex, key) }
+            if engine.propagating { engine.propagateDeletion(db: dbIndex, key: key) }
             db.table.remove(at: index)
             evictedKeys += 1
             evicted += 1

@@ -71,6 +71,16 @@ public struct KeyTable {
         return index
     }
 
+    /// See `ByteMap.touch(hash:)`.
+    @inlinable
+    public func touch(hash: Int) -> Int { map.touch(hash: hash) }
+
+    /// Makes room for `count` keys, `volatileCount` of them with an expiry.
+    public mutating func reserveCapacity(_ count: Int, volatileCount: Int) {
+        map.reserveCapacity(count)
+        volatile.reserveCapacity(volatileCount)
+    }
+
     /// Sets or clears (`noExpiry`) the expiry time of the entry at `index`.
     public mutating func setExpire(at index: Int, _ expireAt: Int64) {
         let slot = map[payloadAt: index].volatileSlot

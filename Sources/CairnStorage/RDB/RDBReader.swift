@@ -273,8 +273,8 @@ public final class RDBReader {
                     try input.withString { list.pushBack($0) }
                     continue
                 }
-                // An empty node adds nothing: Redis 7.0 skips it silently (an all-empty list is
-                // then skipped as an empty key).
+                // An empty node is skipped, as Redis 7.0 does; an empty list as a whole is
+                // skipped by the loader like any empty key.
                 if type == RDBFormat.typeListQuicklist {
                     try blob("ziplist") { b in try RedisZiplist.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
                 } else {

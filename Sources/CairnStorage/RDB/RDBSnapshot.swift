@@ -28,6 +28,8 @@ public struct RDBLoadSummary: Sendable {
     public var outer: RDBCompression = .none
     public var aux: [(key: String, value: [UInt8])] = []
     public var seconds = 0.0
+    /// Keeps the batch reads of the loader observable (never meaningful).
+    var touchedSink = 0
     public init() {}
 }
 
@@ -74,22 +76,52 @@ public enum RDBSnapshot {
         return summary
     }
 
+    /// Keys inserted together: their hash-table reads are issued before any lookup (see
+    /// `ByteMap.touch(hash:)`), which hides most of the cache misses of a large load.
+    static let loadBatchKeys = 64
+
     /// Loads every record of `reader` into `engine`.
     public static func load(from reader: RDBReader, into engine: Engine, options: RDBLoadOptions) throws -> RDBLoadSummary {
         var summary = RDBLoadSummary()
         summary.version = reader.version
         summary.outer = reader.outer
         let clock = engine.lruClock
+        var currentDB = 0
+        var batch: [(entry: RDBEntry, hash: Int)] = []
+        batch.reserveCapacity(loadBatchKeys)
+        var touched = 0
+
+        func insertBatch() throws {
+            for (e, hash) in batch { touched &+= engine.databases[e.db].table.touch(hash: hash) }
+            for (e, hash) in batch {
+                let table = engine.databases[e.db]
+                if e.key.withUnsafeBytes({ table.table.find($0, hash: hash) }) != nil {
+                    throw RDBError(.corrupt, "duplicate key in database \(e.db)", offset: e.offset, key: e.key)
+                }
+                var access = clock
+                if let idle = e.idleSeconds { access = UInt32(truncatingIfNeeded: Int64(clock) - idle) & 0xFF_FFFF }
+                table.table.insert(key: e.key, hash: hash, value: e.value, expireAt: e.expireAt, accessClock: access)
+                summary.keys += 1
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+
         while let record = try reader.next() {
             switch record {
             case .aux(let key, let value):
                 summary.aux.append((String(decoding: key, as: UTF8.self), value))
             case .selectDB(let id):
+                try insertBatch()
                 guard id < engine.databases.count else {
                     throw RDBError(.unsupported, "the file uses database \(id) but this server has \(engine.databases.count) databases", offset: reader.offset)
                 }
-            case .resizeDB:
-                break
+                currentDB = id
+            case .resizeDB(let keys, let expires):
+                try insertBatch()
+                // A size hint (as Redis's dictExpand on RESIZEDB), capped so that a damaged hint
+                // cannot make the loader allocate much before the damage is found.
+                let cap = 1 << 22
+                engine.databases[currentDB].table.reserveCapacity(min(keys, cap), volatileCount: min(expires, keys, cap))
             case .entry(let e):
                 guard e.db < engine.databases.count else { continue }
                 if let limit = options.skipExpiredBefore, e.expireAt != noExpiry, e.expireAt < limit {
@@ -100,17 +132,12 @@ public enum RDBSnapshot {
                     summary.emptySkipped += 1
                     continue
                 }
-                let table = engine.databases[e.db]
-                let hash = KeyTable.hash(e.key)
-                if e.key.withUnsafeBytes({ table.table.find($0, hash: hash) }) != nil {
-                    throw RDBError(.corrupt, "duplicate key in database \(e.db)", offset: e.offset, key: e.key)
-                }
-                var access = clock
-                if let idle = e.idleSeconds { access = UInt32(truncatingIfNeeded: Int64(clock) - idle) & 0xFF_FFFF }
-                table.table.insert(key: e.key, hash: hash, value: e.value, expireAt: e.expireAt, accessClock: access)
-                summary.keys += 1
+                batch.append((e, KeyTable.hash(e.key)))
+                if batch.count == loadBatchKeys { try insertBatch() }
             }
         }
+        try insertBatch()
+        if touched == 1 { summary.touchedSink = touched }
         return summary
     }
 

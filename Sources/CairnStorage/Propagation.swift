@@ -1,0 +1,94 @@
+// The one propagation path shared by the AOF and (later) replicas: every change to the dataset
+// leaves the engine as commands that replay deterministically (Redis's call() / alsoPropagate /
+// propagatePendingCommands). A write command is propagated as it was called unless its handler
+// rewrote it (relative TTLs become absolute ones, SPOP becomes SREM, INCRBYFLOAT a SET, blocking
+// pops their effect, ...); keys deleted by expiry or eviction become DELs. The commands of one
+// top-level call (an EXEC's, or a command plus the expired keys it deleted) are handed over
+// together, wrapped in MULTI/EXEC when there is more than one.
+
+/// One command to apply in database `db`.
+public struct PropagatedCommand: Sendable, Equatable {
+    public var db: Int
+    public var args: [[UInt8]]
+    public init(db: Int, args: [[UInt8]]) {
+        self.db = db
+        self.args = args
+    }
+}
+
+extension Engine {
+    /// Whether anything listens: when not, the engine skips all propagation work.
+    @inlinable public var propagating: Bool { !propagationSinks.isEmpty }
+
+    /// Queues `args` for database `db` as part of the current call.
+    public func alsoPropagate(db: Int, _ args: [[UInt8]]) {
+        guard propagating else { return }
+        pendingPropagation.append(PropagatedCommand(db: db, args: args))
+        if executionDepth == 0 { flushPropagation() }
+    }
+
+    /// A key that expired or was evicted: replicas and the AOF see a DEL.
+    func propagateDeletion(db: Int, key: [UInt8]) {
+        alsoPropagate(db: db, [Self.delWord, key])
+    }
+
+    /// Hands the queued commands to the sinks, wrapped in MULTI/EXEC if there are several.
+    public func flushPropagation() {
+        guard !pendingPropagation.isEmpty else { return }
+        var batch = pendingPropagation
+        pendingPropagation.removeAll(keepingCapacity: true)
+        if batch.count > 1 {
+            batch.insert(PropagatedCommand(db: batch[0].db, args: [Self.multiWord]), at: 0)
+            batch.append(PropagatedCommand(db: batch[batch.count - 1].db, args: [Self.execWord]))
+        }
+        for sink in propagationSinks { sink(batch) }
+    }
+
+    /// Called after a handler: records what the command propagates, if it changed the dataset.
+    @inline(__always)
+    func recordPropagation(_ command: RegisteredCommand, _ client: ClientSession, _ args: Arguments,
+                           dirtyBefore: Int64, override: [PropagatedCommand]?) {
+        guard dirty != dirtyBefore, command.spec.flags.contains(.write) else { return }
+        if let override {
+            pendingPropagation.append(contentsOf: override)
+        } else {
+            pendingPropagation.append(PropagatedCommand(db: client.db, args: args.copyAll()))
+        }
+    }
+
+    static let delWord = Array("DEL".utf8)
+    static let multiWord = Array("MULTI".utf8)
+    static let execWord = Array("EXEC".utf8)
+}
+
+extension CommandContext {
+    /// Propagates `args` (in the client's database) instead of the command as called. Several
+    /// calls queue several commands; they replace the original only if the command wrote.
+    public func propagate(_ args: [[UInt8]]) {
+        guard engine.propagating else { return }
+        engine.propagationOverride = (engine.propagationOverride ?? []) + [PropagatedCommand(db: client.db, args: args)]
+    }
+
+    /// As `propagate`, building the arguments from text words and byte strings.
+    public func propagate(_ words: PropagationWord...) {
+        guard engine.propagating else { return }
+        propagate(words.map(\.bytes))
+    }
+}
+
+/// A propagated argument: a command word, raw bytes, or an integer (in decimal).
+public enum PropagationWord {
+    case word(StaticString)
+    case bytes([UInt8])
+    case raw(UnsafeRawBufferPointer)
+    case int(Int64)
+
+    var bytes: [UInt8] {
+        switch self {
+        case .word(let s): return Array(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        case .bytes(let b): return b
+        case .raw(let p): return Array(p)
+        case .int(let v): return Array(String(v).utf8)
+        }
+    }
+}

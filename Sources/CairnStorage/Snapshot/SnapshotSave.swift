@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Writing the keyspace to the RDB file (docs/operations.md, "Persistence"), in the foreground
+// (SAVE, SHUTDOWN, DEBUG RELOAD) or in a forked child (BGSAVE, save points). Both write
+// `temp-<pid>.rdb` beside the target and replace the target atomically, as Redis's rdbSave.
+
+public enum SnapshotSave {
+    /// The step a failed save stopped at, as the child reports it to the parent.
+    public enum Step: Int64, Sendable {
+        case open = 1, write, fsync, rename, syncDirectory, fork
+
+        public init(_ operation: FileError.Operation) {
+            switch operation {
+            case .open: self = .open
+            case .write: self = .write
+            case .fsync, .close: self = .fsync
+            case .rename: self = .rename
+            case .openDirectory, .fsyncDirectory: self = .syncDirectory
+            }
+        }
+    }
+
+    /// The temporary file of process `pid` for a save to `path`: Redis's `temp-<pid>.rdb`, in
+    /// the directory of `path`.
+    public static func temporaryPath(beside path: String, pid: pid_t) -> String {
+        let name = "temp-\(pid).rdb"
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return String(path[...slash]) + name
+    }
+
+    /// Writes `engine` to `path` through `temporary` (in the same directory) and replaces `path`.
+    @discardableResult
+    public static func save(_ engine: Engine, to path: String, temporary: String, options: RDBSaveOptions,
+                            progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
+        var written = RDBSaveProgress()
+        try AtomicFile.replace(path, temporary: temporary) { fd in
+            written = try RDBSnapshot.write(engine, to: fd, options: options, progress: progress)
+        }
+        return written
+    }
+
+    /// Forks a child that saves `engine` to `path` (relative paths resolve in the current
+    /// directory at the fork) and exits 0 on success, 1 on failure after removing its temporary
+    /// file. The child reports progress, a failed step with its errno, and copy-on-write bytes.
+    public static func startInBackground(_ engine: Engine, to path: String, options: RDBSaveOptions) throws -> ForkedChild {
+        try ForkedChild.spawn { reporter in
+            reporter.progress(keys: 0, bytes: 0)
+            do {
+                let written = try save(engine, to: path, temporary: temporaryPath(beside: path, pid: getpid()), options: options) {
+                    reporter.progress(keys: $0.keys, bytes: $0.bytes)
+                }
+                reporter.finish(keys: written.keys, bytes: written.bytes)
+                return 0
+            } catch let error as FileError {
+                reporter.fail(step: Step(error.operation).rawValue, code: Int64(error.code))
+                return 1
+            } catch {
+                reporter.fail(step: Step.write.rawValue, code: 0)
+                return 1
+            }
+        }
+    }
+}
