@@ -160,7 +160,6 @@ def magic(path, n):
         return f.read(n)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("compression", ["lzf", "no"])
 def test_plain_cairn_rdb_loads_in_redis(servers, compression):
     path, served = saved_by_cairn(servers, compression)
@@ -170,7 +169,6 @@ def test_plain_cairn_rdb_loads_in_redis(servers, compression):
     redis_serves(servers, path, served)
 
 
-@pytest.mark.slow
 def test_lzf_strings_are_compressed_and_plain_mode_is_not(servers):
     lzf, _ = saved_by_cairn(servers, "lzf")
     plain, _ = saved_by_cairn(servers, "no")
@@ -178,7 +176,6 @@ def test_lzf_strings_are_compressed_and_plain_mode_is_not(servers):
     assert os.path.getsize(lzf) < os.path.getsize(plain) - (1 << 19)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("compression,tool,magic_bytes", [("lz4", "lz4", b"\x04\x22\x4d\x18"),
                                                           ("zlib", "gzip", b"\x1f\x8b")])
 def test_compressed_cairn_rdb_unpacks_with_standard_tools_for_redis(servers, compression, tool, magic_bytes):
@@ -194,7 +191,6 @@ def test_compressed_cairn_rdb_unpacks_with_standard_tools_for_redis(servers, com
     redis_serves(servers, unpacked, served)
 
 
-@pytest.mark.slow
 def test_redis_rdb_of_the_same_data_loads_back_in_cairn(servers):
     """The other direction for the same dataset: Redis SAVEs it, Cairn loads it."""
     redis = servers("redis", "--rdbcompression", "yes", "--dbfilename", "redis.rdb")
