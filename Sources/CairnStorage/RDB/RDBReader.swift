@@ -219,6 +219,21 @@ public final class RDBReader {
             return .set(set)
         case RDBFormat.typeZSet, RDBFormat.typeZSet2:
             let n = try input.plainLength()
+            if n <= zsetLimits.maxEntries {
+                // Small: read every pair, then build the listpack in one sorted pass.
+                var items: [(member: [UInt8], score: Double)] = []
+                items.reserveCapacity(n)
+                for _ in 0..<n {
+                    let member = try input.string()
+                    let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
+                    items.append((member, score))
+                }
+                if let zset = SortedSetValue.listpackLoaded(items, limits: zsetLimits) { return .zset(zset) }
+                // Long members, a NaN or a repeated member: the general path decides (and reports).
+                let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
+                for item in items { try addScored(zset, item.member, item.score) }
+                return .zset(zset)
+            }
             // The count comes from the file: presize for at most 2^20 members, so a damaged count
             // fails when the data runs out instead of allocating (or overflowing) up front.
             let zset = SortedSetValue(expecting: min(n, 1 << 20), longest: 0, limits: zsetLimits)
