@@ -244,9 +244,19 @@ public final class RDBReader {
             }
             return .zset(zset)
         case RDBFormat.typeHash:
-            let hash = HashValue()
             let n = try input.plainLength()
-            if n > settings.hashMaxListpackEntries { hash.convertToTable() }
+            if n <= settings.hashMaxListpackEntries {
+                // Small: read every pair, then build the listpack in one pass.
+                var pairs: [(field: [UInt8], value: [UInt8])] = []
+                pairs.reserveCapacity(n)
+                for _ in 0..<n { pairs.append((try input.string(), try input.string())) }
+                if let hash = HashValue.listpackLoaded(pairs, limits: hashLimits) { return .hash(hash) }
+                let hash = HashValue()
+                for p in pairs { try addField(hash, p.field, p.value) }
+                return .hash(hash)
+            }
+            let hash = HashValue()
+            hash.convertToTable()
             for _ in 0..<n {
                 let field = try input.string()
                 let value = try input.string()
