@@ -219,7 +219,9 @@ public final class RDBReader {
             return .set(set)
         case RDBFormat.typeZSet, RDBFormat.typeZSet2:
             let n = try input.plainLength()
-            let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
+            // The count comes from the file: presize for at most 2^20 members, so a damaged count
+            // fails when the data runs out instead of allocating (or overflowing) up front.
+            let zset = SortedSetValue(expecting: min(n, 1 << 20), longest: 0, limits: zsetLimits)
             for _ in 0..<n {
                 let member = try input.string()
                 let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
