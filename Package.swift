@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnRESP"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnStorage"]),
         .testTarget(name: "CairnToolsTests", dependencies: ["CairnTools", "CairnStorage"]),
-        .testTarget(name: "CairnBackupTests", dependencies: ["CairnBackup", "CairnStorage"]),
+        .testTarget(name: "CairnBackupTests", dependencies: ["CairnBackup", "CairnStorage", "CairnTools"]),
     ],
     swiftLanguageModes: [.v6]
 )

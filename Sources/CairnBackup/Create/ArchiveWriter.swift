@@ -63,6 +63,7 @@ enum ArchiveWriter {
             let file = FileSink(fd: fd)
             var sink: ByteSink = settings.wrapFileSink?(file) ?? file
             if let key = settings.key { sink = EncryptingSink(next: sink, key: key) }
+            sink = TrailerSink(next: sink, compression: settings.compression)
             switch settings.compression {
             case .gzip: sink = try CompressionFrames.gzipSink(over: sink, level: settings.level ?? 6, headerCRC: true)
             case .lz4: sink = try CompressionFrames.lz4Sink(over: sink, level: settings.level ?? 1)

@@ -48,16 +48,21 @@ enum ArchiveCheck {
             guard entry.size == file.size else {
                 throw BackupError.damaged("\(entry.path) is \(entry.size) bytes in the tar stream, \(file.size) in \(BackupManifest.memberName)")
             }
-            let sink = try output?.beginFile(entry.path, role: file.role, mode: entry.mode, mtime: entry.mtime)
+            let sink = try output?.beginFile(entry.path, role: file.role, mode: entry.mode, mtime: entry.mtime).map(ErrorRecordingSink.init)
             var source: ByteSource = reader.body
             if let sink { source = TeeSource(next: source, copy: sink) }
             let hashing = HashingSource(next: source)
             var summary: BackupManifest.RDBSummary? = nil
-            if file.role == .rdb || (file.role == .aofBase && file.path.hasSuffix(".rdb")) {
-                summary = try RDBSummaryReader.read(hashing, path: file.path)
-            }
             let digest: String
-            do { digest = try hashing.drainAndFinish() } catch { throw BackupError.from(error) }
+            do {
+                if file.role == .rdb || (file.role == .aofBase && file.path.hasSuffix(".rdb")) {
+                    summary = try RDBSummaryReader.read(hashing, path: file.path)
+                }
+                digest = try hashing.drainAndFinish()
+            } catch {
+                // A failed write (a full disk) is the failure, whatever the RDB reader made of it.
+                throw sink?.failure ?? BackupError.from(error)
+            }
             guard digest == file.sha256 else {
                 throw BackupError.damaged("\(entry.path): SHA-256 \(digest) does not match \(BackupManifest.memberName)'s \(file.sha256)")
             }
@@ -74,4 +79,21 @@ enum ArchiveCheck {
         return CheckedArchive(manifest: manifest, encrypted: reader.encrypted, compression: reader.compression,
                               members: members, bytes: bytes)
     }
+}
+
+/// Remembers the first error of the sink it wraps.
+final class ErrorRecordingSink: ByteSink {
+    private let next: ByteSink
+    private(set) var failure: (any Error)?
+
+    init(_ next: ByteSink) { self.next = next }
+
+    func consume(_ bytes: UnsafeRawBufferPointer) throws {
+        do { try next.consume(bytes) } catch {
+            failure = failure ?? error
+            throw error
+        }
+    }
+
+    func finish() throws { try next.finish() }
 }

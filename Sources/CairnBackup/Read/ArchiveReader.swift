@@ -1,7 +1,7 @@
 // Opens an archive (docs/format-backup.md) from its first bytes: the encrypted layer when it
 // starts with CAIRNENC, then gzip or LZ4 as written by cairn-backup (the gzip header must carry
-// its CRC-16 and the LZ4 frame its content checksum, so no byte goes unchecked), then the tar
-// stream, whose first member must be MANIFEST.json.
+// its CRC-16 and the LZ4 frame its content checksum) followed by the integrity trailer, then the
+// tar stream, whose first member must be MANIFEST.json.
 
 import CairnStorage
 
@@ -27,11 +27,11 @@ final class ArchiveReader {
                     throw BackupError.damaged("gzip header not as cairn-backup writes it (flags \(head[3]))")
                 }
                 compression = .gzip
-                inner = try CompressionFrames.gzipSource(over: inner)
+                inner = try CompressionFrames.gzipSource(over: TrailerCheckingSource(next: inner, compression: .gzip))
             } else if head.count >= 5 && head.starts(with: CompressionFrames.lz4Magic) {
                 guard head[4] & 0x04 != 0 else { throw BackupError.damaged("LZ4 frame without a content checksum") }
                 compression = .lz4
-                inner = try CompressionFrames.lz4Source(over: inner)
+                inner = try CompressionFrames.lz4Source(over: TrailerCheckingSource(next: inner, compression: .lz4))
             } else {
                 throw BackupError.damaged("not a cairn-backup archive (neither gzip, LZ4 nor encrypted)")
             }
