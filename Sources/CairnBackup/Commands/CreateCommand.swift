@@ -70,7 +70,7 @@ public enum CreateCommand {
         if options.json {
             try output.write(JSONOutput.line(result))
         } else {
-            try output.write("created \(result.archive): \(result.bytes) bytes, \(result.keys) keys, "
+            try output.write("created \(result.archive): \(result.bytes) bytes, \(result.keys) key\(result.keys == 1 ? "" : "s"), "
                 + "\(result.files.count) file\(result.files.count == 1 ? "" : "s") (\(result.files.joined(separator: ", ")))"
                 + "\(result.encrypted ? ", encrypted" : "")\n")
         }

@@ -53,6 +53,12 @@ public enum RestoreCommand {
     }
 
     static func run(_ options: RestoreOptions, output: ByteOutput, wrapFileSink: ((ByteSink) -> ByteSink)?) throws -> RestoreResult {
+        var options = options
+        // "dir/" names the same directory as "dir"; the staging directory goes beside it, not in it.
+        while options.target.count > 1 && options.target.hasSuffix("/") { options.target.removeLast() }
+        guard !options.target.isEmpty, options.target != "/", options.target != ".", options.target != ".." else {
+            throw BackupError.usage("--to must name a directory to create or fill, not '\(options.target)'")
+        }
         let key = try options.keyFile.map { try BackupKey.load(path: $0) }
         var mode: mode_t = 0o755
         if Directory.exists(options.target) {

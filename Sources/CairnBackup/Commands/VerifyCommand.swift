@@ -45,7 +45,7 @@ public enum VerifyCommand {
             try output.write(JSONOutput.line(result))
         } else {
             let rdb = m.rdb.map { ", RDB version \($0.version) (\($0.compression))" } ?? ""
-            try output.write("OK: \(options.archive): \(m.files.count) file\(m.files.count == 1 ? "" : "s"), \(m.keys) keys in "
+            try output.write("OK: \(options.archive): \(m.files.count) file\(m.files.count == 1 ? "" : "s"), \(m.keys) key\(m.keys == 1 ? "" : "s") in "
                 + "\(m.rdb?.keysPerDb.count ?? 0) database\(m.rdb?.keysPerDb.count == 1 ? "" : "s")\(rdb), created \(m.createdAt), "
                 + "\(checked.compression.rawValue)\(checked.encrypted ? ", encrypted" : "")\n")
         }
