@@ -231,6 +231,15 @@ final class FullDiskSink: ByteSink {
         #expect(try tree(empty) == tree(data))
     }
 
+    @Test func targetWithATrailingSlash() throws {
+        let scratch = try Scratch()
+        let data = try SampleData.dataDir(in: scratch, keys: 3)
+        let created = try create(data, out: scratch.file("out"))
+        _ = try restore(created.archive, to: scratch.file("new") + "/")
+        #expect(try tree(scratch.file("new")) == tree(data))
+        #expect(scratch.names() == ["data", "new", "out"])
+    }
+
     @Test func createRefusesAnEmptyDirectory() throws {
         let scratch = try Scratch()
         let empty = try scratch.mkdir("empty")
