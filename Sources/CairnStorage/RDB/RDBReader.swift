@@ -45,6 +45,9 @@ public final class RDBReader {
     private let verifyChecksum: Bool
     private var db = 0
     private var finished = false
+    /// Accept bytes after the checksum (an AOF whose RDB preamble is followed by commands);
+    /// `offset` then says where the RDB ended.
+    public var allowsTrailingData = false
 
     /// Position in the inner (decompressed) stream.
     public var offset: Int { input.offset }
@@ -185,7 +188,7 @@ public final class RDBReader {
                 throw RDBError(.corrupt, "wrong RDB checksum (stored \(hex(stored)), computed \(hex(computed)))", offset: at)
             }
         }
-        guard try input.atEnd() else {
+        guard try allowsTrailingData || input.atEnd() else {
             throw RDBError(.corrupt, "unexpected bytes after the end of the RDB", offset: input.offset)
         }
         finished = true
@@ -222,7 +225,24 @@ public final class RDBReader {
             return .set(set)
         case RDBFormat.typeZSet, RDBFormat.typeZSet2:
             let n = try input.plainLength()
-            let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
+            if n <= zsetLimits.maxEntries {
+                // Small: read every pair, then build the listpack in one sorted pass.
+                var items: [(member: [UInt8], score: Double)] = []
+                items.reserveCapacity(n)
+                for _ in 0..<n {
+                    let member = try input.string()
+                    let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
+                    items.append((member, score))
+                }
+                if let zset = SortedSetValue.listpackLoaded(items, limits: zsetLimits) { return .zset(zset) }
+                // Long members, a NaN or a repeated member: the general path decides (and reports).
+                let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
+                for item in items { try addScored(zset, item.member, item.score) }
+                return .zset(zset)
+            }
+            // The count comes from the file: presize for at most 2^20 members, so a damaged count
+            // fails when the data runs out instead of allocating (or overflowing) up front.
+            let zset = SortedSetValue(expecting: min(n, 1 << 20), longest: 0, limits: zsetLimits)
             for _ in 0..<n {
                 let member = try input.string()
                 let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
@@ -230,9 +250,19 @@ public final class RDBReader {
             }
             return .zset(zset)
         case RDBFormat.typeHash:
-            let hash = HashValue()
             let n = try input.plainLength()
-            if n > settings.hashMaxListpackEntries { hash.convertToTable() }
+            if n <= settings.hashMaxListpackEntries {
+                // Small: read every pair, then build the listpack in one pass.
+                var pairs: [(field: [UInt8], value: [UInt8])] = []
+                pairs.reserveCapacity(n)
+                for _ in 0..<n { pairs.append((try input.string(), try input.string())) }
+                if let hash = HashValue.listpackLoaded(pairs, limits: hashLimits) { return .hash(hash) }
+                let hash = HashValue()
+                for p in pairs { try addField(hash, p.field, p.value) }
+                return .hash(hash)
+            }
+            let hash = HashValue()
+            hash.convertToTable()
             for _ in 0..<n {
                 let field = try input.string()
                 let value = try input.string()
