@@ -65,6 +65,12 @@ public final class RDBReader {
         try self.init(source: MemorySource(bytes), file: nil, settings: settings, verifyChecksum: verifyChecksum)
     }
 
+    /// Reads any byte stream, e.g. a member of a backup archive (the outer layer is detected as
+    /// for a file).
+    public convenience init(source: ByteSource, settings: EngineSettings = EngineSettings(), verifyChecksum: Bool = true) throws {
+        try self.init(source: source, file: nil, settings: settings, verifyChecksum: verifyChecksum)
+    }
+
     private init(source: ByteSource, file: FileSource?, settings: EngineSettings, verifyChecksum: Bool) throws {
         let (inner, outer) = try OuterFormat.open(source)
         self.outer = outer
