@@ -59,6 +59,8 @@ unit-test: deps
 integration-test: test-deps
 	$(SWIFT) build --product cairn-server
 	$(SWIFT) build --product cairn-rdb
+	$(SWIFT) build --product cairn-aof
+	$(SWIFT) build --product cairn-backup
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 test-redis: test-deps
@@ -67,6 +69,8 @@ test-redis: test-deps
 test-both: test-deps
 	$(SWIFT) build --product cairn-server
 	$(SWIFT) build --product cairn-rdb
+	$(SWIFT) build --product cairn-aof
+	$(SWIFT) build --product cairn-backup
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q --both $(PYTEST_ARGS)
 
 bench: test-deps release
