@@ -106,8 +106,14 @@ enum ConfigCommand {
         if updated.dir != server.settings.dir && chdir(updated.dir) != 0 {
             return failed(c, "dir", String(cString: strerror(errno)))
         }
+        let wasAppendOnly = server.settings.appendonly
         server.settings = updated
         server.applySettings()
+        // Switching the AOF on or off starts or stops it (and may fail: Redis's updateAppendonly).
+        if updated.appendonly != wasAppendOnly, let reason = server.appendOnlyChanged(to: updated.appendonly) {
+            server.settings.appendonly = wasAppendOnly
+            return failed(c, "appendonly", reason)
+        }
         c.reply.ok()
     }
 
