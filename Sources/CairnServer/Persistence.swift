@@ -53,7 +53,9 @@ extension Server {
         options.compressionLevel = settings.rdbCompressionLevel
         options.checksum = settings.rdbChecksum
         options.keySaveDelayMicros = max(0, settings.rdbKeySaveDelayMicros)
-        options.aux = [("repl-id", Array(replicationID.utf8)), ("repl-offset", Array("0".utf8))]
+        let usedMemory = ProcessMetrics.heapBytesInUse() ?? ProcessMetrics.residentBytes() ?? 0
+        options.aux = [("used-mem", Array(String(usedMemory).utf8)),
+                       ("repl-id", Array(replicationID.utf8)), ("repl-offset", Array("0".utf8))]
         return options
     }
 

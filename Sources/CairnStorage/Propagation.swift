@@ -1,3 +1,5 @@
+import CairnRESP
+
 // The one propagation path shared by the AOF and (later) replicas: every change to the dataset
 // leaves the engine as commands that replay deterministically (Redis's call() / alsoPropagate /
 // propagatePendingCommands). A write command is propagated as it was called unless its handler
@@ -6,13 +8,78 @@
 // top-level call (an EXEC's, or a command plus the expired keys it deleted) are handed over
 // together, wrapped in MULTI/EXEC when there is more than one.
 
-/// One command to apply in database `db`.
+/// One command to apply in database `db`, kept as its RESP encoding (what the AOF and the
+/// replication stream carry): one allocation per command, whatever its argument count.
 public struct PropagatedCommand: Sendable, Equatable {
     public var db: Int
-    public var args: [[UInt8]]
+    /// `*<n>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
+    public var resp: [UInt8]
+
     public init(db: Int, args: [[UInt8]]) {
         self.db = db
-        self.args = args
+        var out: [UInt8] = []
+        out.reserveCapacity(args.reduce(16) { $0 + $1.count + 16 })
+        Self.header(UInt8(ascii: "*"), args.count, &out)
+        for a in args {
+            Self.header(UInt8(ascii: "$"), a.count, &out)
+            out.append(contentsOf: a)
+            out.append(13)
+            out.append(10)
+        }
+        self.resp = out
+    }
+
+    /// Encodes the borrowed arguments of the running command.
+    public init(db: Int, arguments: Arguments) {
+        self.db = db
+        var size = 16
+        for i in 0..<arguments.count { size += arguments[i].count + 16 }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        Self.header(UInt8(ascii: "*"), arguments.count, &out)
+        for i in 0..<arguments.count {
+            let a = arguments[i]
+            Self.header(UInt8(ascii: "$"), a.count, &out)
+            out.append(contentsOf: a)
+            out.append(13)
+            out.append(10)
+        }
+        self.resp = out
+    }
+
+    @inline(__always)
+    static func header(_ marker: UInt8, _ n: Int, _ out: inout [UInt8]) {
+        out.append(marker)
+        if n < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(n))
+        } else {
+            out.append(contentsOf: CairnRESP.Decimal.bytes(Int64(n)))
+        }
+        out.append(13)
+        out.append(10)
+    }
+
+    /// The arguments, decoded back from `resp` (tests, tools; not on the hot path).
+    public var args: [[UInt8]] {
+        var out: [[UInt8]] = []
+        var i = 1
+        func number() -> Int {
+            var v = 0
+            while i < resp.count && resp[i] != 13 {
+                v = v * 10 + Int(resp[i] - UInt8(ascii: "0"))
+                i += 1
+            }
+            i += 2
+            return v
+        }
+        let count = number()
+        for _ in 0..<count {
+            i += 1  // "$"
+            let n = number()
+            out.append(Array(resp[i..<i + n]))
+            i += n + 2
+        }
+        return out
     }
 }
 
@@ -52,7 +119,7 @@ extension Engine {
         if let override {
             pendingPropagation.append(contentsOf: override)
         } else {
-            pendingPropagation.append(PropagatedCommand(db: client.db, args: args.copyAll()))
+            pendingPropagation.append(PropagatedCommand(db: client.db, arguments: args))
         }
     }
 

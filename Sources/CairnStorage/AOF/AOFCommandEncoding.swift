@@ -27,7 +27,7 @@ public struct AOFCommandEncoder: Sendable {
                 Self.encode([Self.selectWord, Array(String(command.db).utf8)], to: &out)
                 selectedDB = command.db
             }
-            Self.encode(command.args, to: &out)
+            out.append(contentsOf: command.resp)
         }
     }
 
