@@ -29,8 +29,11 @@ public final class AOFFsyncThread: @unchecked Sendable {
     private var working = false
     private var failureCode: Int32 = 0
     private var thread: pthread_t?
+    /// fdatasync, or a stand-in from a test (a slow or failing disk).
+    private let sync: @Sendable (Int32) -> Int32
 
-    public init() {
+    public init(sync: @escaping @Sendable (Int32) -> Int32 = { fdatasync($0) }) {
+        self.sync = sync
         lock = .allocate(capacity: 1)
         wake = .allocate(capacity: 1)
         idle = .allocate(capacity: 1)
@@ -148,7 +151,7 @@ public final class AOFFsyncThread: @unchecked Sendable {
         case .stop: return
         }
         var code: Int32 = 0
-        while fdatasync(fd) != 0 {
+        while sync(fd) != 0 {
             // EINVAL: a file that cannot be synced (a pipe or /dev/null in tests) has nothing to lose.
             if errno == EINTR { continue }
             if errno != EINVAL { code = errno }
