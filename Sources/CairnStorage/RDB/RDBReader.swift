@@ -45,9 +45,6 @@ public final class RDBReader {
     private let verifyChecksum: Bool
     private var db = 0
     private var finished = false
-    /// Accept bytes after the checksum (an AOF whose RDB preamble is followed by commands);
-    /// `offset` then says where the RDB ended.
-    public var allowsTrailingData = false
 
     /// Position in the inner (decompressed) stream.
     public var offset: Int { input.offset }
@@ -182,7 +179,7 @@ public final class RDBReader {
                 throw RDBError(.corrupt, "wrong RDB checksum (stored \(hex(stored)), computed \(hex(computed)))", offset: at)
             }
         }
-        guard try allowsTrailingData || input.atEnd() else {
+        guard try input.atEnd() else {
             throw RDBError(.corrupt, "unexpected bytes after the end of the RDB", offset: input.offset)
         }
         finished = true
