@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "cairn-server", targets: ["cairn-server"]),
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
+        .executable(name: "cairn-aof", targets: ["cairn-aof"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -67,12 +68,20 @@ let package = Package(
         // Offline tools over the engine's file formats; they link no networking.
         .target(
             name: "CairnTools",
-            dependencies: ["CairnStorage"],
+            dependencies: ["CairnStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: releaseSettings
         ),
 
         .executableTarget(
             name: "cairn-rdb",
+            dependencies: [
+                "CairnTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "cairn-aof",
             dependencies: [
                 "CairnTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

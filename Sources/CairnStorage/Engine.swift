@@ -86,6 +86,10 @@ public final class Engine {
     /// a write does not invalidate WATCHes on keys it did not change.
     public var isReadOnlyKeyArgument: ((RegisteredCommand, _ index: Int, _ argc: Int) -> Bool)?
     public var random = FastRandom()
+    /// True while a data file is replayed (AOF loading): as Redis's `server.loading`, no key
+    /// counts as expired and commands setting a time already past keep the key, because the log
+    /// records what happened when each command ran, not what the clock says now.
+    public var loading = false
 
     public init(settings: EngineSettings = EngineSettings(), logger: Logger = Logger(label: "cairn.engine")) {
         self.settings = settings

@@ -315,7 +315,7 @@ enum StringCommands {
         replyString(c, v)
         let db = c.db
         if let kind = o.expire {
-            if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now {
+            if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now && !c.engine.loading {
                 db.delete(key)
                 c.propagate(.word("DEL"), .raw(key))
             } else {

@@ -16,7 +16,7 @@ public final class Database {
     @inline(__always)
     func isExpired(_ index: Int) -> Bool {
         let at = table[index].expireAt
-        return at != noExpiry && at <= engine.now
+        return at != noExpiry && at <= engine.now && !engine.loading
     }
 
     /// Index of the live entry for `key`, removing it first if its time ran out. Does not count

@@ -55,7 +55,14 @@ final class RDBInput {
             crcMark = 0
         }
         while end - start < n {
-            let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            let got: Int
+            do {
+                got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            } catch var e as RDBError {
+                // The outer layer (LZ4, gzip) knows no inner offset: name where the inner stream stopped.
+                e.offset = e.offset ?? base + end
+                throw e
+            }
             if got == 0 { return false }
             end += got
         }

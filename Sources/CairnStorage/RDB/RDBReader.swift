@@ -45,6 +45,9 @@ public final class RDBReader {
     private let verifyChecksum: Bool
     private var db = 0
     private var finished = false
+    /// Accept bytes after the checksum (an AOF whose RDB preamble is followed by commands);
+    /// `offset` then says where the RDB ended.
+    public var allowsTrailingData = false
 
     /// Position in the inner (decompressed) stream.
     public var offset: Int { input.offset }
@@ -179,7 +182,7 @@ public final class RDBReader {
                 throw RDBError(.corrupt, "wrong RDB checksum (stored \(hex(stored)), computed \(hex(computed)))", offset: at)
             }
         }
-        guard try input.atEnd() else {
+        guard try allowsTrailingData || input.atEnd() else {
             throw RDBError(.corrupt, "unexpected bytes after the end of the RDB", offset: input.offset)
         }
         finished = true
@@ -216,7 +219,9 @@ public final class RDBReader {
             return .set(set)
         case RDBFormat.typeZSet, RDBFormat.typeZSet2:
             let n = try input.plainLength()
-            let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
+            // The count comes from the file: presize for at most 2^20 members, so a damaged count
+            // fails when the data runs out instead of allocating (or overflowing) up front.
+            let zset = SortedSetValue(expecting: min(n, 1 << 20), longest: 0, limits: zsetLimits)
             for _ in 0..<n {
                 let member = try input.string()
                 let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
