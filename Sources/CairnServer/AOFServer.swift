@@ -17,8 +17,10 @@ extension Server {
     /// A forked child of either kind is running (Redis's hasActiveChildProcess).
     var hasActiveChild: Bool { persistence.child != nil || aof.child != nil }
 
-    /// The AOF directory as an absolute path, under the current working directory.
+    /// The AOF directory as an absolute path, under the current working directory. (An absolute
+    /// appenddirname cannot come from a directive, which refuses paths; tests set one.)
     func aofDirectoryPath() -> String {
+        if settings.appenddirname.hasPrefix("/") { return settings.appenddirname }
         let cwd = ConfigValue.workingDirectory() ?? settings.dir
         return (cwd.hasSuffix("/") ? cwd : cwd + "/") + settings.appenddirname
     }
