@@ -118,7 +118,7 @@ extension Server {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name.hasPrefix("temp-rewriteaof-") || name == temporaryIncrement || name.hasPrefix(prefix + ".manifest.tmp-") {
+            if name.hasPrefix("temp-rewriteaof-") || name == temporaryIncrement || (name.hasPrefix(prefix + ".") && name.contains(".tmp-")) {
                 unlink(directory + "/" + name)
             }
         }

@@ -55,8 +55,6 @@ final class AOFState {
     /// Back-off of automatic rewrites after repeated failures (Redis's aofRewriteLimited).
     var retryDelayMinutes = 0
     var nextRetrySeconds: Int64 = 0
-    /// When a write error was last logged by the cron's retries.
-    var lastErrorRetrySeconds: Int64 = 0
 
     /// Redis's AOF_REWRITE_LIMITE_THRESHOLD and _MAX_MINUTES.
     static let failuresBeforeBackOff = 3

@@ -56,6 +56,11 @@ public final class AOFWriter {
     public private(set) var writeErrorCode: Int32 = 0
     public let fsyncThread: AOFFsyncThread
     private let logger: Logger
+    /// When a failed write was last logged: the cron retries often, the log says it rarely.
+    private var lastErrorLogSeconds: Int64 = 0
+
+    /// Redis's AOF_WRITE_LOG_ERROR_RATE: seconds between two logs of failing writes.
+    static let errorLogIntervalSeconds: Int64 = 30
 
     /// A buffer whose capacity grew past this is released after a write rather than kept.
     static let bufferRetainedBytesMax = 64 * 1024
@@ -82,18 +87,20 @@ public final class AOFWriter {
         encoder.append(batch, nowMillis: nowMillis, to: &buffer)
     }
 
+    /// errno of the last background fsync if it failed, as of the last `flush` (every command
+    /// checks `healthy`; the fsync thread's lock is taken once per flush instead).
+    public private(set) var fsyncErrorCode: Int32 = 0
+
     /// The last write and background fsync went well (no MISCONF).
-    public var healthy: Bool { writeErrorCode == 0 && fsyncThread.lastErrorCode == 0 }
+    public var healthy: Bool { writeErrorCode == 0 && fsyncErrorCode == 0 }
 
     /// The errno behind a MISCONF refusal, or 0.
-    public var failureCode: Int32 {
-        if writeErrorCode != 0 { return writeErrorCode }
-        return fsyncThread.lastErrorCode
-    }
+    public var failureCode: Int32 { writeErrorCode != 0 ? writeErrorCode : fsyncErrorCode }
 
     /// Redis's flushAppendOnlyFile. `force` writes even while an fsync runs (rewrites, shutdown);
     /// `skipFsync` is no-appendfsync-on-rewrite with a child running.
     public func flush(force: Bool, nowSeconds: Int64, skipFsync: Bool = false) -> FlushOutcome {
+        fsyncErrorCode = fsyncThread.lastErrorCode
         var syncInProgress = false
         if buffer.isEmpty {
             // everysec issues its fsync only after writes; a write whose fsync was skipped (one
@@ -112,7 +119,7 @@ public final class AOFWriter {
                 logger.notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.")
             }
             postponedSinceSeconds = 0
-            if let outcome = writeBuffer() { return outcome }
+            if let outcome = writeBuffer(nowSeconds: nowSeconds) { return outcome }
         }
         if skipFsync { return .done }
         switch policy {
@@ -139,7 +146,7 @@ public final class AOFWriter {
     }
 
     /// Writes the whole buffer; nil on success, else what `flush` reports.
-    private func writeBuffer() -> FlushOutcome? {
+    private func writeBuffer(nowSeconds: Int64) -> FlushOutcome? {
         let wanted = buffer.count
         var written = 0
         var code: Int32 = 0
@@ -168,18 +175,18 @@ public final class AOFWriter {
             return nil
         }
         // A partial command in the file would break loading: cut it off again if we can.
+        let logNow = policy == .always || nowSeconds - lastErrorLogSeconds > Self.errorLogIntervalSeconds
+        if logNow { lastErrorLogSeconds = nowSeconds }
         if written > 0 {
+            if logNow { logger.warning("Short write while writing to the AOF file: (nwritten=\(written), expected=\(wanted))") }
             if ftruncate(fd, off_t(incrementBytes)) == 0 {
                 written = 0
                 code = ENOSPC
-            } else {
+            } else if logNow {
                 logger.warning("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: \(String(cString: strerror(errno)))")
             }
-        }
-        if written == 0 {
+        } else if logNow {
             logger.warning("Error writing to the AOF file: \(String(cString: strerror(code)))")
-        } else {
-            logger.warning("Short write while writing to the AOF file: (nwritten=\(written), expected=\(wanted))")
         }
         if written > 0 {
             incrementBytes += Int64(written)
