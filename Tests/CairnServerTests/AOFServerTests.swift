@@ -35,6 +35,7 @@ import Glibc
         deinit {
             server.killRewriteChild()
             server.closeWriter()
+            server.aof.fsyncThread.stop()
             PersistenceTests.removeTree(dir)
         }
 
