@@ -12,12 +12,14 @@ let package = Package(
         .executable(name: "cairn-server", targets: ["cairn-server"]),
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
         .executable(name: "cairn-aof", targets: ["cairn-aof"]),
+        .executable(name: "cairn-backup", targets: ["cairn-backup"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // System libraries: compression for RDB/AOF (used from the RDB issue on).
@@ -53,6 +55,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: releaseSettings
         ),
@@ -88,10 +91,26 @@ let package = Package(
             ]
         ),
 
+        // Backups: archives of a node's files (tar, gzip/LZ4, AES-GCM), verify, restore, retention.
+        .target(
+            name: "CairnBackup",
+            dependencies: ["CairnStorage", "CairnTools", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseSettings
+        ),
+
+        .executableTarget(
+            name: "cairn-backup",
+            dependencies: [
+                "CairnBackup",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         .testTarget(name: "CairnRESPTests", dependencies: ["CairnRESP"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnRESP"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnStorage"]),
         .testTarget(name: "CairnToolsTests", dependencies: ["CairnTools", "CairnStorage"]),
+        .testTarget(name: "CairnBackupTests", dependencies: ["CairnBackup", "CairnStorage", "CairnTools"]),
     ],
     swiftLanguageModes: [.v6]
 )

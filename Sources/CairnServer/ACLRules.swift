@@ -90,7 +90,7 @@ final class ACLState {
         user.nopass = false
         user.passwords = []
         if let password, !password.isEmpty {
-            user.passwords = [SHA256.hex(Array(password.utf8))]
+            user.passwords = [ACLHash.hex(Array(password.utf8))]
         } else {
             user.nopass = true
         }

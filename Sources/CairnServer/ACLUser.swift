@@ -348,7 +348,7 @@ final class ACLUser {
             guard let first = op.first else { throw .syntax }
             switch first {
             case UInt8(ascii: ">"):
-                let hash = SHA256.hex(Array(op.dropFirst()))
+                let hash = ACLHash.hex(Array(op.dropFirst()))
                 if !passwords.contains(hash) { passwords.append(hash) }
                 nopass = false
             case UInt8(ascii: "#"):
@@ -357,7 +357,7 @@ final class ACLUser {
                 if !passwords.contains(hash) { passwords.append(hash) }
                 nopass = false
             case UInt8(ascii: "<"):
-                let hash = SHA256.hex(Array(op.dropFirst()))
+                let hash = ACLHash.hex(Array(op.dropFirst()))
                 guard let i = passwords.firstIndex(of: hash) else { throw .noSuchPassword }
                 passwords.remove(at: i)
             case UInt8(ascii: "!"):
@@ -384,7 +384,7 @@ final class ACLUser {
     /// they differ).
     func accepts(password: [UInt8]) -> Bool {
         if nopass { return true }
-        let hash = Array(SHA256.hex(password).utf8)
+        let hash = Array(ACLHash.hex(password).utf8)
         var matched = false
         for stored in passwords where Server.constantTimeEquals(Array(stored.utf8), hash) { matched = true }
         return matched

@@ -109,7 +109,7 @@ enum ConnectionAdminCommands {
 extension Server {
     /// The Redis version Cairn answers as (HELLO, INFO `redis_version`).
     static let redisVersion = "7.0.15"
-    static let cairnVersion = "0.1.0"
+    static let cairnVersion = CairnVersion.current
 
     /// AUTH / HELLO AUTH through the ACL users (Redis's ACLAuthenticateUser): on success the
     /// client runs as `user`; on failure the attempt goes to the ACL LOG (reason `auth`, object the

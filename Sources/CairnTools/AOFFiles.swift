@@ -118,6 +118,8 @@ struct AOFFileReport {
         case unknownCommand(offset: Int64, name: String)
         /// The RDB part is damaged or holds what Cairn does not load.
         case rdb(RDBError)
+        /// The manifest names a file that does not exist (the server refuses to start).
+        case missing
         case io(String)
     }
 
@@ -149,6 +151,7 @@ struct AOFFileReport {
         case .malformed(let at, let reason): return "bad format at offset \(at): \(reason)"
         case .unknownCommand(let at, let name): return "unknown command '\(name)' at offset \(at)"
         case .rdb(let e): return "RDB part: \(e)"
+        case .missing: return "the manifest names this file but it does not exist"
         case .io(let text): return "read error: \(text)"
         }
     }
@@ -161,7 +164,7 @@ enum AOFInspector {
         var report = AOFFileReport(name: file.name)
         let fd = open(file.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            report.problem = .io("cannot open \(file.path): \(errorText(errno))")
+            report.problem = errno == ENOENT ? .missing : .io("cannot open \(file.path): \(errorText(errno))")
             return report
         }
         defer { POSIX.close(fd) }

@@ -5,14 +5,14 @@ import Testing
 
 @Suite struct ACLUserTests {
     @Test func sha256MatchesTheFIPSVectors() {
-        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+        #expect(ACLHash.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(ACLHash.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(ACLHash.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+        #expect(ACLHash.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         // Redis's hash of "pw", as ACL GETUSER shows it.
-        #expect(SHA256.hex(Array("pw".utf8)) == "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4")
+        #expect(ACLHash.hex(Array("pw".utf8)) == "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4")
     }
 
     static func table() -> CommandTable { ServerHarness().server.engine.commands }
@@ -26,7 +26,7 @@ import Testing
     @Test func passwordsAreStoredHashedOnly() throws {
         let t = Self.table()
         let u = try Self.user("on", ">secret", table: t)
-        #expect(u.passwords == [SHA256.hex(Array("secret".utf8))])
+        #expect(u.passwords == [ACLHash.hex(Array("secret".utf8))])
         #expect(u.accepts(password: Array("secret".utf8)))
         #expect(!u.accepts(password: Array("Secret".utf8)))
         #expect(!u.describe(t).contains("secret"))

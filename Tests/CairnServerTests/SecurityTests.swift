@@ -153,7 +153,7 @@ import Testing
         #expect(h.run("CONFIG", "SET", "hz", "20") == .ok)
         #expect(h.server.acl.defaultUser.passwords.count == 2)
         #expect(h.run("CONFIG", "SET", "requirepass", "third") == .ok)
-        #expect(h.server.acl.defaultUser.passwords == [SHA256.hex(Array("third".utf8))])
+        #expect(h.server.acl.defaultUser.passwords == [ACLHash.hex(Array("third".utf8))])
         #expect(h.run("CONFIG", "SET", "requirepass", "") == .ok)
         #expect(h.server.acl.defaultUser.nopass)
         #expect(h.run("AUTH", "x") == .err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"))

@@ -181,6 +181,15 @@ import Glibc
         #expect(Self.value(engine, "a") == "3")
     }
 
+    @Test func everyFileStartsInDatabaseZero() throws {
+        let first = Self.resp("SELECT", "3") + Self.resp("SET", "a", "1")
+        let dir = Self.makeDirectory(base: nil, increments: [first, Self.resp("SET", "b", "2")])
+        defer { AOFTestFiles.remove(dir) }
+        let (engine, _) = try Self.load(dir)
+        #expect(Self.value(engine, "a", db: 3) == "1")
+        #expect(Self.value(engine, "b", db: 0) == "2")
+    }
+
     /// Redis's server.loading: a time that has passed by now still applies as it did when the
     /// command ran, so later commands see the key (here PERSIST keeps it for good).
     @Test func nothingExpiresWhileLoading() throws {

@@ -214,4 +214,33 @@ func loadFromBytes(_ bytes: [UInt8], verifyChecksum: Bool = true) throws -> Engi
         }
         #expect(set.members.map { String(decoding: $0.bytes, as: UTF8.self) }.sorted() == ["17", "a", "b"])
     }
+
+    /// The one-pass listpack build used when loading gives exactly what inserting one by one gives.
+    @Test func bulkLoadedSortedSetsMatchInsertion() {
+        let limits = SortedSetValue.Limits(EngineSettings())
+        var g = FastRandom(seed: 9)
+        for round in 0..<200 {
+            let n = Int.random(in: 1...128, using: &g)
+            var items: [(member: [UInt8], score: Double)] = []
+            var seen = Set<[UInt8]>()
+            while items.count < n {
+                let m = Array("m\(Int.random(in: 0..<300, using: &g))".utf8)
+                guard seen.insert(m).inserted else { continue }
+                let scores: [Double] = [0, -0.0, 1, 1, 2.5, -3, .infinity, -.infinity]
+                items.append((m, scores[Int.random(in: 0..<scores.count, using: &g)]))
+            }
+            let one = SortedSetValue()
+            for it in items { _ = it.member.withUnsafeBytes { one.add($0, score: it.score, flags: [], limits: limits) } }
+            guard let bulk = SortedSetValue.listpackLoaded(items, limits: limits) else {
+                Issue.record("round \(round): not built")
+                continue
+            }
+            var a: [String] = [], b: [String] = []
+            one.forEachInOrder { m, s in a.append("\(Array(m)) \(s.bitPattern)") }
+            bulk.forEachInOrder { m, s in b.append("\(Array(m)) \(s.bitPattern)") }
+            #expect(a == b, "round \(round)")
+            #expect(bulk.validate() == nil)
+        }
+        #expect(SortedSetValue.listpackLoaded([(Array("a".utf8), 1), (Array("a".utf8), 2)], limits: limits) == nil)
+    }
 }

@@ -133,6 +133,8 @@ public enum AOFLoader {
             if start < size { logger.notice("Reading the remaining AOF tail...") }
         }
 
+        // Each file starts in database 0, as Redis loads each with a new client.
+        replay.client.db = 0
         let scanner = AOFScanner(fd: fd, startOffset: start, fileSize: size)
         var validUpTo = start
         var validBeforeMulti = start

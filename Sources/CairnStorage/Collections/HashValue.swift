@@ -35,6 +35,26 @@ public final class HashValue {
 
     public init() {}
 
+    /// A small hash built in one pass from pairs read from a file, in its listpack encoding and
+    /// the pairs' order (what HSET one by one gives). Nil when the pairs need the hashtable
+    /// encoding or repeat a field (the caller decides).
+    static func listpackLoaded(_ pairs: [(field: [UInt8], value: [UInt8])], limits: HashLimits) -> HashValue? {
+        guard pairs.count <= limits.maxListpackEntries else { return nil }
+        for p in pairs where p.field.count > limits.maxListpackValue || p.value.count > limits.maxListpackValue {
+            return nil
+        }
+        let byField = pairs.indices.sorted { pairs[$0].field.lexicographicallyPrecedes(pairs[$1].field) }
+        for k in byField.indices.dropFirst() where pairs[byField[k]].field == pairs[byField[k - 1]].field {
+            return nil
+        }
+        let h = HashValue()
+        for p in pairs {
+            h.pack.append(p.field)
+            h.pack.append(p.value)
+        }
+        return h
+    }
+
     public var count: Int { table?.count ?? pack.count / 2 }
     public var isEmpty: Bool { count == 0 }
     public var isListpack: Bool { table == nil }

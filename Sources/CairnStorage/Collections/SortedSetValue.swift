@@ -138,6 +138,33 @@ public final class SortedSetValue {
         (score == 0 ? 0.0 : score).bitPattern.littleEndian
     }
 
+    /// A small set built in one pass from (member, score) pairs read from a file, in its listpack
+    /// encoding: sorted once instead of inserted one by one. Nil when the pairs need the skiplist
+    /// encoding (too many, too long), hold a NaN, or repeat a member (the caller decides).
+    static func listpackLoaded(_ items: [(member: [UInt8], score: Double)], limits: Limits) -> SortedSetValue? {
+        var longest = 0
+        for item in items {
+            if item.score.isNaN { return nil }
+            longest = max(longest, item.member.count)
+        }
+        guard limits.allowsListpack(count: items.count, longest: longest) else { return nil }
+        let byMember = items.indices.sorted { items[$0].member.lexicographicallyPrecedes(items[$1].member) }
+        for k in byMember.indices.dropFirst() where items[byMember[k]].member == items[byMember[k - 1]].member {
+            return nil
+        }
+        let ordered = items.sorted { a, b in
+            let x = a.score == 0 ? 0.0 : a.score, y = b.score == 0 ? 0.0 : b.score
+            return x < y || (x == y && a.member.lexicographicallyPrecedes(b.member))
+        }
+        let z = SortedSetValue()
+        for item in ordered {
+            var bits = scoreEntry(item.score)
+            z.pairs.append(item.member)
+            withUnsafeBytes(of: &bits) { z.pairs.append($0) }
+        }
+        return z
+    }
+
     /// Inserts a member known to be absent at its sorted place.
     func insertPair(_ member: UnsafeRawBufferPointer, _ score: Double) {
         var o = 0

@@ -121,19 +121,32 @@ final class GzipSink: ByteSink {
     private let next: ByteSink
     private var stream = z_stream()
     private var output: UnsafeMutableRawBufferPointer
+    /// zlib keeps a pointer to the header until the first deflate call writes it.
+    private var header: UnsafeMutablePointer<gz_header>?
 
-    init(next: ByteSink, level: Int) throws {
+    /// `headerCRC` sets FHCRC, so that damage to the header's mtime, XFL or OS bytes (which
+    /// nothing else covers) is detected too (backup archives).
+    init(next: ByteSink, level: Int, headerCRC: Bool = false) throws {
         self.next = next
         output = .allocate(byteCount: 256 * 1024, alignment: 16)
         guard cairn_deflateInit2(&stream, Int32(max(1, min(level, 9))), 15 + 16, 8) == Z_OK else {
             output.deallocate()
             throw RDBError(.io, "cannot initialise zlib")
         }
+        if headerCRC {
+            let h = UnsafeMutablePointer<gz_header>.allocate(capacity: 1)
+            h.initialize(to: gz_header())
+            h.pointee.os = 3
+            h.pointee.hcrc = 1
+            header = h
+            guard deflateSetHeader(&stream, h) == Z_OK else { throw RDBError(.io, "cannot set the gzip header") }
+        }
     }
 
     deinit {
         deflateEnd(&stream)
         output.deallocate()
+        header?.deallocate()
     }
 
     private func run(_ input: UnsafeRawBufferPointer, flush: Int32) throws {

@@ -65,6 +65,12 @@ public final class RDBReader {
         try self.init(source: MemorySource(bytes), file: nil, settings: settings, verifyChecksum: verifyChecksum)
     }
 
+    /// Reads any byte stream, e.g. a member of a backup archive (the outer layer is detected as
+    /// for a file).
+    public convenience init(source: ByteSource, settings: EngineSettings = EngineSettings(), verifyChecksum: Bool = true) throws {
+        try self.init(source: source, file: nil, settings: settings, verifyChecksum: verifyChecksum)
+    }
+
     private init(source: ByteSource, file: FileSource?, settings: EngineSettings, verifyChecksum: Bool) throws {
         let (inner, outer) = try OuterFormat.open(source)
         self.outer = outer
@@ -219,6 +225,21 @@ public final class RDBReader {
             return .set(set)
         case RDBFormat.typeZSet, RDBFormat.typeZSet2:
             let n = try input.plainLength()
+            if n <= zsetLimits.maxEntries {
+                // Small: read every pair, then build the listpack in one sorted pass.
+                var items: [(member: [UInt8], score: Double)] = []
+                items.reserveCapacity(n)
+                for _ in 0..<n {
+                    let member = try input.string()
+                    let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
+                    items.append((member, score))
+                }
+                if let zset = SortedSetValue.listpackLoaded(items, limits: zsetLimits) { return .zset(zset) }
+                // Long members, a NaN or a repeated member: the general path decides (and reports).
+                let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
+                for item in items { try addScored(zset, item.member, item.score) }
+                return .zset(zset)
+            }
             // The count comes from the file: presize for at most 2^20 members, so a damaged count
             // fails when the data runs out instead of allocating (or overflowing) up front.
             let zset = SortedSetValue(expecting: min(n, 1 << 20), longest: 0, limits: zsetLimits)
@@ -229,9 +250,19 @@ public final class RDBReader {
             }
             return .zset(zset)
         case RDBFormat.typeHash:
-            let hash = HashValue()
             let n = try input.plainLength()
-            if n > settings.hashMaxListpackEntries { hash.convertToTable() }
+            if n <= settings.hashMaxListpackEntries {
+                // Small: read every pair, then build the listpack in one pass.
+                var pairs: [(field: [UInt8], value: [UInt8])] = []
+                pairs.reserveCapacity(n)
+                for _ in 0..<n { pairs.append((try input.string(), try input.string())) }
+                if let hash = HashValue.listpackLoaded(pairs, limits: hashLimits) { return .hash(hash) }
+                let hash = HashValue()
+                for p in pairs { try addField(hash, p.field, p.value) }
+                return .hash(hash)
+            }
+            let hash = HashValue()
+            hash.convertToTable()
             for _ in 0..<n {
                 let field = try input.string()
                 let value = try input.string()
