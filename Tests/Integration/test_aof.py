@@ -288,6 +288,32 @@ def test_config_set_appendonly_builds_the_first_base(server_factory, restart):
         assert digest(c) == before
 
 
+def test_config_set_appendonly_during_bgsave_is_scheduled(server_factory):
+    s = server_factory("--enable-debug-command", "yes", "--rdb-key-save-delay", 2000)
+    with s.raw() as c:
+        c.command("DEBUG", "POPULATE", 500)
+        assert c.command("BGSAVE") == "Background saving started"
+        assert c.command("CONFIG", "SET", "appendonly", "yes") == "OK"
+        fields = info(c)
+        assert fields["aof_enabled"] == "1"
+        assert fields["aof_rewrite_scheduled"] == "1"
+        assert c.command("CONFIG", "SET", "rdb-key-save-delay", 0) == "OK"
+        fields = wait_for_rewrite(c)
+        assert fields["aof_rewrites"] == "1"
+        assert fields["aof_last_bgrewrite_status"] == "ok"
+    assert "appendonly.aof.1.base.rdb" in aof_files(s)
+
+
+def test_pipelined_replies_under_always(server_factory, restart):
+    s = server_factory(*AOF_ARGS, "--appendfsync", "always")
+    with s.raw() as c:
+        c.send(b"".join(encode("INCR", "n") for _ in range(2000)))
+        assert [c.read_reply() for _ in range(2000)] == list(range(1, 2001))
+    s2 = restart(s)
+    with s2.raw() as c:
+        assert c.command("GET", "n") == b"2000"
+
+
 def test_config_set_appendonly_no_stops_appending(server_factory):
     s = server_factory(*AOF_ARGS)
     with s.raw() as c:
