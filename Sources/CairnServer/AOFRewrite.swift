@@ -62,7 +62,6 @@ extension Server {
         if !aof.warmedUp {
             // The child must not be the first to run the writer's code (see ForkedChild.swift).
             AOFBase.warmUp()
-            RDBSnapshot.warmUp()
             _ = AOFState.temporaryBasePath(directory: directory, pid: getpid())
             aof.warmedUp = true
         }
