@@ -53,7 +53,7 @@ public final class Server: @unchecked Sendable {
     let acl = ACLState()
     /// RDB saves, save points, loading (Persistence.swift).
     let persistence = PersistenceState()
-    /// The append-only file (AOFServer.swift, AOFRewrite.swift).
+    /// The append-only file (AOFServer.swift, AOFLifecycle.swift, AOFRewrite.swift).
     let aof = AOFState()
     private var appliedRequirepass: String?? = .none
     private var aclLoadError: String? = nil
