@@ -314,6 +314,19 @@ def test_pipelined_replies_under_always(server_factory, restart):
         assert c.command("GET", "n") == b"2000"
 
 
+def test_config_set_appendonly_that_cannot_start(server_factory):
+    s = server_factory()
+    with open(aof_dir(s), "w") as f:
+        f.write("a file where the AOF directory should be")
+    with s.raw() as c:
+        assert c.command("CONFIG", "SET", "appendonly", "yes", "appendfsync", "always") == Error(
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.")
+        assert c.command("CONFIG", "GET", "appendonly") == [b"appendonly", b"no"]
+        assert c.command("CONFIG", "GET", "appendfsync") == [b"appendfsync", b"everysec"]
+        assert info(c)["aof_enabled"] == "0"
+        assert c.command("SET", "k", "v") == "OK"
+
+
 def test_config_set_appendonly_no_stops_appending(server_factory):
     s = server_factory(*AOF_ARGS)
     with s.raw() as c:
