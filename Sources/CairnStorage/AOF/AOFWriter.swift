@@ -100,12 +100,18 @@ public final class AOFWriter {
     /// Redis's flushAppendOnlyFile. `force` writes even while an fsync runs (rewrites, shutdown);
     /// `skipFsync` is no-appendfsync-on-rewrite with a child running.
     public func flush(force: Bool, nowSeconds: Int64, skipFsync: Bool = false) -> FlushOutcome {
-        fsyncErrorCode = fsyncThread.lastErrorCode
+        let fsyncError = fsyncThread.lastErrorCode
+        if fsyncError != 0 && fsyncErrorCode == 0 {
+            logger.warning("Fail to fsync the AOF file: \(String(cString: strerror(fsyncError)))")
+        }
+        fsyncErrorCode = fsyncError
         var syncInProgress = false
         if buffer.isEmpty {
             // everysec issues its fsync only after writes; a write whose fsync was skipped (one
-            // was running) gets it here once the second has passed.
-            guard policy == .everysec, fsyncedBytes != incrementBytes, nowSeconds > lastFsyncSeconds else { return .done }
+            // was running) gets it here once the second has passed, and so does a failed fsync
+            // (writes are refused meanwhile, so no write would bring another).
+            guard policy == .everysec, fsyncedBytes != incrementBytes || fsyncErrorCode != 0,
+                  nowSeconds > lastFsyncSeconds else { return .done }
             if fsyncThread.pendingFsyncs > 0 { return .done }
         } else {
             if policy == .everysec { syncInProgress = fsyncThread.pendingFsyncs > 0 }
