@@ -23,7 +23,8 @@ final class AOFState {
     var directory = ""
     var manifest = AOFManifest()
     var writer: AOFWriter?
-    let fsyncThread = AOFFsyncThread()
+    /// fsyncs of the increment (a test may put one with a stand-in disk here before the AOF opens).
+    var fsyncThread = AOFFsyncThread()
     /// The propagation sink is installed (once; it ignores batches while the AOF is off).
     var sinkInstalled = false
 

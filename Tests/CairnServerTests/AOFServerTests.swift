@@ -19,7 +19,7 @@ import Glibc
         var server: Server { harness.server }
         var aofDir: String { dir + "/appendonlydir" }
 
-        init(configure: (inout ServerSettings) -> Void = { _ in }) throws {
+        init(sync: (@Sendable (Int32) -> Int32)? = nil, configure: (inout ServerSettings) -> Void = { _ in }) throws {
             var template = Array("/tmp/cairn-aofsrv-XXXXXX".utf8CString)
             dir = mkdtemp(&template).map { String(cString: $0) } ?? "/tmp"
             var settings = ServerSettings()
@@ -29,6 +29,7 @@ import Glibc
             settings.enableDebugCommand = "yes"
             configure(&settings)
             harness = ServerHarness(settings: settings)
+            if let sync { harness.server.aof.fsyncThread = AOFFsyncThread(sync: sync) }
             try server.loadDataFromDisk()
         }
 
@@ -105,6 +106,28 @@ import Glibc
         #expect(f.info()["aof_buffer_length"] == "0")
         let engine = try f.reloaded()
         #expect(engine.databases[0].count == 2)
+    }
+
+    @Test func alwaysSyncsOncePerTurnForEveryClientOfTheTurn() throws {
+        let disk = AOFWriterTests.SlowDisk()
+        let f = try Fixture(sync: { disk.sync($0) }) { $0.appendfsync = .always }
+        let clients = (1...3).map { f.harness.makeClient(id: Int64(100 + $0)) }
+        for (i, client) in clients.enumerated() {
+            f.harness.run([Array("SET".utf8), Array("k\(i)".utf8), Array("v".utf8)], as: client)
+        }
+        f.harness.run([Array("INCR".utf8), Array("n".utf8)], as: clients[0])
+        #expect(disk.count == 0, "nothing synced before the turn ends")
+        f.server.endAOFTurn()
+        #expect(disk.count == 1, "one fsync for the whole turn")
+        f.run("SET", "later", "1")
+        f.server.endAOFTurn()
+        #expect(disk.count == 2)
+        // A turn without writes costs no fsync.
+        f.run("GET", "later")
+        f.server.endAOFTurn()
+        f.server.aofCron()
+        #expect(disk.count == 2)
+        #expect(try f.reloaded().databases[0].count == 5)
     }
 
     @Test func aFailedWriteRefusesWritesWithMisconfUntilOneSucceeds() throws {
@@ -191,7 +214,7 @@ import Glibc
     }
 
     @Test func shutdownWaitsForTheFirstBase() throws {
-        let f = try Fixture { $0.appendonly = false; $0.rdbKeySaveDelayMicros = 100_000 }
+        let f = try Fixture(configure: { $0.appendonly = false; $0.rdbKeySaveDelayMicros = 100_000 })
         f.run("SET", "a", "1")
         f.run("SET", "b", "1")
         #expect(f.run("CONFIG", "SET", "appendonly", "yes") == .ok)

@@ -66,6 +66,16 @@ public final class AOFFsyncThread: @unchecked Sendable {
         return failureCode
     }
 
+    /// fdatasync of `fd` on the calling thread (`always`, shutdown): 0, or the errno. A file
+    /// that cannot be synced (EINVAL: a pipe, /dev/null) has nothing to lose and counts as done.
+    public func syncNow(_ fd: Int32) -> Int32 {
+        while sync(fd) != 0 {
+            if errno == EINTR { continue }
+            return errno == EINVAL ? 0 : errno
+        }
+        return 0
+    }
+
     /// Queues an fsync (fdatasync) of `fd`; the caller keeps the descriptor open.
     public func fsync(_ fd: Int32) { submit(.fsync(fd)) }
 
@@ -150,13 +160,7 @@ public final class AOFFsyncThread: @unchecked Sendable {
         case .fsync(let d), .fsyncAndClose(let d): fd = d
         case .stop: return
         }
-        var code: Int32 = 0
-        while sync(fd) != 0 {
-            // EINVAL: a file that cannot be synced (a pipe or /dev/null in tests) has nothing to lose.
-            if errno == EINTR { continue }
-            if errno != EINVAL { code = errno }
-            break
-        }
+        let code = syncNow(fd)
         if case .fsyncAndClose = job { close(fd) }
         if !locked { pthread_mutex_lock(lock) }
         if case .fsync = job {

@@ -130,10 +130,9 @@ public final class AOFWriter {
         if skipFsync { return .done }
         switch policy {
         case .always:
-            while fdatasync(fd) != 0 {
-                if errno == EINTR { continue }
-                if errno == EINVAL { break }
-                return .fatal("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(String(cString: strerror(errno))). Exiting...")
+            let code = fsyncThread.syncNow(fd)
+            if code != 0 {
+                return .fatal("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(String(cString: strerror(code))). Exiting...")
             }
             fsyncedBytes = incrementBytes
             lastFsyncSeconds = nowSeconds
@@ -226,11 +225,8 @@ public final class AOFWriter {
         if !buffer.isEmpty && flush(force: true, nowSeconds: nowSeconds, skipFsync: true) != .done {
             code = writeErrorCode != 0 ? writeErrorCode : EIO
         }
-        while fdatasync(fd) != 0 {
-            if errno == EINTR { continue }
-            if errno != EINVAL { code = errno }
-            break
-        }
+        let synced = fsyncThread.syncNow(fd)
+        if synced != 0 { code = synced }
         if code == 0 { fsyncedBytes = incrementBytes }
         fsyncThread.drain()
         return code
