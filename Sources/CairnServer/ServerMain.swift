@@ -59,7 +59,7 @@ public enum ServerMain {
         do {
             try server.loadDataFromDisk()
         } catch let error as AOFError {
-            logger.critical("Fatal error loading the AOF: \(error). Make a backup of \(settings.dir)/\(settings.appenddirname), then repair it (cairn-aof fix). Exiting.")
+            logger.critical("Fatal error loading the AOF: \(error). Make a backup of \(settings.dir)/\(settings.appenddirname), then inspect it with cairn-aof check (docs/tools-cairn-aof.md). Exiting.")
             server.discard()
             return 1
         } catch {
