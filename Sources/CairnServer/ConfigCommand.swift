@@ -106,8 +106,17 @@ enum ConfigCommand {
         if updated.dir != server.settings.dir && chdir(updated.dir) != 0 {
             return failed(c, "dir", String(cString: strerror(errno)))
         }
+        let previous = server.settings
         server.settings = updated
         server.applySettings()
+        // Switching the AOF on or off starts or stops it, and may fail (Redis's updateAppendonly):
+        // then the whole CONFIG SET is undone, as Redis restores every value it set.
+        if updated.appendonly != previous.appendonly, let reason = server.appendOnlyChanged(to: updated.appendonly) {
+            server.settings = previous
+            server.settings.dir = updated.dir
+            server.applySettings()
+            return failed(c, "appendonly", reason)
+        }
         c.reply.ok()
     }
 

@@ -24,6 +24,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     // socket (counted only while a limit applies), and when the soft limit was first reached.
     private var pendingOutputBytes = 0
     private var softLimitReachedAt: Int64 = 0
+    /// The replies wait for this turn's AOF write (and fsync under `always`): Server.endAOFTurn.
+    private var repliesHeld = false
 
     init(server: Server) {
         self.server = server
@@ -105,6 +107,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes pending replies; closes the connection if the client is done.
     func flush(_ context: ChannelHandlerContext) {
         guard let session else { return }
+        if server.aofHoldsReplies {
+            if !repliesHeld {
+                repliesHeld = true
+                server.holdReplies(self)
+            }
+            return
+        }
         if session.reply.buffer.readableBytes > 0 {
             // [security] client-output-buffer-limit: checked as replies are added, as Redis does.
             let limit = server.settings.outputBufferLimits[OutputBufferLimits.clientClass(of: session)]
@@ -133,6 +142,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         if session.closeAfterReply {
             context.close(promise: nil)
         }
+    }
+
+    /// The AOF write this connection's replies waited for is done.
+    func releaseHeldReplies() {
+        repliesHeld = false
+        flushNow()
     }
 
     /// Sends output another client's command left here (pub/sub messages).

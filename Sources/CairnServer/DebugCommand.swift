@@ -7,9 +7,9 @@ import Darwin
 #endif
 
 // DEBUG (debug.c in Redis 7.0): the subcommands tests and tools rely on. SLEEP, SET-ACTIVE-EXPIRE,
-// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, RELOAD (PersistenceCommands.swift), HELP. As in Redis
-// 7.0 the command is refused unless `enable-debug-command` is yes (or local, from a loopback or
-// unix-socket client). Like Redis, DEBUG is one command whose first argument picks the action,
+// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, RELOAD (PersistenceCommands.swift), LOADAOF
+// (AOFCommands.swift), HELP. As in Redis 7.0 the command is refused unless `enable-debug-command`
+// is yes (or local, from a loopback or unix-socket client). Like Redis, DEBUG is one command whose first argument picks the action,
 // so an unknown action or a wrong argument count gets "unknown subcommand or wrong number of
 // arguments".
 
@@ -36,6 +36,8 @@ enum DebugCommand {
             help(c)
         } else if c.args.matches(1, "reload") {
             PersistenceCommands.debugReload(c)
+        } else if c.args.matches(1, "loadaof") && argc == 2 {
+            AOFCommands.debugLoadAOF(c)
         } else if c.args.matches(1, "sleep") && argc == 3 {
             sleep(c)
         } else if c.args.matches(1, "set-active-expire") && argc == 3 {
@@ -167,6 +169,8 @@ enum DebugCommand {
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "LOADAOF",
+            "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
             "POPULATE <count> [<prefix>] [<size>]",

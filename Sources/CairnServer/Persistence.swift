@@ -68,12 +68,15 @@ extension Server {
         engine.commandObservers.append { [unowned(unsafe) self] _, command, _, _ in
             if command.spec.name == "flushall" { flushedAll() }
         }
+        engine.commands.register(AOFCommands.specs)
     }
 
     /// Writes are refused while the last background save failed, save points are configured and
     /// stop-writes-on-bgsave-error is on. PING too, so that monitoring notices (Redis 7.0).
     func persistenceRefusal(_ command: RegisteredCommand) -> String? {
-        guard !persistence.lastBgsaveOK, settings.stopWritesOnBgsaveError, !settings.savePoints.isEmpty else { return nil }
+        guard !persistence.lastBgsaveOK, settings.stopWritesOnBgsaveError, !settings.savePoints.isEmpty else {
+            return aofRefusal(command)
+        }
         if command.spec.flags.contains(.write) || command.spec.name == "ping" { return PersistenceState.misconfError }
         return nil
     }
@@ -130,7 +133,7 @@ extension Server {
     @discardableResult
     func startBackgroundSave() -> Bool {
         let p = persistence
-        guard p.child == nil else { return false }
+        guard !hasActiveChild else { return false }
         p.dirtyAtFork = engine.dirty
         p.lastBgsaveTrySeconds = Self.unixSeconds()
         p.saves += 1
@@ -174,6 +177,8 @@ extension Server {
             if let exit { backgroundSaveDone(child, exit) }
             return
         }
+        // One child at a time: save points wait for an AOF rewrite to end.
+        guard aof.child == nil else { return }
         let now = Self.unixSeconds()
         let mayRetry = p.lastBgsaveOK || now - p.lastBgsaveTrySeconds > PersistenceState.retryDelaySeconds
         guard mayRetry else { return }
@@ -238,6 +243,10 @@ extension Server {
             logger.warning("There is a child saving an .rdb. Killing it!")
             abortBackgroundSave()
         }
+        guard prepareAOFForShutdown(force: force) else {
+            logger.warning("Errors trying to shut down the server. Check the logs for more information.")
+            return false
+        }
         guard save || (!nosave && !settings.savePoints.isEmpty) else { return true }
         logger.notice("Saving the final RDB snapshot before exiting.")
         if saveInForeground() { return true }
@@ -268,6 +277,7 @@ extension Server {
     /// expired. Throws when the file cannot be read whole: the node must not start with part of
     /// its data.
     public func loadDataFromDisk() throws {
+        if settings.appendonly { return try loadAppendOnlyFilesAtStart() }
         let path = settings.dbfilename
         guard access(path, F_OK) == 0 else { return }
         let summary = try loadRDB(path)
@@ -297,16 +307,16 @@ extension Server {
 
     // MARK: INFO
 
-    /// INFO persistence, Redis 7.0's fields. AOF and module forks do not exist yet: their lines
-    /// say so (disabled, never run).
+    /// INFO persistence, Redis 7.0's fields. The current_* fields describe whichever child runs;
+    /// module forks do not exist (their lines say so).
     func persistenceInfo() -> [String] {
         let p = persistence
-        let child = p.child
+        let child = p.child ?? aof.child
         let now = Self.unixSeconds()
         var cowAge: Int64 = 0
         if let child, child.cowUpdatedMillis > 0 { cowAge = (Clock.unixMillis() - child.cowUpdatedMillis) / 1000 }
         let processed = child?.keys ?? 0
-        let total = child == nil ? 0 : p.keysAtFork
+        let total = child == nil ? 0 : (p.child != nil ? p.keysAtFork : Int64(engine.totalKeys))
         let percent = total > 0 ? Double(processed) / Double(total) * 100 : 0
         return [
             "# Persistence",
@@ -319,27 +329,15 @@ extension Server {
             "current_save_keys_processed:\(processed)",
             "current_save_keys_total:\(total)",
             "rdb_changes_since_last_save:\(engine.dirty)",
-            "rdb_bgsave_in_progress:\(child == nil ? 0 : 1)",
+            "rdb_bgsave_in_progress:\(p.child == nil ? 0 : 1)",
             "rdb_last_save_time:\(p.lastSaveSeconds)",
             "rdb_last_bgsave_status:\(p.lastBgsaveOK ? "ok" : "err")",
             "rdb_last_bgsave_time_sec:\(p.lastBgsaveDurationSeconds)",
-            "rdb_current_bgsave_time_sec:\(child == nil ? -1 : now - p.childStartedSeconds)",
+            "rdb_current_bgsave_time_sec:\(p.child == nil ? -1 : now - p.childStartedSeconds)",
             "rdb_saves:\(p.saves)",
             "rdb_last_cow_size:\(p.lastCowBytes)",
             "rdb_last_load_keys_expired:\(p.lastLoadKeysExpired)",
             "rdb_last_load_keys_loaded:\(p.lastLoadKeysLoaded)",
-            "aof_enabled:0",
-            "aof_rewrite_in_progress:0",
-            "aof_rewrite_scheduled:0",
-            "aof_last_rewrite_time_sec:-1",
-            "aof_current_rewrite_time_sec:-1",
-            "aof_last_bgrewrite_status:ok",
-            "aof_rewrites:0",
-            "aof_rewrites_consecutive_failures:0",
-            "aof_last_write_status:ok",
-            "aof_last_cow_size:0",
-            "module_fork_in_progress:0",
-            "module_fork_last_cow_size:0",
-        ]
+        ] + aof.infoLines(nowSeconds: now)
     }
 }

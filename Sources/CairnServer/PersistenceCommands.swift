@@ -38,8 +38,7 @@ enum PersistenceCommands {
         }
         let server = ServerCommands.server(c)
         if server.persistence.child != nil { return c.reply.error(saveInProgress) }
-        // Another kind of child (an AOF rewrite, once it exists) would also go here.
-        let otherChildActive = false
+        let otherChildActive = server.aof.child != nil
         if otherChildActive || c.engine.isExecutingTransaction {
             guard schedule || c.engine.isExecutingTransaction else {
                 return c.reply.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")

@@ -53,6 +53,8 @@ public final class Server: @unchecked Sendable {
     let acl = ACLState()
     /// RDB saves, save points, loading (Persistence.swift).
     let persistence = PersistenceState()
+    /// The append-only file (AOFServer.swift, AOFLifecycle.swift, AOFRewrite.swift).
+    let aof = AOFState()
     private var appliedRequirepass: String?? = .none
     private var aclLoadError: String? = nil
 
@@ -123,6 +125,7 @@ public final class Server: @unchecked Sendable {
         acl.logMaxLength = settings.acllogMaxLength
         logger.logLevel = Self.logLevel(settings.loglevel)
         admin.apply(settings, engine: engine)
+        applyAOFSettings()
         if cron != nil { scheduleCron() }
     }
 
@@ -229,6 +232,7 @@ public final class Server: @unchecked Sendable {
     private func serverCron() {
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
         persistenceCron()
+        aofCron()
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         flushPendingOutput()
@@ -258,6 +262,9 @@ public final class Server: @unchecked Sendable {
         isShutDown = true
         if let reason { logger.warning("\(reason)") }
         abortBackgroundSave()
+        killRewriteChild()
+        closeWriter()
+        aof.fsyncThread.stop()
         cron?.cancel()
         for l in listeners { l.close(promise: nil) }
         listeners = []

@@ -72,6 +72,20 @@ public struct ServerSettings: Sendable {
     /// add to it (Redis's reading_config_file rule); CONFIG SET always replaces.
     var readingConfigFile = false
     var savePointsReadFromFile = false
+    // The append-only file (AOFServer.swift).
+    public var appendonly = false
+    /// `appendfilename`: the prefix of every file in the AOF directory.
+    public var appendfilename = "appendonly.aof"
+    public var appenddirname = "appendonlydir"
+    public var appendfsync = AOFFsyncPolicy.everysec
+    public var aofUseRdbPreamble = true
+    public var aofTimestampEnabled = false
+    public var aofLoadTruncated = true
+    /// Rewrite automatically once the AOF grew by this percentage over its size after the last
+    /// rewrite (0: never) and is larger than `autoAofRewriteMinSize` bytes.
+    public var autoAofRewritePercentage = 100
+    public var autoAofRewriteMinSize = 64 * 1024 * 1024
+    public var noAppendfsyncOnRewrite = false
     public init() {}
 }
 
@@ -324,6 +338,40 @@ enum ConfigTable {
                         set: single { $0.rdbKeySaveDelayMicros = try ConfigValue.int($1, Int(Int32.min)...Int(Int32.max)) }),
         ConfigDirective(name: "rdb-child-watchdog-seconds", get: { String($0.rdbChildWatchdogSeconds) },
                         set: single { $0.rdbChildWatchdogSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        // The AOF. Switching `appendonly` at run time starts or stops it (ConfigCommand.set).
+        ConfigDirective(name: "appendonly", get: { ConfigValue.yesNo($0.appendonly) },
+                        set: single { $0.appendonly = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "appendfilename", mutable: false, isString: true, get: { $0.appendfilename },
+                        set: single { s, v in
+                            guard !v.isEmpty else { throw ConfigError("appendfilename can't be empty") }
+                            guard !v.contains("/") else { throw ConfigError("appendfilename can't be a path, just a filename") }
+                            s.appendfilename = v
+                        }),
+        ConfigDirective(name: "appenddirname", mutable: false, isString: true, get: { $0.appenddirname },
+                        set: single { s, v in
+                            guard !v.isEmpty else { throw ConfigError("appenddirname can't be empty") }
+                            guard !v.contains("/") else { throw ConfigError("appenddirname can't be a path, just a dirname") }
+                            s.appenddirname = v
+                        }),
+        ConfigDirective(name: "appendfsync", get: { $0.appendfsync.rawValue },
+                        set: single { s, v in
+                            guard let p = AOFFsyncPolicy(rawValue: v.lowercased()) else {
+                                throw ConfigError("argument(s) must be one of the following: everysec, always, no")
+                            }
+                            s.appendfsync = p
+                        }),
+        ConfigDirective(name: "aof-use-rdb-preamble", get: { ConfigValue.yesNo($0.aofUseRdbPreamble) },
+                        set: single { $0.aofUseRdbPreamble = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "aof-timestamp-enabled", get: { ConfigValue.yesNo($0.aofTimestampEnabled) },
+                        set: single { $0.aofTimestampEnabled = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "aof-load-truncated", get: { ConfigValue.yesNo($0.aofLoadTruncated) },
+                        set: single { $0.aofLoadTruncated = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "auto-aof-rewrite-percentage", get: { String($0.autoAofRewritePercentage) },
+                        set: single { $0.autoAofRewritePercentage = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "auto-aof-rewrite-min-size", get: { String($0.autoAofRewriteMinSize) },
+                        set: single { $0.autoAofRewriteMinSize = try ConfigValue.memory($1) }),
+        ConfigDirective(name: "no-appendfsync-on-rewrite", get: { ConfigValue.yesNo($0.noAppendfsyncOnRewrite) },
+                        set: single { $0.noAppendfsyncOnRewrite = try ConfigValue.bool($1) }),
     ]
 
     static func lookup(_ name: String) -> ConfigDirective? {

@@ -58,8 +58,13 @@ public enum ServerMain {
         let server = Server(settings: settings, logger: logger, configFile: configFile)
         do {
             try server.loadDataFromDisk()
+        } catch let error as AOFError {
+            logger.critical("Fatal error loading the AOF: \(error). Make a backup of \(settings.dir)/\(settings.appenddirname), then inspect it with cairn-aof check (docs/tools-cairn-aof.md). Exiting.")
+            server.discard()
+            return 1
         } catch {
-            logger.critical("Fatal error loading the DB from \(settings.dir)/\(settings.dbfilename): \(error). Exiting.")
+            let source = settings.appendonly ? "\(settings.appenddirname)" : "\(settings.dbfilename)"
+            logger.critical("Fatal error loading the DB from \(settings.dir)/\(source): \(error). Exiting.")
             server.discard()
             return 1
         }
