@@ -249,6 +249,7 @@ public final class Engine {
     /// every command it propagates (Propagation.swift).
     public var propagationSinks: [([PropagatedCommand]) -> Void] = []
     var pendingPropagation: [PropagatedCommand] = []
+    var flushingPropagation: [PropagatedCommand] = []
     /// What the running handler asked to propagate instead of its own call (nil: the call).
     var propagationOverride: [PropagatedCommand]? = nil
     /// Observers of every executed command, with its duration in µs (SLOWLOG, MONITOR, LATENCY).

@@ -102,13 +102,15 @@ extension Engine {
     /// Hands the queued commands to the sinks, wrapped in MULTI/EXEC if there are several.
     public func flushPropagation() {
         guard !pendingPropagation.isEmpty else { return }
-        var batch = pendingPropagation
-        pendingPropagation.removeAll(keepingCapacity: true)
-        if batch.count > 1 {
-            batch.insert(PropagatedCommand(db: batch[0].db, args: [Self.multiWord]), at: 0)
-            batch.append(PropagatedCommand(db: batch[batch.count - 1].db, args: [Self.execWord]))
+        // Two buffers swapped, so that neither is shared when it is emptied for reuse (a
+        // shared one would be reallocated on every command).
+        swap(&pendingPropagation, &flushingPropagation)
+        if flushingPropagation.count > 1 {
+            flushingPropagation.insert(PropagatedCommand(db: flushingPropagation[0].db, args: [Self.multiWord]), at: 0)
+            flushingPropagation.append(PropagatedCommand(db: flushingPropagation[flushingPropagation.count - 1].db, args: [Self.execWord]))
         }
-        for sink in propagationSinks { sink(batch) }
+        for sink in propagationSinks { sink(flushingPropagation) }
+        flushingPropagation.removeAll(keepingCapacity: true)
     }
 
     /// Called after a handler: records what the command propagates, if it changed the dataset.

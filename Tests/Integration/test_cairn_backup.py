@@ -377,7 +377,9 @@ def test_prune(backup_bin, tmp_path):
 
 
 def test_point_in_time_restore_from_a_redis_aof(backup_bin, nodes, redis_kind, cairn_kind, tmp_path):
-    node = nodes(redis_kind, "--appendonly", "yes", "--aof-timestamp-enabled", "yes")
+    # appendfsync always: each write is in the file before its reply (with everysec Redis may
+    # postpone the write while an fsync runs, and the archive could miss the last command).
+    node = nodes(redis_kind, "--appendonly", "yes", "--aof-timestamp-enabled", "yes", "--appendfsync", "always")
     with node.raw() as c:
         for i in range(50):
             c.command("SET", f"early:{i}", i)
