@@ -44,23 +44,7 @@ public enum AOFBase {
     /// instantiates no generic metadata and initialises no global for the first time.
     public static func warmUp() {
         RDBSnapshot.warmUp()
-        let engine = Engine()
-        let db = engine.databases[0]
-        let list = QuickList()
-        list.pushBack(Array("element".utf8))
-        let hash = HashValue()
-        _ = hash.set(Array("f".utf8), Array("v".utf8), limits: HashLimits(engine.settings))
-        let ints = SetValue()
-        _ = ints.add(int: 1, maxIntsetEntries: 512)
-        let strings = SetValue()
-        _ = strings.add(Array("member".utf8), maxIntsetEntries: 512)
-        let zset = SortedSetValue()
-        _ = Array("m".utf8).withUnsafeBytes { zset.add($0, score: 1.5, flags: [], limits: SortedSetValue.Limits(engine.settings)) }
-        let values: [Value] = [.int(7), .string(StringBytes(Array(repeating: 97, count: 64), raw: true)),
-                               .list(list), .hash(hash), .set(ints), .set(strings), .zset(zset)]
-        for (i, v) in values.enumerated() {
-            db.insert(Array("warm-\(i)".utf8), v, expireAt: i == 0 ? Clock.unixMillis() + 1_000_000 : noExpiry)
-        }
+        let engine = RDBSnapshot.warmUpEngine()
         let fd = open("/dev/null", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
@@ -178,18 +162,6 @@ public enum AOFBase {
     static let hsetWord = Array("HSET".utf8)
     static let zaddWord = Array("ZADD".utf8)
     static let pexpireatWord = Array("PEXPIREAT".utf8)
-}
-
-extension Value {
-    var isEmptyCollection: Bool {
-        switch self {
-        case .int, .string: return false
-        case .list(let l): return l.count == 0
-        case .hash(let h): return h.isEmpty
-        case .set(let s): return s.isEmpty
-        case .zset(let z): return z.isEmpty
-        }
-    }
 }
 
 /// RESP commands gathered in a buffer and written to a descriptor in large chunks.

@@ -55,7 +55,7 @@ enum DumpRestoreCommands {
         guard DumpPayload.verify(payload) else {
             return c.reply.error("ERR DUMP payload version or checksum are wrong")
         }
-        guard let value = try? DumpPayload.decode(payload, settings: c.engine.settings), !isEmpty(value) else {
+        guard let value = try? DumpPayload.decode(payload, settings: c.engine.settings), !value.isEmptyCollection else {
             return c.reply.error("ERR Bad data format")
         }
         let deleted = replace && db.delete(key)
@@ -84,15 +84,5 @@ enum DumpRestoreCommands {
             c.propagate(words)
         }
         c.reply.ok()
-    }
-
-    private static func isEmpty(_ v: Value) -> Bool {
-        switch v {
-        case .int, .string: return false
-        case .list(let l): return l.count == 0
-        case .hash(let h): return h.isEmpty
-        case .set(let s): return s.isEmpty
-        case .zset(let z): return z.isEmpty
-        }
     }
 }

@@ -61,6 +61,18 @@ public enum Value {
         }
     }
 
+    /// A list, hash, set or sorted set without elements: never a key in Redis, so loading and
+    /// RESTORE skip or refuse it.
+    public var isEmptyCollection: Bool {
+        switch self {
+        case .int, .string: return false
+        case .list(let l): return l.count == 0
+        case .hash(let h): return h.isEmpty
+        case .set(let s): return s.isEmpty
+        case .zset(let z): return z.isEmpty
+        }
+    }
+
     public var isString: Bool {
         switch self {
         case .int, .string: return true

@@ -128,7 +128,7 @@ public enum RDBSnapshot {
                     summary.expiredSkipped += 1
                     continue
                 }
-                if isEmpty(e.value) {
+                if e.value.isEmptyCollection {
                     summary.emptySkipped += 1
                     continue
                 }
@@ -141,19 +141,8 @@ public enum RDBSnapshot {
         return summary
     }
 
-    private static func isEmpty(_ v: Value) -> Bool {
-        switch v {
-        case .int, .string: return false
-        case .list(let l): return l.count == 0
-        case .hash(let h): return h.isEmpty
-        case .set(let s): return s.isEmpty
-        case .zset(let z): return z.isEmpty
-        }
-    }
-
-    /// Runs every save path once in this process (each type, each compression) so that a forked
-    /// child never instantiates generic metadata or initialises a global for the first time.
-    public static func warmUp() {
+    /// An engine holding one key of every type and encoding (and an expiry), for warm-ups.
+    static func warmUpEngine() -> Engine {
         let engine = Engine()
         let db = engine.databases[0]
         let list = QuickList()
@@ -165,10 +154,19 @@ public enum RDBSnapshot {
         let large = SetValue()
         _ = large.add(Array("member".utf8), maxIntsetEntries: 512)
         let zset = SortedSetValue()
-        _ = Array("m".utf8).withUnsafeBytes { zset.add($0, score: 1, flags: [], limits: SortedSetValue.Limits(engine.settings)) }
+        _ = Array("m".utf8).withUnsafeBytes { zset.add($0, score: 1.5, flags: [], limits: SortedSetValue.Limits(engine.settings)) }
         let values: [Value] = [.int(7), .int(1 << 40), .string(StringBytes(Array(repeating: 97, count: 64), raw: true)),
                                .list(list), .hash(hash), .set(small), .set(large), .zset(zset)]
-        for (i, v) in values.enumerated() { db.insert(Array("warm-\(i)".utf8), v, expireAt: i == 0 ? Clock.unixMillis() + 1_000_000 : noExpiry) }
+        for (i, v) in values.enumerated() {
+            db.insert(Array("warm-\(i)".utf8), v, expireAt: i == 0 ? Clock.unixMillis() + 1_000_000 : noExpiry)
+        }
+        return engine
+    }
+
+    /// Runs every save path once in this process (each type, each compression) so that a forked
+    /// child never instantiates generic metadata or initialises a global for the first time.
+    public static func warmUp() {
+        let engine = warmUpEngine()
         let fd = open("/dev/null", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
