@@ -27,6 +27,11 @@ extension Server {
                                             options: options, logger: logger) {
             logger.notice("DB loaded from append only file: \(InfoFormat.fixed(summary.seconds, 3)) seconds")
             persistence.lastLoadKeysLoaded = engine.totalKeys
+        } else if access(settings.appendfilename, F_OK) == 0 {
+            // A Redis < 7 single-file AOF: starting without it would silently drop its data.
+            throw AOFError(.badManifest, "found \(settings.appendfilename), a single-file AOF of Redis before 7.0, and no "
+                + "AOF manifest in \(directory): Cairn does not upgrade it. Load it once in Redis 7.0 (which converts it "
+                + "to \(settings.appenddirname)/) or move it away to start without it")
         } else if access(settings.dbfilename, F_OK) == 0 {
             // Redis 7.0 would start empty here and lose the snapshot; the AOF starts from it instead.
             logger.notice("No AOF manifest in \(directory): loading \(settings.dbfilename) to build the first AOF base from it")

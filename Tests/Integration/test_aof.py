@@ -498,3 +498,23 @@ def test_existing_dump_becomes_the_first_base(server_factory, server_kind, resta
     s3 = restart(s2, *AOF_ARGS)
     with s3.raw() as c:
         assert digest(c) == before
+
+
+def test_a_pre_7_single_file_aof_is_not_silently_ignored(server_kind, _tmp_root):
+    """A Redis 6 `appendonly.aof` without a manifest: Cairn refuses to start (it does not upgrade
+    it) instead of starting empty beside it; Redis 7.0 converts it."""
+    p = ServerProcess(server_kind, _tmp_root, list(AOF_ARGS))
+    with open(os.path.join(p.dir, "appendonly.aof"), "wb") as f:
+        f.write(encode("SET", "k", "v"))
+    p.port = free_port()
+    if server_kind.is_redis:
+        p.start()
+        try:
+            with p.raw() as c:
+                assert c.command("GET", "k") == b"v"
+        finally:
+            p.stop()
+        return
+    assert p.run_to_exit(timeout=60) not in (0, None)
+    assert "single-file AOF" in p.log()
+    assert os.path.exists(os.path.join(p.dir, "appendonly.aof"))
