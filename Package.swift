@@ -71,7 +71,11 @@ let package = Package(
         // Offline tools over the engine's file formats; they link no networking.
         .target(
             name: "CairnTools",
-            dependencies: ["CairnStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CairnStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: releaseSettings
         ),
 
@@ -101,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "cairn-backup",
             dependencies: [
-                "CairnBackup",
+                "CairnBackup", "CairnTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -30,19 +30,8 @@ struct CairnAOF: ParsableCommand {
         throw ExitCode(ToolExit.usage.rawValue)
     }
 
-    /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; cairn-aof documents 2.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                ToolRunner.printError(fullMessage(for: error))
-                exit(withError: ExitCode(ToolExit.usage.rawValue))
-            }
-            exit(withError: error)
-        }
-    }
+    /// Bad arguments exit 2, as documented (ToolMain).
+    static func main() { ToolMain.run(Self.self) }
 }
 
 /// Turns a subcommand's status into the process's.

@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import CairnBackup
+import CairnTools
 
 @main
 struct CairnBackupTool: ParsableCommand {
@@ -37,19 +38,8 @@ struct CairnBackupTool: ParsableCommand {
         throw ExitCode(BackupExit.usage.rawValue)
     }
 
-    /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; cairn-backup documents 2.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                printError(fullMessage(for: error))
-                exit(withError: ExitCode(BackupExit.usage.rawValue))
-            }
-            exit(withError: error)
-        }
-    }
+    /// Bad arguments exit 2, as documented (ToolMain).
+    static func main() { ToolMain.run(Self.self) }
 }
 
 func printError(_ text: String) { BackupRunner.printError(text) }

@@ -27,19 +27,8 @@ struct CairnRDB: ParsableCommand {
         throw ExitCode(ToolExit.usage.rawValue)
     }
 
-    /// ArgumentParser exits 64 (EX_USAGE) on bad arguments; cairn-rdb documents 2.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                ToolRunner.printError(fullMessage(for: error))
-                exit(withError: ExitCode(ToolExit.usage.rawValue))
-            }
-            exit(withError: error)
-        }
-    }
+    /// Bad arguments exit 2, as documented (ToolMain).
+    static func main() { ToolMain.run(Self.self) }
 }
 
 /// `--db` and `--match`, shared by the subcommands that read keys.
