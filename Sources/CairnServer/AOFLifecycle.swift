@@ -23,15 +23,11 @@ extension Server {
         let directory = aofDirectoryPath()
         var options = AOFLoadOptions()
         options.loadTruncated = settings.aofLoadTruncated
+        try upgradeSingleFileAOF(directory: directory)
         if let summary = try AOFLoader.load(directory: directory, prefix: settings.appendfilename, into: engine,
                                             options: options, logger: logger) {
             logger.notice("DB loaded from append only file: \(InfoFormat.fixed(summary.seconds, 3)) seconds")
             persistence.lastLoadKeysLoaded = engine.totalKeys
-        } else if access(settings.appendfilename, F_OK) == 0 {
-            // A Redis < 7 single-file AOF: starting without it would silently drop its data.
-            throw AOFError(.badManifest, "found \(settings.appendfilename), a single-file AOF of Redis before 7.0, and no "
-                + "AOF manifest in \(directory): Cairn does not upgrade it. Load it once in Redis 7.0 (which converts it "
-                + "to \(settings.appenddirname)/) or move it away to start without it")
         } else if access(settings.dbfilename, F_OK) == 0 {
             // Redis 7.0 would start empty here and lose the snapshot; the AOF starts from it instead.
             logger.notice("No AOF manifest in \(directory): loading \(settings.dbfilename) to build the first AOF base from it")
@@ -39,6 +35,28 @@ extension Server {
             logger.notice("DB loaded from disk: \(InfoFormat.fixed(summary.seconds, 3)) seconds")
         }
         try openAppendOnlyFileAtStart(directory: directory)
+    }
+
+    /// Redis's aofUpgradePrepare: a Redis < 7 `appendonly.aof` in `dir` without a manifest becomes
+    /// the base of a new multi-part AOF. The manifest naming it is persisted first, then the file
+    /// moves into the AOF directory, so a crash in between leaves a manifest whose base is still
+    /// outside (finished here on the next start), never a directory that silently lost it.
+    func upgradeSingleFileAOF(directory: String) throws {
+        let name = settings.appendfilename
+        guard access(name, F_OK) == 0 else { return }
+        let moved = directory + "/" + name
+        if let manifest = try AOFManifest.load(directory: directory, prefix: name) {
+            guard manifest.base?.name == name, access(moved, F_OK) != 0 else { return }
+        } else {
+            try Self.createDirectory(directory)
+            try AOFManifest(base: .init(name: name, seq: 1, type: .base)).write(directory: directory, prefix: name)
+        }
+        guard rename(name, moved) == 0 else {
+            throw AOFError(.io, "cannot move \(name) into \(directory): \(String(cString: strerror(errno)))")
+        }
+        try AtomicFile.syncDirectory(of: moved)
+        try AtomicFile.syncDirectory(of: name)
+        logger.notice("Successfully migrated an old-style AOF into the AOF directory \(settings.appenddirname).")
     }
 
     /// Redis's aofOpenIfNeededOnServerStart: creates the directory, writes a first base of the

@@ -500,21 +500,45 @@ def test_existing_dump_becomes_the_first_base(server_factory, server_kind, resta
         assert digest(c) == before
 
 
-def test_a_pre_7_single_file_aof_is_not_silently_ignored(server_kind, _tmp_root):
-    """A Redis 6 `appendonly.aof` without a manifest: Cairn refuses to start (it does not upgrade
-    it) instead of starting empty beside it; Redis 7.0 converts it."""
+def test_a_pre_7_single_file_aof_is_upgraded(server_kind, _tmp_root, restart):
+    """A Redis 6 `appendonly.aof` without a manifest becomes the base of a multi-part AOF (Redis
+    7.0's aofUpgradePrepare): its data loads, the file moves into the AOF directory, and later
+    writes go to a new increment."""
+    p = ServerProcess(server_kind, _tmp_root, list(AOF_ARGS))
+    with open(os.path.join(p.dir, "appendonly.aof"), "wb") as f:
+        f.write(encode("SET", "k", "v") + encode("RPUSH", "l", "a", "b"))
+    p.start()
+    try:
+        with p.raw() as c:
+            assert c.command("GET", "k") == b"v"
+            assert c.command("LRANGE", "l", 0, -1) == [b"a", b"b"]
+            assert c.command("SET", "after", "1") == "OK"
+    finally:
+        p.stop()
+    assert not os.path.exists(os.path.join(p.dir, "appendonly.aof"))
+    files = os.listdir(os.path.join(p.dir, "appendonlydir"))
+    assert "appendonly.aof" in files, files
+    with open(os.path.join(p.dir, "appendonlydir", "appendonly.aof.manifest")) as f:
+        assert "file appendonly.aof seq 1 type b" in f.read()
+    p2 = restart(p, *AOF_ARGS)
+    with p2.raw() as c:
+        assert c.command("GET", "k") == b"v"
+        assert c.command("GET", "after") == b"1"
+
+
+def test_an_interrupted_upgrade_is_finished(server_kind, _tmp_root):
+    """A crash between persisting the upgrade's manifest and moving the old file: the next start
+    moves it and loads it."""
     p = ServerProcess(server_kind, _tmp_root, list(AOF_ARGS))
     with open(os.path.join(p.dir, "appendonly.aof"), "wb") as f:
         f.write(encode("SET", "k", "v"))
-    p.port = free_port()
-    if server_kind.is_redis:
-        p.start()
-        try:
-            with p.raw() as c:
-                assert c.command("GET", "k") == b"v"
-        finally:
-            p.stop()
-        return
-    assert p.run_to_exit(timeout=60) not in (0, None)
-    assert "single-file AOF" in p.log()
-    assert os.path.exists(os.path.join(p.dir, "appendonly.aof"))
+    os.mkdir(os.path.join(p.dir, "appendonlydir"))
+    with open(os.path.join(p.dir, "appendonlydir", "appendonly.aof.manifest"), "w") as f:
+        f.write("file appendonly.aof seq 1 type b\n")
+    p.start()
+    try:
+        with p.raw() as c:
+            assert c.command("GET", "k") == b"v"
+    finally:
+        p.stop()
+    assert os.path.exists(os.path.join(p.dir, "appendonlydir", "appendonly.aof"))
