@@ -38,18 +38,7 @@ public enum RedisListpack {
     /// One pass over the entries; with `deliver` false it only validates. The second pass of
     /// `forEach` repeats the checks of the first, so it cannot fail after a callback ran.
     private static func walk(_ blob: UnsafeRawBufferPointer, deliver: Bool, _ body: (CompactEntry) throws -> Void) throws {
-        let size = blob.count
-        guard size >= headerSize + 1 else {
-            throw CompactEncodingError("listpack of \(size) bytes is shorter than its 7-byte minimum", offset: 0)
-        }
-        let total = CompactBytes.le(blob, 0, 4)
-        guard total == UInt64(size) else {
-            throw CompactEncodingError("listpack total-bytes field says \(total) but the blob has \(size)", offset: 0)
-        }
-        let last = size - 1
-        guard blob[last] == end else {
-            throw CompactEncodingError("listpack does not end with 0xFF", offset: last)
-        }
+        let last = try CompactBytes.checkFrame(blob, kind: "listpack", totalField: "total-bytes", headerSize: headerSize)
         let headerCount = Int(CompactBytes.le(blob, 4, 2))
         var p = headerSize
         var count = 0
@@ -183,6 +172,25 @@ public enum RedisListpack {
 
 /// Bounded reads shared by the compact-blob decoders. Callers check the range first.
 enum CompactBytes {
+    /// The frame a ziplist and a listpack share: a header of `headerSize` bytes starting with a
+    /// 32-bit total size that must equal the blob's, and a 0xFF end marker as the last byte.
+    /// Returns the end marker's offset.
+    static func checkFrame(_ blob: UnsafeRawBufferPointer, kind: String, totalField: String, headerSize: Int) throws -> Int {
+        let size = blob.count
+        guard size >= headerSize + 1 else {
+            throw CompactEncodingError("\(kind) of \(size) bytes is shorter than its \(headerSize + 1)-byte minimum", offset: 0)
+        }
+        let total = le(blob, 0, 4)
+        guard total == UInt64(size) else {
+            throw CompactEncodingError("\(kind) \(totalField) field says \(total) but the blob has \(size)", offset: 0)
+        }
+        let last = size - 1
+        guard blob[last] == 0xFF else {
+            throw CompactEncodingError("\(kind) does not end with 0xFF", offset: last)
+        }
+        return last
+    }
+
     /// Unsigned little-endian integer of `width` (1...8) bytes at `offset`.
     static func le(_ blob: UnsafeRawBufferPointer, _ offset: Int, _ width: Int) -> UInt64 {
         var v: UInt64 = 0

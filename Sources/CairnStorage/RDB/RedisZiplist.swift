@@ -20,18 +20,7 @@ public enum RedisZiplist {
 
     /// One pass over the entries; with `deliver` false it only validates.
     private static func walk(_ blob: UnsafeRawBufferPointer, deliver: Bool, _ body: (CompactEntry) throws -> Void) throws {
-        let size = blob.count
-        guard size >= headerSize + 1 else {
-            throw CompactEncodingError("ziplist of \(size) bytes is shorter than its 11-byte minimum", offset: 0)
-        }
-        let total = CompactBytes.le(blob, 0, 4)
-        guard total == UInt64(size) else {
-            throw CompactEncodingError("ziplist zlbytes field says \(total) but the blob has \(size)", offset: 0)
-        }
-        let last = size - 1
-        guard blob[last] == end else {
-            throw CompactEncodingError("ziplist does not end with 0xFF", offset: last)
-        }
+        let last = try CompactBytes.checkFrame(blob, kind: "ziplist", totalField: "zlbytes", headerSize: headerSize)
         let tail = Int(CompactBytes.le(blob, 4, 4))
         guard tail <= last else {
             throw CompactEncodingError("ziplist zltail \(tail) points past the end", offset: 4)
