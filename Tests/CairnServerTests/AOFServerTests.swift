@@ -67,14 +67,7 @@ import Glibc
             #expect(server.aof.child == nil, "the rewrite did not end")
         }
 
-        func info() -> [String: String] {
-            var fields: [String: String] = [:]
-            for line in server.persistenceInfo() {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
-            }
-            return fields
-        }
+        func info() -> [String: String] { server.persistenceFields() }
 
         /// A fresh engine loaded from the AOF directory.
         func reloaded() throws -> Engine {

@@ -49,14 +49,7 @@ import Glibc
             #expect(server.persistence.child == nil, "the background save did not end")
         }
 
-        func info() -> [String: String] {
-            var fields: [String: String] = [:]
-            for line in server.persistenceInfo() {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
-            }
-            return fields
-        }
+        func info() -> [String: String] { server.persistenceFields() }
 
         /// The keys the dump file holds, loaded into a fresh engine.
         func dumpedKeys(db: Int = 0) throws -> [String] {

@@ -108,3 +108,15 @@ struct SilentLogHandler: LogHandler {
     }
     func log(event: LogEvent) {}
 }
+
+extension Server {
+    /// INFO persistence as field -> value.
+    func persistenceFields() -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in persistenceInfo() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+        }
+        return fields
+    }
+}
