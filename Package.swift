@@ -13,6 +13,11 @@ let package = Package(
         .executable(name: "cairn-rdb", targets: ["cairn-rdb"]),
         .executable(name: "cairn-aof", targets: ["cairn-aof"]),
         .executable(name: "cairn-backup", targets: ["cairn-backup"]),
+        // For the fuzz targets in Fuzz/, a separate package that depends on this one by path
+        // (docs/fuzzing.md); nothing else uses these products.
+        .library(name: "CairnRESP", targets: ["CairnRESP"]),
+        .library(name: "CairnStorage", targets: ["CairnStorage"]),
+        .library(name: "CairnBackup", targets: ["CairnBackup"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -27,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // liblzf has no pkg-config file; its header is <liblzf/lzf.h>, the library -llzf.
         .systemLibrary(name: "CLZF", providers: [.apt(["liblzf-dev"])]),
+        // Header-only wrappers of system calls glibc declares variadic (prctl).
+        .systemLibrary(name: "CPosix"),
 
         // RESP2/RESP3 codec: bounded resumable decoders and the reply encoder.
         .target(
@@ -39,7 +46,7 @@ let package = Package(
         .target(
             name: "CairnStorage",
             dependencies: [
-                "CairnRESP", "CZlib", "CLZ4", "CLZF",
+                "CairnRESP", "CZlib", "CLZ4", "CLZF", "CPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

@@ -123,6 +123,11 @@ extension Server {
             reporter.fail(step: step.rawValue, code: Int64(code))
             return 1
         }
+        // An orphan's base would never be renamed by its (dead) parent: leave nothing behind.
+        do { try reporter.requireParent() } catch {
+            unlink(path)
+            return ChildReporter.orphanedExitCode
+        }
         reporter.finish(keys: Int64(engine.totalKeys), bytes: bytes)
         return 0
     }

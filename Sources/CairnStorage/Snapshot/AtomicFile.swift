@@ -41,8 +41,11 @@ public enum AtomicFile {
     /// Replaces `path` with what `body` writes to the descriptor of a new temporary file.
     /// `temporary` must name a file in the same directory as `path` (a rename does not cross file
     /// systems); by default `<path>.tmp-<pid>`. The new file keeps the permission bits of the one
-    /// it replaces. On any failure the temporary file is removed and the target left untouched.
-    public static func replace(_ path: String, temporary: String? = nil, _ body: (Int32) throws -> Void) throws {
+    /// it replaces. `beforeCommit` runs once the temporary file is durable and may throw to stop
+    /// the rename (a forked child whose parent is gone must not publish). On any failure the
+    /// temporary file is removed and the target left untouched.
+    public static func replace(_ path: String, temporary: String? = nil, beforeCommit: () throws -> Void = {},
+                               _ body: (Int32) throws -> Void) throws {
         let temporary = temporary ?? "\(path).tmp-\(getpid())"
         var mode: mode_t = 0o644
         var info = stat()
@@ -59,6 +62,7 @@ public enum AtomicFile {
             guard fsync(fd) == 0 else { throw FileError(.fsync, temporary, code: errno) }
             isOpen = false
             guard close(fd) == 0 else { throw FileError(.close, temporary, code: errno) }
+            try beforeCommit()
         } catch {
             unlink(temporary)
             throw error

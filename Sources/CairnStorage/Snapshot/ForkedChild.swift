@@ -1,3 +1,4 @@
+import CPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,6 +15,10 @@ import Darwin
 // safe to use after fork (its locks are reset in the child). Reports are fixed-size records
 // written with plain write(2); the copy-on-write measurement reads /proc with a buffer allocated
 // before the fork and parses it in place.
+//
+// A child never outlives its parent: the kernel kills it when the forking thread ends
+// (PR_SET_PDEATHSIG), a report that finds the pipe closed ends it, and a job checks
+// `requireParent()` before it publishes anything (a restarted server may own the files by then).
 
 /// Why a fork could not be started.
 public struct ForkError: Error, CustomStringConvertible, Sendable {
@@ -60,10 +65,15 @@ public enum ChildExit: Equatable, Sendable {
     }
 }
 
+/// Thrown in a child whose parent has gone: it must stop without publishing anything.
+public struct OrphanedChild: Error {}
+
 /// The child's side of the pipe. Created by the parent before the fork (so that the buffer the
 /// copy-on-write measurement reads into already exists) and used only in the child.
 public final class ChildReporter {
     let fd: Int32
+    /// The process that forked this child.
+    let parentPID: pid_t
     private let buffer: UnsafeMutableRawBufferPointer
     private var lastCowMicros: Int64 = 0
     private var cow: Int64 = -1
@@ -72,8 +82,9 @@ public final class ChildReporter {
     public static let cowIntervalMicros: Int64 = 1_000_000
     static let bufferBytes = 16 * 1024
 
-    init(fd: Int32) {
+    init(fd: Int32, parentPID: pid_t) {
         self.fd = fd
+        self.parentPID = parentPID
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferBytes, alignment: 16)
     }
 
@@ -99,6 +110,15 @@ public final class ChildReporter {
         send(ChildRecord(kind: .done, keys: keys, bytes: bytes, cow: copyOnWriteBytes()), wait: true)
     }
 
+    /// Throws `OrphanedChild` when the parent that forked this child is no longer its parent
+    /// (it died and the child was adopted). Call right before publishing a file.
+    public func requireParent() throws {
+        if getppid() != parentPID { throw OrphanedChild() }
+    }
+
+    /// Exit status of a child that stopped because its parent is gone.
+    public static let orphanedExitCode: Int32 = 3
+
     private func send(_ record: ChildRecord, wait: Bool) {
         var raw = (record.kind.rawValue, record.keys, record.bytes, record.cow)
         withUnsafeBytes(of: &raw) { bytes in
@@ -107,6 +127,8 @@ public final class ChildReporter {
                 if n == bytes.count { return }
                 // Records are smaller than PIPE_BUF, so a write is all or nothing.
                 if n < 0 && errno == EINTR { continue }
+                // The read end closed: the parent is gone (Redis's child exits the same way).
+                if n < 0 && errno == EPIPE { _exit(Self.orphanedExitCode) }
                 if n < 0 && errno == EAGAIN && wait {
                     var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                     _ = poll(&p, 1, 1000)
@@ -235,11 +257,15 @@ public final class ForkedChild {
         _ = fcntl(readFD, F_SETFD, FD_CLOEXEC)
         _ = fcntl(writeFD, F_SETFD, FD_CLOEXEC)
         _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)
-        let reporter = ChildReporter(fd: writeFD)
+        let parentPID = getpid()
+        let reporter = ChildReporter(fd: writeFD, parentPID: parentPID)
         let closeFrom = DescriptorCloser.shared
         let start = Clock.monotonicMicros()
         let pid = fork()
         if pid == 0 {
+            // Die with the parent; if it died before this call, stop now.
+            _ = cairn_set_parent_death_signal(SIGKILL)
+            if getppid() != parentPID { _exit(ChildReporter.orphanedExitCode) }
             close(readFD)
             DescriptorCloser.resetSignals()
             closeFrom.closeAll(except: writeFD)

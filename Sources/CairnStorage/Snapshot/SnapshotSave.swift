@@ -32,12 +32,14 @@ public enum SnapshotSave {
         return String(path[...slash]) + name
     }
 
-    /// Writes `engine` to `path` through `temporary` (in the same directory) and replaces `path`.
+    /// Writes `engine` to `path` through `temporary` (in the same directory) and replaces `path`
+    /// unless `beforeCommit` throws.
     @discardableResult
     public static func save(_ engine: Engine, to path: String, temporary: String, options: RDBSaveOptions,
+                            beforeCommit: () throws -> Void = {},
                             progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
         var written = RDBSaveProgress()
-        try AtomicFile.replace(path, temporary: temporary) { fd in
+        try AtomicFile.replace(path, temporary: temporary, beforeCommit: beforeCommit) { fd in
             written = try RDBSnapshot.write(engine, to: fd, options: options, progress: progress)
         }
         return written
@@ -46,15 +48,21 @@ public enum SnapshotSave {
     /// Forks a child that saves `engine` to `path` (relative paths resolve in the current
     /// directory at the fork) and exits 0 on success, 1 on failure after removing its temporary
     /// file. The child reports progress, a failed step with its errno, and copy-on-write bytes.
+    /// A child whose parent died (it is killed with it, but may be past that point) never
+    /// renames its file over `path`: a newer server may have saved there since.
     public static func startInBackground(_ engine: Engine, to path: String, options: RDBSaveOptions) throws -> ForkedChild {
         try ForkedChild.spawn { reporter in
             reporter.progress(keys: 0, bytes: 0)
             do {
-                let written = try save(engine, to: path, temporary: temporaryPath(beside: path, pid: getpid()), options: options) {
+                let temporary = temporaryPath(beside: path, pid: getpid())
+                let written = try save(engine, to: path, temporary: temporary, options: options,
+                                       beforeCommit: reporter.requireParent) {
                     reporter.progress(keys: $0.keys, bytes: $0.bytes)
                 }
                 reporter.finish(keys: written.keys, bytes: written.bytes)
                 return 0
+            } catch is OrphanedChild {
+                return 1
             } catch let error as FileError {
                 reporter.fail(step: Step(error.operation).rawValue, code: Int64(error.code))
                 return 1
