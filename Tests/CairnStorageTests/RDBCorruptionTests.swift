@@ -274,3 +274,73 @@ struct FailureLog {
 
     func hex(_ b: UInt8) -> String { String(b, radix: 16) }
 }
+
+/// A damaged outer frame is reported as what it is (Redis's outer layer does not exist, so the
+/// reference is `lz4 -t` / `gzip -t`): never as a file too short for its header.
+@Suite struct OuterFrameDamageTests {
+    static func saved(_ compression: RDBCompression) throws -> [UInt8] { try saveToBytes(mixedEngine(), compression) }
+
+    func refusal(_ bytes: [UInt8]) -> RDBError? {
+        if case .refused(let e) = attemptLoad(bytes, verifyChecksum: true) { return e }
+        return nil
+    }
+
+    @Test(arguments: [RDBCompression.lz4, .zlib])
+    func noFlipIsReportedAsTooShort(_ compression: RDBCompression) throws {
+        let bytes = try Self.saved(compression)
+        let magic = compression == .lz4 ? 4 : 2
+        var log = FailureLog(name: compression.rawValue)
+        for p in magic..<bytes.count {
+            for bit in [0, 7] {
+                var damaged = bytes
+                damaged[p] ^= 1 << bit
+                if let e = refusal(damaged), e.description.contains("too short") {
+                    log.fail("bit \(bit) at \(p): '\(e)'")
+                }
+            }
+        }
+        log.finish(of: 2 * (bytes.count - magic))
+    }
+
+    @Test func lz4DamageIsNamed() throws {
+        let bytes = try Self.saved(.lz4)
+        // The frame ends with the 4-byte content checksum.
+        var checksum = bytes
+        checksum[bytes.count - 2] ^= 0x10
+        let e = try #require(refusal(checksum))
+        #expect(e.description.contains("damaged LZ4 frame: content checksum mismatch"), "\(e)")
+        #expect(e.offset != nil)
+        // The frame header's own checksum (byte 6 of a frame without content size).
+        var header = bytes
+        header[5] ^= 0x01
+        let h = try #require(refusal(header))
+        #expect(h.description.contains("damaged LZ4 frame"), "\(h)")
+        // Cut inside the frame: truncated, at the offset where the file ends.
+        let cut = Array(bytes[0..<(bytes.count / 2)])
+        let t = try #require(refusal(cut))
+        #expect(t.description.contains("truncated LZ4 frame"), "\(t)")
+        #expect(t.offset == cut.count)
+        // Cut inside the frame header itself.
+        let short = try #require(refusal(Array(bytes[0..<6])))
+        #expect(short.description.contains("LZ4"), "\(short)")
+        // Bytes after the frame.
+        let trailing = try #require(refusal(bytes + [0]))
+        #expect(trailing.description.contains("unexpected bytes after the LZ4 frame at offset \(bytes.count)"), "\(trailing)")
+    }
+
+    @Test func gzipDamageIsNamed() throws {
+        let bytes = try Self.saved(.zlib)
+        var trailer = bytes
+        trailer[bytes.count - 6] ^= 0x01  // the CRC-32 in the 8-byte gzip trailer
+        let e = try #require(refusal(trailer))
+        #expect(e.description.contains("damaged gzip stream: incorrect data check"), "\(e)")
+        let cut = Array(bytes[0..<(bytes.count / 2)])
+        let t = try #require(refusal(cut))
+        #expect(t.description.contains("truncated gzip stream"), "\(t)")
+    }
+
+    @Test func plainFileTooShortStillSaysSo() {
+        let e = refusal(Array("REDIS00".utf8))
+        #expect(e?.description == "not an RDB file (too short for the REDIS header) at offset 0")
+    }
+}

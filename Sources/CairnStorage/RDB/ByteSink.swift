@@ -15,12 +15,18 @@ public protocol ByteSink: AnyObject {
     func finish() throws
 }
 
-/// Writes to a file descriptor, retrying short writes and EINTR.
+/// Writes to a file descriptor, retrying short writes and EINTR. A failed write throws a
+/// FileError that keeps the errno (a full disk is logged as "No space left on device").
 public final class FileSink: ByteSink {
     public let fd: Int32
+    /// Names the file in errors.
+    public let path: String
     public private(set) var bytesWritten: Int64 = 0
 
-    public init(fd: Int32) { self.fd = fd }
+    public init(fd: Int32, path: String = "") {
+        self.fd = fd
+        self.path = path
+    }
 
     public func consume(_ bytes: UnsafeRawBufferPointer) throws {
         guard var p = bytes.baseAddress else { return }
@@ -29,7 +35,7 @@ public final class FileSink: ByteSink {
             let n = write(fd, p, left)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw RDBError(.io, "write failed: \(String(cString: strerror(errno)))")
+                throw FileError(.write, path, code: errno)
             }
             p += n
             left -= n

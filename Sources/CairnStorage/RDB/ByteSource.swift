@@ -68,12 +68,14 @@ private final class PeekedSource: ByteSource {
 private let inputChunkBytes = 256 * 1024
 
 /// Decodes one LZ4 frame. Damage, a bad content checksum, a truncated frame or bytes after the
-/// frame are errors.
+/// frame are errors that say which, with the offset in the file (not in the decompressed stream).
 final class LZ4FrameSource: ByteSource {
     private let next: ByteSource
     private var context: OpaquePointer?
     private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inputChunkBytes, alignment: 16)
     private var inputStart = 0, inputEnd = 0
+    /// File offset of input[0].
+    private var inputBase = 0
     private var frameDone = false
 
     init(next: ByteSource) throws {
@@ -91,29 +93,56 @@ final class LZ4FrameSource: ByteSource {
         input.deallocate()
     }
 
+    private func refill() throws {
+        inputBase += inputEnd
+        inputEnd = try next.read(into: input)
+        inputStart = 0
+    }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             if frameDone {
-                if inputStart < inputEnd { throw RDBError(.corrupt, "unexpected bytes after the LZ4 frame") }
-                inputEnd = try next.read(into: input)
-                inputStart = 0
-                if inputEnd > 0 { throw RDBError(.corrupt, "unexpected bytes after the LZ4 frame") }
+                if inputStart == inputEnd { try refill() }
+                if inputStart < inputEnd {
+                    throw RDBError(.corrupt, "unexpected bytes after the LZ4 frame", offset: inputBase + inputStart)
+                }
                 return 0
             }
             if inputStart == inputEnd {
-                inputEnd = try next.read(into: input)
-                inputStart = 0
-                if inputEnd == 0 { throw RDBError(.corrupt, "truncated LZ4 frame") }
+                try refill()
+                if inputEnd == 0 {
+                    throw RDBError(.corrupt, "truncated LZ4 frame (the file ends inside the frame)", offset: inputBase)
+                }
             }
             var produced = buffer.count
             var consumed = inputEnd - inputStart
             let hint = LZ4F_decompress(context, buffer.baseAddress, &produced, input.baseAddress! + inputStart, &consumed, nil)
             if LZ4F_isError(hint) != 0 {
-                throw RDBError(.corrupt, "damaged LZ4 frame: \(String(cString: LZ4F_getErrorName(hint)))")
+                // liblz4 does not say where in the bytes it was given the damage lies.
+                let name = String(cString: LZ4F_getErrorName(hint))
+                throw RDBError(.corrupt, "damaged LZ4 frame: \(Self.explain(name)) (\(name)) in the compressed bytes "
+                               + "\(inputBase + inputStart)..<\(inputBase + inputEnd)", offset: inputBase + inputStart)
             }
             inputStart += consumed
             if hint == 0 { frameDone = true }
             if produced > 0 { return produced }
+        }
+    }
+
+    /// What a liblz4 frame error name means, in words.
+    static func explain(_ name: String) -> String {
+        switch name {
+        case "ERROR_contentChecksum_invalid": return "content checksum mismatch"
+        case "ERROR_blockChecksum_invalid": return "block checksum mismatch"
+        case "ERROR_headerChecksum_invalid": return "frame header checksum mismatch"
+        case "ERROR_decompressionFailed": return "bad block (its data does not decompress)"
+        case "ERROR_frameType_unknown": return "unknown frame type"
+        case "ERROR_frameHeader_incomplete": return "truncated frame header"
+        case "ERROR_maxBlockSize_invalid": return "invalid maximum block size in the frame header"
+        case "ERROR_reservedFlag_set": return "reserved flag set in the frame header"
+        case "ERROR_frameSize_wrong": return "content size differs from the frame header"
+        case "ERROR_headerVersion_wrong": return "unsupported frame version"
+        default: return "frame error"
         }
     }
 }
@@ -141,16 +170,19 @@ final class GzipSource: ByteSource {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             if streamDone {
-                if stream.avail_in > 0 { throw RDBError(.corrupt, "unexpected bytes after the gzip stream") }
+                let end = Int(stream.total_in)
+                if stream.avail_in > 0 { throw RDBError(.corrupt, "unexpected bytes after the gzip stream", offset: end) }
                 var probe: UInt8 = 0
                 if try withUnsafeMutableBytes(of: &probe, { try next.read(into: $0) }) > 0 {
-                    throw RDBError(.corrupt, "unexpected bytes after the gzip stream")
+                    throw RDBError(.corrupt, "unexpected bytes after the gzip stream", offset: end)
                 }
                 return 0
             }
             if stream.avail_in == 0 {
                 let n = try next.read(into: input)
-                if n == 0 { throw RDBError(.corrupt, "truncated gzip stream") }
+                if n == 0 {
+                    throw RDBError(.corrupt, "truncated gzip stream (the file ends inside the stream)", offset: Int(stream.total_in))
+                }
                 stream.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
                 stream.avail_in = UInt32(n)
             }
@@ -162,7 +194,8 @@ final class GzipSource: ByteSource {
             case Z_STREAM_END: streamDone = true
             default:
                 let reason = stream.msg.map { String(cString: $0) } ?? "status \(status)"
-                throw RDBError(.corrupt, "damaged gzip stream: \(reason)")
+                // total_in: compressed bytes consumed, the offset in the file where inflate stopped.
+                throw RDBError(.corrupt, "damaged gzip stream: \(reason)", offset: Int(stream.total_in))
             }
             let produced = buffer.count - Int(stream.avail_out)
             if produced > 0 { return produced }

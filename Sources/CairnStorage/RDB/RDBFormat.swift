@@ -117,6 +117,13 @@ public struct RDBError: Error, CustomStringConvertible, Sendable {
         self.key = key
     }
 
+    static let endOfInputMessage = "unexpected end of file"
+
+    /// The stream ended cleanly before the bytes a value needs.
+    static func endOfInput(offset: Int) -> RDBError { RDBError(.corrupt, endOfInputMessage, offset: offset) }
+
+    var isEndOfInput: Bool { kind == .corrupt && message == Self.endOfInputMessage }
+
     public var description: String {
         var text = message
         if let key { text += " (key '\(String(decoding: key.prefix(128), as: UTF8.self))')" }

@@ -39,7 +39,7 @@ final class RDBInput {
 
     /// Makes at least `n` (≤ buffer size) unread bytes available.
     private func fill(_ n: Int) throws {
-        if try !fillIfPossible(n) { throw RDBError(.corrupt, "unexpected end of file", offset: base + end) }
+        if try !fillIfPossible(n) { throw RDBError.endOfInput(offset: base + end) }
     }
 
     /// As `fill`, but false when the stream ends first.

@@ -101,7 +101,8 @@ public final class RDBReader {
 
     private func readHeader() throws {
         let head: [UInt8]
-        do { head = try input.array(9) } catch {
+        do { head = try input.array(9) } catch let error as RDBError where error.isEndOfInput {
+            // Only a clean end of the stream means "too short": a damaged outer frame says so.
             throw RDBError(.corrupt, "not an RDB file (too short for the REDIS header)", offset: 0)
         }
         guard head.starts(with: RDBFormat.magic) else {
