@@ -28,7 +28,7 @@ public struct CommandParser: Sendable {
         case empty(length: Int)
         case needMoreBytes
         /// The client broke the protocol: reply `-ERR Protocol error: <message>` and close.
-        case protocolError(String)
+        case protocolError(ProtocolError)
     }
 
     public var limits: RESPLimits
@@ -79,7 +79,7 @@ public struct CommandParser: Sendable {
         let n = bytes.count
         if expectedCount < 0 {
             guard let cr = Self.find(UInt8(ascii: "\r"), in: bytes, from: Swift.max(lineScan, 1)) else {
-                if n > limits.inlineBytesMax { return .protocolError("too big mbulk count string") }
+                if n > limits.inlineBytesMax { return .protocolError(ProtocolError("too big mbulk count string")) }
                 lineScan = n
                 return .needMoreBytes
             }
@@ -87,9 +87,9 @@ public struct CommandParser: Sendable {
             if cr + 1 >= n { return .needMoreBytes }  // need the '\n' too
             guard let count = Decimal.parseInt64(UnsafeRawBufferPointer(rebasing: bytes[1..<cr])),
                   count <= Int64(limits.multibulkCountMax)
-            else { return .protocolError("invalid multibulk length") }
+            else { return .protocolError(ProtocolError("invalid multibulk length")) }
             if !authenticated && count > Int64(limits.unauthenticatedMultibulkCountMax) {
-                return .protocolError("unauthenticated multibulk length")
+                return .protocolError(ProtocolError("unauthenticated multibulk length"))
             }
             cursor = cr + 2
             lineScan = cursor
@@ -105,7 +105,7 @@ public struct CommandParser: Sendable {
             if pendingBulkLength < 0 {
                 guard cursor < n else { return .needMoreBytes }
                 guard let cr = Self.find(UInt8(ascii: "\r"), in: bytes, from: Swift.max(lineScan, cursor)) else {
-                    if n - cursor > limits.inlineBytesMax { return .protocolError("too big bulk count string") }
+                    if n - cursor > limits.inlineBytesMax { return .protocolError(ProtocolError("too big bulk count string")) }
                     lineScan = n
                     return .needMoreBytes
                 }
@@ -113,13 +113,16 @@ public struct CommandParser: Sendable {
                 if cr + 1 >= n { return .needMoreBytes }
                 let marker = bytes[cursor]
                 guard marker == UInt8(ascii: "$") else {
-                    return .protocolError("expected '$', got '\(Character(Unicode.Scalar(marker)))'")
+                    // Redis quotes the byte as it came (%c), not as a UTF-8 character; its
+                    // formatted text is a C string, so a NUL ends it.
+                    let text = Array("expected '$', got '".utf8) + [marker, UInt8(ascii: "'")]
+                    return .protocolError(ProtocolError(bytes: Array(ClientBytes.cString(text))))
                 }
                 guard let length = Decimal.parseInt64(UnsafeRawBufferPointer(rebasing: bytes[(cursor + 1)..<cr])),
                       length >= 0, length <= Int64(limits.bulkLengthBytesMax)
-                else { return .protocolError("invalid bulk length") }
+                else { return .protocolError(ProtocolError("invalid bulk length")) }
                 if !authenticated && length > Int64(limits.unauthenticatedBulkLengthBytesMax) {
-                    return .protocolError("unauthenticated bulk length")
+                    return .protocolError(ProtocolError("unauthenticated bulk length"))
                 }
                 pendingBulkLength = Int(length)
                 cursor = cr + 2
@@ -139,7 +142,7 @@ public struct CommandParser: Sendable {
 
     private mutating func parseInline(_ bytes: UnsafeRawBufferPointer) -> Step {
         guard let nl = Self.find(UInt8(ascii: "\n"), in: bytes, from: lineScan) else {
-            if bytes.count > limits.inlineBytesMax { return .protocolError("too big inline request") }
+            if bytes.count > limits.inlineBytesMax { return .protocolError(ProtocolError("too big inline request")) }
             lineScan = bytes.count
             return .needMoreBytes
         }
@@ -157,7 +160,7 @@ public struct CommandParser: Sendable {
         cursor = 0
         lineScan = 0
         pendingBulkLength = -1
-        guard ok else { return .protocolError("unbalanced quotes in request") }
+        guard ok else { return .protocolError(ProtocolError("unbalanced quotes in request")) }
         if arguments.isEmpty { return .empty(length: length) }
         return .inline(length: length)
     }

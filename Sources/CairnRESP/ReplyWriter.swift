@@ -48,6 +48,23 @@ public struct ReplyWriter {
         buffer.writeStaticString("\r\n")
     }
 
+    /// An error reply from raw bytes (binary-safe echo of user input); CR/LF become spaces.
+    public mutating func error(bytes: [UInt8]) {
+        buffer.writeInteger(UInt8(ascii: "-"))
+        buffer.writeBytes(bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 })
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// An error reply that quotes bytes a client sent between `head` and `tail`, as Redis's
+    /// `%s` / `%.Ns` formats do: the bytes as they came (no re-encoding), cut at the first NUL
+    /// and after `limit` bytes; CR and LF become spaces.
+    public mutating func error(_ head: String, quoting bytes: some Collection<UInt8>, limit: Int = .max, _ tail: String) {
+        var message = Array(head.utf8)
+        message.append(contentsOf: ClientBytes.cString(bytes).prefix(limit))
+        message.append(contentsOf: tail.utf8)
+        error(bytes: message)
+    }
+
     @inlinable public mutating func error(_ message: StaticString) {
         buffer.writeInteger(UInt8(ascii: "-"))
         buffer.writeStaticString(message)

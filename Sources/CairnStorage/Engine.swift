@@ -122,8 +122,10 @@ public final class Engine {
         // everything; CLIENT or CONFIG alone then fail their own arity check).
         if let subs = command.subcommands, args.count >= 2 {
             guard let sub = subs.lookup(args[1]) else {
-                let word = args.string(1).prefix(128)
-                reject(command, client, "ERR unknown subcommand '\(word)'. Try \(command.spec.name.uppercased()) HELP.", errorMark)
+                var text = Array("ERR unknown subcommand '".utf8)
+                text += ClientBytes.cString(args[1]).prefix(128)
+                text += Array("'. Try \(command.spec.name.uppercased()) HELP.".utf8)
+                reject(command, client, bytes: text, errorMark)
                 return
             }
             command = sub
@@ -184,22 +186,27 @@ public final class Engine {
     }
 
     private func reject(_ command: RegisteredCommand, _ client: ClientSession, _ message: String, _ mark: Int) {
+        reject(command, client, bytes: Array(message.utf8), mark)
+    }
+
+    private func reject(_ command: RegisteredCommand, _ client: ClientSession, bytes message: [UInt8], _ mark: Int) {
         client.transaction?.aborted = true  // a command refused while queueing dooms the EXEC
         command.stats.rejectedCalls += 1
-        client.reply.error(message)
+        client.reply.error(bytes: message)
         noteErrors(client, from: mark)
     }
 
     private func replyUnknownCommand(_ client: ClientSession, _ args: Arguments) {
         // Redis: "unknown command '%.128s', with args beginning with: " + "'%.*s' " per argument
         // while fewer than 128 bytes of them have been written.
+        // %s ends at a NUL byte: each quoted argument is cut there.
         var text = Array("ERR unknown command '".utf8)
-        text.append(contentsOf: args[0].prefix(128))
+        text.append(contentsOf: ClientBytes.cString(args[0]).prefix(128))
         text.append(contentsOf: Array("', with args beginning with: ".utf8))
         var listed = 0
         var i = 1
         while i < args.count && listed < 128 {
-            let piece = args[i].prefix(128 - listed)
+            let piece = ClientBytes.cString(args[i]).prefix(128 - listed)
             text.append(UInt8(ascii: "'"))
             text.append(contentsOf: piece)
             text.append(contentsOf: [UInt8(ascii: "'"), UInt8(ascii: " ")])
@@ -273,13 +280,4 @@ public final class Engine {
 
     /// Keys across every database.
     public var totalKeys: Int { databases.reduce(0) { $0 + $1.count } }
-}
-
-extension ReplyWriter {
-    /// An error reply from raw bytes (binary-safe echo of user input); CR/LF become spaces.
-    public mutating func error(bytes: [UInt8]) {
-        buffer.writeInteger(UInt8(ascii: "-"))
-        buffer.writeBytes(bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 })
-        buffer.writeStaticString("\r\n")
-    }
 }

@@ -7,9 +7,9 @@ import NIOCore
 
 extension Engine {
     /// Executes every complete request at the front of `input` and consumes it. Returns the
-    /// protocol error text (without "ERR Protocol error: ") if the client broke the protocol.
-    public func executeRequests(in input: inout ByteBuffer, parser: inout CommandParser, client: ClientSession) -> String? {
-        var protocolError: String? = nil
+    /// protocol error if the client broke the protocol.
+    public func executeRequests(in input: inout ByteBuffer, parser: inout CommandParser, client: ClientSession) -> ProtocolError? {
+        var protocolError: ProtocolError? = nil
         let consumed = input.withUnsafeReadableBytes { raw -> Int in
             var offset = 0
             while !client.closeAfterReply && client.blocked == nil {

@@ -37,7 +37,7 @@ struct ParserDriver {
                 case .needMoreBytes:
                     break loop
                 case .protocolError(let m):
-                    failure = m
+                    failure = m.description
                     break loop
                 }
             }
@@ -189,5 +189,17 @@ struct ParserDriver {
         var d = ParserDriver()
         d.feed("*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n")
         #expect(d.commands == [["PING"], ["PING"]])
+    }
+
+    /// The byte in "expected '$'" is the client's, not re-encoded as UTF-8 (Redis's %c).
+    @Test func protocolErrorQuotesTheRawByte() {
+        for (input, expected) in [([0xA9] as [UInt8], Array("expected '$', got '".utf8) + [0xA9, 0x27]),
+                                  ([0x00, 0x41], Array("expected '$', got '".utf8))] {
+            var parser = CommandParser()
+            let request: [UInt8] = Array("*1\r\n".utf8) + input + Array("\r\n".utf8)
+            let step = request.withUnsafeBytes { parser.parse($0) }
+            #expect(step == .protocolError(ProtocolError(bytes: expected)))
+        }
+        #expect(ProtocolError(bytes: [0x41, 0xA9, 0x5C]).description == "A\\xa9\\x5c")
     }
 }

@@ -55,10 +55,7 @@ enum ExpireCommands {
             else if c.args.matches(j, "lt") { flags.insert(.lt) }
             else {
                 // Redis formats the option with %s: it ends at the first NUL byte.
-                let option = c.args[j]
-                var message = Array("ERR Unsupported option ".utf8)
-                message.append(contentsOf: option.prefix(upTo: option.firstIndex(of: 0) ?? option.count))
-                c.reply.error(bytes: message)
+                c.reply.error("ERR Unsupported option ", quoting: c.args[j], "")
                 return nil
             }
         }
