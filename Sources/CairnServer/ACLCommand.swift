@@ -16,9 +16,9 @@ enum ACLCommand {
             sub("genpass", -2, admin: false, "Generate a pseudorandom secure password to use for ACL users", genPass),
             sub("getuser", 3, admin: true, "Get the rules for a specific ACL user", getUser),
             sub("list", 2, admin: true, "List the current ACL rules in ACL config file format", list),
-            sub("load", 2, admin: true, "Reload the ACLs from the configured ACL file", noACLFile),
+            sub("load", 2, admin: true, "Reload the ACLs from the configured ACL file", load),
             sub("log", -2, admin: true, "List latest events denied because of ACLs in place", log),
-            sub("save", 2, admin: true, "Save the current ACL rules in the configured ACL file", noACLFile),
+            sub("save", 2, admin: true, "Save the current ACL rules in the configured ACL file", save),
             sub("setuser", -3, admin: true, "Modify or create the rules for a specific ACL user", setUser),
             sub("users", 2, admin: true, "List the username of all the configured ACL rules", users),
             sub("whoami", 2, admin: false, "Return the name of the user associated to the current connection", whoAmI),
@@ -37,8 +37,7 @@ enum ACLCommand {
 
     /// addReplySubcommandSyntaxError.
     static func syntaxError(_ c: CommandContext) {
-        let word = c.args.string(1).prefix(128)
-        c.reply.error("ERR unknown subcommand or wrong number of arguments for '\(word)'. Try ACL HELP.")
+        c.reply.error("ERR unknown subcommand or wrong number of arguments for '", quoting: c.args[1], limit: 128, "'. Try ACL HELP.")
     }
 
     static func whoAmI(_ c: CommandContext) { c.reply.bulk(c.client.user) }
@@ -50,13 +49,9 @@ enum ACLCommand {
     }
 
     static func list(_ c: CommandContext) {
-        let acl = ServerCommands.server(c).acl
-        let names = acl.sortedNames
-        c.reply.arrayHeader(names.count)
-        for n in names {
-            guard let u = acl.user(named: n) else { c.reply.null(); continue }
-            c.reply.bulk("user \(n) " + u.describe(c.engine.commands))
-        }
+        let lines = ACLFile.lines(ServerCommands.server(c).acl, c.engine.commands)
+        c.reply.arrayHeader(lines.count)
+        for line in lines { c.reply.bulk(line) }
     }
 
     static func setUser(_ c: CommandContext) {
@@ -123,7 +118,7 @@ enum ACLCommand {
         }
         guard c.args.count == 3 else { return syntaxError(c) }
         guard let category = ACLSelector.category(named: c.args.string(2)) else {
-            return c.reply.error("ERR Unknown category '\(c.args.string(2).prefix(128))'")
+            return c.reply.error("ERR Unknown category '", quoting: c.args[2], limit: 128, "'")
         }
         let names = c.engine.commands.allIncludingSubcommands.filter { $0.spec.categories.contains(category) }.map(\.fullName)
         c.reply.arrayHeader(names.count)
@@ -185,10 +180,10 @@ enum ACLCommand {
         guard let user = acl.user(named: name) else { return c.reply.error("ERR User '\(name)' not found") }
         let words = (3..<c.args.count).map { c.args.bytes($0) }
         guard var command = c.engine.commands.lookup(words[0]) else {
-            return c.reply.error("ERR Command '\(c.args.string(3))' not found")
+            return c.reply.error("ERR Command '", quoting: c.args[3], "' not found")
         }
         if let subs = command.subcommands, words.count >= 2 {
-            guard let sub = subs.lookup(words[1]) else { return c.reply.error("ERR Command '\(c.args.string(3))' not found") }
+            guard let sub = subs.lookup(words[1]) else { return c.reply.error("ERR Command '", quoting: c.args[3], "' not found") }
             command = sub
         }
         guard command.spec.acceptsArgumentCount(words.count) else {
@@ -205,6 +200,22 @@ enum ACLCommand {
 
     static func noACLFile(_ c: CommandContext) {
         c.reply.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
+    }
+
+    static func load(_ c: CommandContext) {
+        let server = ServerCommands.server(c)
+        guard !server.settings.aclfile.isEmpty else { return noACLFile(c) }
+        if let errors = server.loadACLFile(current: c.client) { return c.reply.error("ERR " + errors) }
+        c.reply.ok()
+    }
+
+    static func save(_ c: CommandContext) {
+        let server = ServerCommands.server(c)
+        guard !server.settings.aclfile.isEmpty else { return noACLFile(c) }
+        guard server.saveACLFile() else {
+            return c.reply.error("ERR There was an error trying to save the ACLs. Please check the server logs for more information")
+        }
+        c.reply.ok()
     }
 
     static func help(_ c: CommandContext) {
@@ -243,9 +254,9 @@ extension Server {
     /// Closes every connection authenticated as `user` (ACL DELUSER): the calling client once its
     /// reply is written, the others now. Each is first put back to the unauthenticated default
     /// user, as Redis does, so nothing more runs under the removed user.
-    func disconnectClients(ofUser user: String, current: ClientSession) {
+    func disconnectClients(ofUser user: String, current: ClientSession?) {
         var sessions = clientSessions
-        if !sessions.contains(where: { $0 === current }) { sessions.append(current) }
+        if let current, !sessions.contains(where: { $0 === current }) { sessions.append(current) }
         for s in sessions where s.user == user {
             s.user = "default"
             s.authenticated = false

@@ -55,6 +55,13 @@ final class ACLState {
     private var execCommand: RegisteredCommand? = nil
 
     init() {
+        let user = Self.makeDefaultUser()
+        defaultUser = user
+        users["default"] = user
+    }
+
+    /// `default` as a server without ACL configuration has it: on nopass ~* &* +@all.
+    static func makeDefaultUser() -> ACLUser {
         let user = ACLUser(name: "default")
         user.enabled = true
         user.nopass = true
@@ -62,8 +69,15 @@ final class ACLState {
         user.root.allChannels = true
         user.root.bits = [UInt64](repeating: ~0, count: ACLSelector.bitCount / 64)
         user.root.allCommands = true
-        defaultUser = user
-        users["default"] = user
+        return user
+    }
+
+    /// Replaces every user with `newUsers` (ACL LOAD). `default` keeps its identity and takes
+    /// the rules of the new one, or of a fresh default when `newUsers` has none.
+    func replaceAll(with newUsers: [ACLUser]) {
+        defaultUser.assign(from: newUsers.first { $0.name == "default" } ?? Self.makeDefaultUser())
+        users = ["default": defaultUser]
+        for user in newUsers where user.name != "default" { users[user.name] = user }
     }
 
     func user(named name: String) -> ACLUser? { users[name] }

@@ -307,13 +307,18 @@ final class ACLUser {
 
     func copy(named newName: String? = nil) -> ACLUser {
         let u = ACLUser(name: newName ?? name)
-        u.enabled = enabled
-        u.nopass = nopass
-        u.sanitizePayload = sanitizePayload
-        u.passwords = passwords
-        u.root = root
-        u.selectors = selectors
+        u.assign(from: self)
         return u
+    }
+
+    /// Takes every rule of `other` (not its name).
+    func assign(from other: ACLUser) {
+        enabled = other.enabled
+        nopass = other.nopass
+        sanitizePayload = other.sanitizePayload
+        passwords = other.passwords
+        root = other.root
+        selectors = other.selectors
     }
 
     /// Applies one SETUSER rule (ACLSetUser).

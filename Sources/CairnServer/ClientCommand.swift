@@ -91,7 +91,7 @@ enum ClientCommand {
         var text = ""
         if c.args.count == 4 && c.args.matches(2, "type") {
             guard let wanted = clientType(c.args.string(3)) else {
-                return c.reply.error("ERR Unknown client type '\(c.args.string(3))'")
+                return c.reply.error("ERR Unknown client type '", quoting: c.args[3], "'")
             }
             for s in server.clientSessions where type(of: s) == wanted { text += ClientInfo.line(s, c) + "\n" }
         } else if c.args.count > 3 && c.args.matches(2, "id") {

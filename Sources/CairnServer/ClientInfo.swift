@@ -10,15 +10,24 @@ enum ClientInfo {
         // Arguments of the command being run: only known for the calling client.
         var argvMemory: Int? = nil
         if s === c.client { argvMemory = (0..<c.args.count).reduce(0) { $0 + c.args[$1].count } }
-        return line(s, now: c.engine.now, currentArgumentBytes: argvMemory)
+        let queued = ServerCommands.server(c).connection(id: s.id)?.queuedOutputBytes ?? 0
+        return line(s, now: c.engine.now, currentArgumentBytes: argvMemory, queuedOutputBytes: queued)
     }
 
     /// The line for `s` at `now`; `currentArgumentBytes`: the size of the arguments of the command
-    /// `s` is running, when known (ACL LOG's client-info, written from the ACL filter).
-    static func line(_ s: ClientSession, now: Int64, currentArgumentBytes: Int?) -> String {
+    /// `s` is running, when known (ACL LOG's client-info, written from the ACL filter);
+    /// `queuedOutputBytes`: replies handed to the connection and not yet on the socket.
+    ///
+    /// Output is shown as Redis would hold it: the first 16 KiB in the static buffer (`obl`),
+    /// the rest in 16 KiB reply-list nodes (`oll`, `omem`).
+    static func line(_ s: ClientSession, now: Int64, currentArgumentBytes: Int?, queuedOutputBytes: Int = 0) -> String {
         let argvMemory = currentArgumentBytes ?? 0
         let replyBufferSize = s.reply.buffer.capacity
-        let pending = s.reply.buffer.readableBytes
+        let pendingTotal = s.reply.buffer.readableBytes + queuedOutputBytes
+        let listBytes = OutputBufferLimits.countedBytes(pending: pendingTotal)
+        let chunk = OutputBufferLimits.uncountedBytes
+        let listNodes = (listBytes + chunk - 1) / chunk
+        let pending = pendingTotal - listBytes
         var flags = ""
         if s.closeAfterReply { flags += "c" }
         if s.blocked != nil { flags += "b" }
@@ -46,8 +55,8 @@ enum ClientInfo {
             ("rbs", String(replyBufferSize)),
             ("rbp", String(replyBufferSize)),
             ("obl", String(pending)),
-            ("oll", "0"), ("omem", "0"),
-            ("tot-mem", String(replyBufferSize + argvMemory)),
+            ("oll", String(listNodes)), ("omem", String(listBytes)),
+            ("tot-mem", String(replyBufferSize + argvMemory + listBytes)),
             ("events", "r"),
             ("cmd", s.lastCommand),
             ("user", s.user),

@@ -42,7 +42,7 @@ enum CommandCommand {
     static func dispatch(_ c: CommandContext) {
         guard c.args.count >= 2 else { return writeAll(c) }
         guard let sub = detached.first(where: { $0.name == c.args.string(1).lowercased() }) else {
-            return c.reply.error("ERR unknown subcommand '\(c.args.string(1).prefix(128))'. Try COMMAND HELP.")
+            return c.reply.error("ERR unknown subcommand '", quoting: c.args[1], limit: 128, "'. Try COMMAND HELP.")
         }
         guard sub.acceptsArgumentCount(c.args.count) else {
             return c.reply.error("ERR wrong number of arguments for 'command|\(sub.name)' command")

@@ -70,14 +70,14 @@ enum ConfigCommand {
         guard c.args.count % 2 == 0 else { return c.replySyntaxError() }
         let server = ServerCommands.server(c)
         var chosen: [(directive: ConfigDirective, value: String)] = []
-        var unknown: String? = nil
+        var unknown: Int? = nil  // argument index of the first unknown name
         var refusal: (name: String, reason: String)? = nil
         var i = 2
         while i < c.args.count {
             let name = c.args.string(i)
             defer { i += 2 }
             guard let d = ConfigTable.lookup(name) else {
-                if unknown == nil && refusal == nil { unknown = name }
+                if unknown == nil && refusal == nil { unknown = i }
                 continue
             }
             if unknown != nil || refusal != nil { continue }
@@ -91,7 +91,7 @@ enum ConfigCommand {
             }
             chosen.append((d, c.args.string(i + 1)))
         }
-        if let unknown { return c.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '\(unknown)'") }
+        if let unknown { return c.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '", quoting: c.args[unknown], "'") }
         if let refusal { return failed(c, refusal.name, refusal.reason) }
         var updated = server.settings
         for (d, value) in chosen {
@@ -146,7 +146,8 @@ enum ConfigCommand {
             return c.reply.error("ERR The server is running without a config file")
         }
         do {
-            try ConfigRewrite.rewrite(path: path, settings: server.settings)
+            let users = server.settings.aclfile.isEmpty ? ACLFile.lines(server.acl, c.engine.commands) : []
+            try ConfigRewrite.rewrite(path: path, settings: server.settings, users: users)
             server.logger.notice("CONFIG REWRITE executed with success.")
             c.reply.ok()
         } catch {

@@ -46,7 +46,7 @@ enum ConnectionAdminCommands {
                 name = candidate
                 j += 1
             } else {
-                return c.reply.error("ERR Syntax error in HELLO option '\(c.args.string(j))'")
+                return c.reply.error("ERR Syntax error in HELLO option '", quoting: c.args[j], "'")
             }
             j += 1
         }

@@ -20,9 +20,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var parser: CommandParser
     private var context: ChannelHandlerContext?
-    // [security] client-output-buffer-limit: bytes written to the channel and not yet on the
-    // socket (counted only while a limit applies), and when the soft limit was first reached.
-    private var pendingOutputBytes = 0
+    // [security] client-output-buffer-limit: when the soft limit was first reached.
     private var softLimitReachedAt: Int64 = 0
     /// The replies wait for this turn's AOF write (and fsync under `always`): Server.endAOFTurn.
     private var repliesHeld = false
@@ -65,6 +63,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let session, !session.closeAfterReply else { return }
         var incoming = unwrapInboundIn(data)
         server.netInputBytes += Int64(incoming.readableBytes)
+        // Any input is activity for `timeout`, a request still arriving included (Redis's
+        // readQueryFromClient sets lastinteraction on every read).
+        session.lastInteractionMillis = Clock.unixMillis()
         if input == nil || input!.readableBytes == 0 {
             input = incoming
         } else {
@@ -89,7 +90,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         input = nil  // keep the storage uniquely referenced while we read it
         parser.limits = server.respLimits  // CONFIG SET proto-max-bulk-len applies to open connections too
         if let message = server.engine.executeRequests(in: &buffer, parser: &parser, client: session) {
-            session.reply.error("ERR Protocol error: \(message)")
+            session.reply.error(bytes: Array("ERR Protocol error: ".utf8) + message.message)
             session.closeAfterReply = true
             server.logProtocolError(session, message)
             return
@@ -116,23 +117,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if session.reply.buffer.readableBytes > 0 {
             // [security] client-output-buffer-limit: checked as replies are added, as Redis does.
-            let limit = server.settings.outputBufferLimits[OutputBufferLimits.clientClass(of: session)]
-            var promise: EventLoopPromise<Void>? = nil
+            let limit = session.authenticated ? server.settings.outputBufferLimits[OutputBufferLimits.clientClass(of: session)]
+                                              : OutputBufferLimits.unauthenticated
             if limit.isActive {
-                let bytes = session.reply.buffer.readableBytes
-                let used = max(0, pendingOutputBytes + bytes - OutputBufferLimits.uncountedBytes)
+                let used = OutputBufferLimits.countedBytes(pending: session.reply.buffer.readableBytes + queuedOutputBytes)
                 if OutputBufferLimits.exceeded(limit, used: used, nowSeconds: Clock.unixMillis() / 1000,
                                                softReachedAt: &softLimitReachedAt) {
                     closeForOutputBufferLimit(session, context)
                     return
                 }
-                pendingOutputBytes += bytes
-                let written = context.eventLoop.makePromise(of: Void.self)
-                written.futureResult.assumeIsolated().whenComplete { [self] _ in pendingOutputBytes -= bytes }
-                promise = written
             }
             server.netOutputBytes += Int64(session.reply.buffer.readableBytes)
-            context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: promise)
+            session.lastInteractionMillis = Clock.unixMillis()  // output is activity too (writeToClient)
+            context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: nil)
             if session.reply.buffer.capacity > Self.replyBufferRetainedBytesMax {
                 session.reply.buffer = context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)
             } else {
@@ -142,6 +139,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         if session.closeAfterReply {
             context.close(promise: nil)
         }
+    }
+
+    /// Reply bytes written to the channel and not yet taken by the socket.
+    var queuedOutputBytes: Int {
+        guard let channel = context?.channel else { return 0 }
+        return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     /// The AOF write this connection's replies waited for is done.
@@ -158,7 +161,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// [security] Drops the client and its pending output (Redis's closeClientOnOutputBufferLimitReached).
     private func closeForOutputBufferLimit(_ session: ClientSession, _ context: ChannelHandlerContext) {
-        let info = ClientInfo.line(session, now: Clock.unixMillis(), currentArgumentBytes: nil)
+        let info = ClientInfo.line(session, now: Clock.unixMillis(), currentArgumentBytes: nil, queuedOutputBytes: queuedOutputBytes)
         server.logger.warning("Client \(info) scheduled to be closed ASAP for overcoming of output buffer limits.")
         session.closeAfterReply = true
         session.reply.buffer.clear()

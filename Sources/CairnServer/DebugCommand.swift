@@ -61,7 +61,7 @@ enum DebugCommand {
             var name = c.args[0].map(ASCII.upper)
             name = Array(name.prefix(128))
             c.reply.error(bytes: Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-                + Array(c.args[1].prefix(128)) + Array("'. Try ".utf8) + name + Array(" HELP.".utf8))
+                + Array(ClientBytes.cString(c.args[1]).prefix(128)) + Array("'. Try ".utf8) + name + Array(" HELP.".utf8))
         }
     }
 

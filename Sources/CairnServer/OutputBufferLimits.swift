@@ -30,6 +30,18 @@ struct OutputBufferLimits: Sendable, Equatable {
     /// Redis's static reply buffer size (PROTO_REPLY_CHUNK_BYTES), not counted against limits.
     static let uncountedBytes = 16 * 1024
 
+    /// The part of a client's pending output that counts against limits (and CLIENT LIST's
+    /// `omem`): what lies beyond the static buffer Redis would have filled first.
+    static func countedBytes(pending: Int) -> Int { max(0, pending - uncountedBytes) }
+
+    /// [security] A client that has not authenticated (while a password is required) is closed
+    /// once more than 1 KiB of replies waits beyond the uncounted buffer, whatever its class:
+    /// otherwise anyone who can connect could make the server hold unbounded output by sending
+    /// requests and reading nothing (Redis 7.0.15 with the CVE-2025-21605 fix,
+    /// checkClientOutputBufferLimits).
+    static let unauthenticatedBytesMax = 1024
+    static let unauthenticated = OutputBufferLimit(hard: unauthenticatedBytesMax + 1, soft: 0, softSeconds: 0)
+
     subscript(_ kind: ClientClass) -> OutputBufferLimit {
         get {
             switch kind {

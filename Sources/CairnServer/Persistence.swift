@@ -103,7 +103,7 @@ extension Server {
             logger.warning("\(saveFailure(SnapshotSave.Step(error.operation), code: error.code, temporary: temporary))")
             return false
         } catch {
-            logger.warning("Write error saving DB on disk: \(error)")
+            logger.warning("Write error saving DB on disk(rdbSaveRio): \(error)")
             return false
         }
         logger.notice("DB saved on disk")
@@ -113,7 +113,8 @@ extension Server {
         return true
     }
 
-    /// Redis's log line for a save that failed at `step`.
+    /// Redis 7.0's log line for a save that failed at `step` (rdbSave: the failing operation in
+    /// parentheses, then the system's text for the errno).
     func saveFailure(_ step: SnapshotSave.Step?, code: Int32, temporary: String) -> String {
         let reason = code == 0 ? "error" : String(cString: strerror(code))
         let root = ConfigValue.workingDirectory() ?? settings.dir
@@ -123,9 +124,11 @@ extension Server {
         case .rename:
             return "Error moving temp DB file \(temporary) on the final destination \(settings.dbfilename) (in server root dir \(root)): \(reason)"
         case .syncDirectory:
-            return "Failed to fsync directory while saving DB: \(reason)"
+            return "Write error saving DB on disk(fsyncFileDir): \(reason)"
+        case .fsync:
+            return "Write error saving DB on disk(fsync): \(reason)"
         default:
-            return "Write error saving DB on disk: \(reason)"
+            return "Write error saving DB on disk(rdbSaveRio): \(reason)"
         }
     }
 

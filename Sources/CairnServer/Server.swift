@@ -56,7 +56,9 @@ public final class Server: @unchecked Sendable {
     /// The append-only file (AOFServer.swift, AOFLifecycle.swift, AOFRewrite.swift).
     let aof = AOFState()
     private var appliedRequirepass: String?? = .none
-    private var aclLoadError: String? = nil
+    /// [security] Why the ACL configuration stops the server from starting (logged as Redis exits).
+    private var aclStartupFailure: String? = nil
+    static let criticalACLError = "Critical error while loading ACLs. Exiting."
 
     public init(settings: ServerSettings, logger: Logger, configFile: String? = nil) {
         self.settings = settings
@@ -83,6 +85,7 @@ public final class Server: @unchecked Sendable {
         engine.commands.register(ACLCommand.spec)  // [security]
         applySettings()
         loadConfiguredUsers()  // [security]
+        loadACLFileAtStart()  // [security]
         acl.install(on: self)  // [security]
         installPersistence()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
@@ -157,15 +160,33 @@ public final class Server: @unchecked Sendable {
                     } catch {
                         let text = "Error loading ACL rule '\(String(decoding: rule, as: UTF8.self))' for the user named '\(name)': \(error.message)"
                         logger.warning("\(text)")
-                        aclLoadError = text
+                        aclStartupFailure = Self.criticalACLError
                         return
                     }
                 }
             } catch {
-                aclLoadError = error.message
+                logger.warning("\(error.message)")
+                aclStartupFailure = Self.criticalACLError
                 return
             }
             acl.store(user)
+        }
+    }
+
+    /// [security] Redis's ACLLoadUsersAtStartup: users come from the config file or from
+    /// `aclfile`, never both; a file that does not load stops the server.
+    private func loadACLFileAtStart() {
+        guard aclStartupFailure == nil, !settings.aclfile.isEmpty else { return }
+        if !settings.aclUsers.isEmpty {
+            let text = "Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both."
+            logger.warning("\(text)")
+            aclStartupFailure = text
+            return
+        }
+        if let errors = loadACLFile() {
+            let text = "Aborting Redis startup because of ACL errors: \(errors)"
+            logger.warning("\(text)")
+            aclStartupFailure = text
         }
     }
 
@@ -174,7 +195,7 @@ public final class Server: @unchecked Sendable {
     /// Binds every configured address and starts the cron. Fails if none could be bound.
     public func start() throws {
         do {
-            if aclLoadError != nil { throw ConfigError("Critical error while loading ACLs. Exiting.") }  // [security]
+            if let aclStartupFailure { throw ConfigError(aclStartupFailure) }  // [security]
             try bind()
         } catch {
             for l in listeners { l.close(promise: nil) }
@@ -236,13 +257,22 @@ public final class Server: @unchecked Sendable {
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         flushPendingOutput()
-        if settings.timeoutSeconds > 0 {
-            let limit = Int64(settings.timeoutSeconds) * 1000
-            let now = Clock.unixMillis()
-            for handler in connections.values {
-                // Blocked clients are exempt: their wait has its own timeout (as in Redis).
-                if let s = handler.session, s.blocked == nil, now - s.lastInteractionMillis > limit { handler.kill() }
-            }
+        closeIdleClients()
+    }
+
+    /// `timeout` (Redis's clientsCronHandleTimeout): a client idle for longer is closed, unless
+    /// it waits in a blocking command (that wait has its own timeout), is subscribed to pub/sub
+    /// or is a monitor (they are expected to sit silent).
+    private func closeIdleClients() {
+        guard settings.timeoutSeconds > 0 else { return }
+        let limit = Int64(settings.timeoutSeconds) * 1000
+        let now = Clock.unixMillis()
+        for handler in connections.values {
+            guard let s = handler.session, s.blocked == nil, s.subscriptions.isEmpty,
+                  !admin.monitors.contains(where: { $0 === s }),
+                  now - s.lastInteractionMillis > limit else { continue }
+            logger.info("Closing idle client")
+            handler.kill()
         }
     }
 
@@ -336,7 +366,7 @@ public final class Server: @unchecked Sendable {
         admin.resetStats()
     }
 
-    func logProtocolError(_ session: ClientSession, _ message: String) {
+    func logProtocolError(_ session: ClientSession, _ message: ProtocolError) {
         logger.info("Protocol error (\(message)) from client: id=\(session.id) addr=\(session.address)")
     }
 }

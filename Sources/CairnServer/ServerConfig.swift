@@ -55,6 +55,8 @@ public struct ServerSettings: Sendable {
     public var aclUsers: [[String]] = []
     /// `acllog-max-len`: entries ACL LOG keeps.
     public var acllogMaxLength = 128
+    /// `aclfile`: where ACL LOAD / ACL SAVE keep the users ("" = users live in the config file).
+    public var aclfile = ""
     /// `client-output-buffer-limit`.
     var outputBufferLimits = OutputBufferLimits()
     // Persistence (Persistence.swift).
@@ -284,6 +286,7 @@ enum ConfigTable {
         // [security]
         ConfigDirective(name: "client-output-buffer-limit", get: { $0.outputBufferLimits.description },
                         set: { s, args in try s.outputBufferLimits.apply(args) }),
+        ConfigDirective(name: "aclfile", mutable: false, isString: true, get: { $0.aclfile }, set: single { $0.aclfile = $1 }),
         ConfigDirective(name: "acllog-max-len", get: { String($0.acllogMaxLength) },
                         set: single { $0.acllogMaxLength = try ConfigValue.int($1, 0...Int(Int64.max)) }),
         ConfigDirective(name: "enable-protected-configs", mutable: false, get: { $0.enableProtectedConfigs },

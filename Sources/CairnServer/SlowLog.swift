@@ -138,7 +138,7 @@ enum SlowLogCommand {
             }
             count = n == -1 ? Int.max : Int(n)
         } else if c.args.count > 3 {
-            return c.reply.error("ERR unknown subcommand or wrong number of arguments for '\(c.args.string(1))'. Try SLOWLOG HELP.")
+            return c.reply.error("ERR unknown subcommand or wrong number of arguments for '", quoting: c.args[1], limit: 128, "'. Try SLOWLOG HELP.")
         }
         let shown = min(count, log.entries.count)
         c.reply.arrayHeader(shown)

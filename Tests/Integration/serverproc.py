@@ -65,6 +65,8 @@ class ServerProcess:
         self.dir = tempfile.mkdtemp(prefix=f"{kind.name}-", dir=tmp_root)
         self.extra_args = extra_args
         self.config_text = config_text
+        # An existing config file to start with (a restart after CONFIG REWRITE), when no text.
+        self.config_file = None
         self.port = None
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
@@ -83,6 +85,8 @@ class ServerProcess:
             with open(conf, "w") as f:
                 f.write(self.config_text)
             argv.append(conf)
+        elif self.config_file is not None:
+            argv.append(self.config_file)
         argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
         return argv + self.kind.base_args + [str(a) for a in self.extra_args]
 
