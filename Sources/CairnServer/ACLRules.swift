@@ -49,10 +49,6 @@ final class ACLState {
     /// Entries alike (reason, context, object, user) within this many ms are counted as one.
     static let logGroupingMillis: Int64 = 60_000
 
-    /// The EXEC now running its queued commands, if any (see `noteExecStarting`).
-    private var execClient: ObjectIdentifier? = nil
-    private var execRejectedMark: Int64 = 0
-    private var execCommand: RegisteredCommand? = nil
 
     init() {
         let user = Self.makeDefaultUser()
@@ -211,24 +207,17 @@ final class ACLState {
         return nil
     }
 
-    // MARK: the command filter
+    // MARK: the admission stage
 
-    /// The check `engine.commandFilters` runs before every command (and again for each queued
-    /// command when EXEC runs it). Returns the error reply, or nil to let the command run.
-    func filter(_ server: Server, _ client: ClientSession, _ command: RegisteredCommand, _ args: Arguments) -> String? {
-        if command === execCommand && client.transaction != nil {
-            // Remember that this client's EXEC may now run its queue: denials until EXEC ends
-            // carry Redis's "ACLs rules changed" text. If a later filter refuses the EXEC, its
-            // rejected-call count moves and the mark is known to be stale.
-            execClient = ObjectIdentifier(client)
-            execRejectedMark = command.stats.rejectedCalls
-        }
+    /// The ACL stage of the admission pipeline, for a command arriving and again when EXEC runs
+    /// it (permissions may have changed meanwhile). Returns the error reply, or nil.
+    func admit(_ request: AdmissionRequest) -> String? {
+        let client = request.client, command = request.command, args = request.args
         let user = client.user == "default" ? defaultUser : users[client.user]
         if let user, user.unrestricted { return nil }
         let denial = user.map { check($0, command, args) } ?? .command
         guard let denial else { return nil }
-        let inExec = isRunningExec(client) && command !== execCommand
-        let context = inExec || client.transaction != nil ? "multi" : "toplevel"
+        let context = request.insideExec || client.transaction != nil ? "multi" : "toplevel"
         let object: [UInt8]
         let reason: String
         switch denial {
@@ -244,7 +233,7 @@ final class ACLState {
         }
         addLogEntry(reason: reason, context: context, object: object, username: Array(client.user.utf8),
                     client: client, args: args)
-        if inExec {
+        if request.insideExec {
             let why: String
             switch denial {
             case .command: why = "no permission to execute the command or subcommand"
@@ -253,16 +242,8 @@ final class ACLState {
             }
             return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: \(why)"
         }
-        let message = Self.message(denial, command)
-        if command === execCommand {
-            // Redis's execCommandAbort: a refused EXEC discards the transaction and says why.
-            // (Engine.reject does not do this for any refusal yet; see the report.)
-            if execClient == ObjectIdentifier(client) { execClient = nil }
-            client.transaction = nil
-            server.engine.unwatchAll(client)
-            return "EXECABORT Transaction discarded because of: " + message
-        }
-        return message
+        // A refused EXEC discards its transaction (EXECABORT): the engine does that for any stage.
+        return Self.message(denial, command)
     }
 
     static func message(_ denial: ACLDenial, _ command: RegisteredCommand) -> String {
@@ -273,24 +254,10 @@ final class ACLState {
         }
     }
 
-    private func isRunningExec(_ client: ClientSession) -> Bool {
-        guard execClient == ObjectIdentifier(client), let exec = execCommand else { return false }
-        if exec.stats.rejectedCalls != execRejectedMark {
-            execClient = nil
-            return false
-        }
-        return true
-    }
-
-    /// Installs the filter and the observer that ends an EXEC window.
+    /// Installs the ACL stage.
     func install(on server: Server) {
-        execCommand = server.engine.commands.lookup("exec")
-        server.engine.commandFilters.append { [unowned(unsafe) server] client, command, args in
-            server.acl.filter(server, client, command, args)
-        }
-        server.engine.commandObservers.append { [unowned(unsafe) server] client, command, _, _ in
-            let acl = server.acl
-            if command === acl.execCommand && acl.execClient == ObjectIdentifier(client) { acl.execClient = nil }
+        server.engine.admission.install(.acl, recheckInsideExec: true) { [unowned(unsafe) self] request in
+            admit(request)
         }
     }
 

@@ -250,13 +250,10 @@ extension Server {
     // MARK: DEBUG LOADAOF
 
     /// Empties the databases and loads the AOF again (Redis's DEBUG LOADAOF). Nothing of the
-    /// replay is fed back into the AOF.
+    /// replay is fed back into the AOF (a replay propagates nothing).
     func reloadAppendOnlyFile() throws {
         if aof.status == .on { flushAppendOnlyFile(force: true) }
         engine.flushAll()
-        let sinks = engine.propagationSinks
-        engine.propagationSinks = []
-        defer { engine.propagationSinks = sinks }
         var options = AOFLoadOptions()
         options.loadTruncated = settings.aofLoadTruncated
         let directory = aof.status == .off ? aofDirectoryPath() : aof.directory

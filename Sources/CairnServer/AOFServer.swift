@@ -31,7 +31,7 @@ extension Server {
     func installAOFSink() {
         guard !aof.sinkInstalled else { return }
         aof.sinkInstalled = true
-        engine.propagationSinks.append { [unowned(unsafe) self] batch in feedAppendOnlyFile(batch) }
+        engine.addPropagationSink(PropagationSink(.aof) { [unowned(unsafe) self] batch in feedAppendOnlyFile(batch.commands) })
     }
 
     private func feedAppendOnlyFile(_ batch: [PropagatedCommand]) {
@@ -119,9 +119,9 @@ extension Server {
 
     /// Writes are refused while the last AOF write or background fsync failed (Redis's
     /// writeCommandsDeniedByDiskError, after the RDB's reason).
-    func aofRefusal(_ command: RegisteredCommand) -> String? {
+    func aofRefusal(_ request: AdmissionRequest) -> String? {
         guard aof.status != .off, let writer = aof.writer, !writer.healthy else { return nil }
-        guard command.spec.flags.contains(.write) || command.spec.name == "ping" else { return nil }
+        guard request.isWrite || request.command.spec.name == "ping" else { return nil }
         return "MISCONF Errors writing to the AOF file: \(String(cString: strerror(writer.failureCode)))"
     }
 

@@ -40,8 +40,12 @@ final class AdminState {
 
     func install(on server: Server) {
         let engine = server.engine
-        engine.commandFilters.append { [unowned(unsafe) server] client, command, _ in
-            server.admin.refusal(server, client, command)
+        engine.admission.install(.protectedCommand) { [unowned(unsafe) server] request in
+            guard request.command.spec.name == "debug", !DebugCommand.allowed(server, request.client) else { return nil }
+            return DebugCommand.notAllowed
+        }
+        engine.admission.install(.replicaKeyspace) { [unowned(unsafe) server] request in
+            server.admin.monitorRefusal(request.client, request.command)
         }
         evictor.install(on: engine)
         // Continue an eviction run cut short by its time limit once the loop is free, as Redis's
@@ -55,15 +59,11 @@ final class AdminState {
         }, at: 0)
     }
 
-    func refusal(_ server: Server, _ client: ClientSession, _ command: RegisteredCommand) -> String? {
-        if !monitors.isEmpty && monitors.contains(where: { $0 === client })
-            && !command.spec.flags.intersection([.write, .readonly, .mayReplicate]).isEmpty {
-            return MonitorCommand.keyspaceRefusal
-        }
-        if command.spec.name == "debug" && !DebugCommand.allowed(server, client) {
-            return DebugCommand.notAllowed
-        }
-        return nil
+    /// A MONITOR client may not touch the keyspace (Redis treats it as a replica).
+    func monitorRefusal(_ client: ClientSession, _ command: RegisteredCommand) -> String? {
+        guard !monitors.isEmpty, monitors.contains(where: { $0 === client }),
+              !command.spec.flags.intersection([.write, .readonly, .mayReplicate]).isEmpty else { return nil }
+        return MonitorCommand.keyspaceRefusal
     }
 
     func observe(_ server: Server, _ client: ClientSession, _ command: RegisteredCommand, _ args: Arguments, _ micros: Int64) {

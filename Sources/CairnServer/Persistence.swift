@@ -62,8 +62,8 @@ extension Server {
     /// Installs the MISCONF refusal and FLUSHALL's save (both as Redis's processCommand and
     /// flushAllDataAndResetRDB).
     func installPersistence() {
-        engine.commandFilters.append { [unowned(unsafe) self] _, command, _ in
-            persistenceRefusal(command)
+        engine.admission.install(.diskError) { [unowned(unsafe) self] request in
+            persistenceRefusal(request)
         }
         engine.commandObservers.append { [unowned(unsafe) self] _, command, _, _ in
             if command.spec.name == "flushall" { flushedAll() }
@@ -73,11 +73,11 @@ extension Server {
 
     /// Writes are refused while the last background save failed, save points are configured and
     /// stop-writes-on-bgsave-error is on. PING too, so that monitoring notices (Redis 7.0).
-    func persistenceRefusal(_ command: RegisteredCommand) -> String? {
+    func persistenceRefusal(_ request: AdmissionRequest) -> String? {
         guard !persistence.lastBgsaveOK, settings.stopWritesOnBgsaveError, !settings.savePoints.isEmpty else {
-            return aofRefusal(command)
+            return aofRefusal(request)
         }
-        if command.spec.flags.contains(.write) || command.spec.name == "ping" { return PersistenceState.misconfError }
+        if request.isWrite || request.command.spec.name == "ping" { return PersistenceState.misconfError }
         return nil
     }
 

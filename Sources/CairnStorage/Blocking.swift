@@ -24,8 +24,10 @@ public struct BlockedState {
 }
 
 extension Engine {
-    /// Whether a blocking command may block now: inside MULTI/EXEC it must answer at once.
-    public var canBlock: Bool { !executingTransaction }
+    /// Whether the client running `c` may block now: inside MULTI/EXEC, and for a master link
+    /// or a replay (which must never stall), a blocking command answers at once as if its
+    /// timeout had passed (Redis's CLIENT_DENY_BLOCKING).
+    public func mayBlock(_ client: ClientSession) -> Bool { !executingTransaction && client.origin.mayBlock }
 
     /// Parses a blocking timeout in seconds at argument `i` into an absolute deadline (nil =
     /// wait forever), as Redis's getTimeoutFromObjectOrReply: a long double, truncated to whole

@@ -90,13 +90,31 @@ public final class Engine {
     /// counts as expired and commands setting a time already past keep the key, because the log
     /// records what happened when each command ran, not what the clock says now.
     public var loading = false
+    /// Master or replica: a replica never deletes a key because its time ran out (it hides it
+    /// from its own clients and waits for the master's DEL), and its active expiry does not run.
+    public var role = NodeRole.master
+    /// The origin of the command running now (Redis's server.current_client): the master link
+    /// still sees keys a replica hides as expired.
+    public internal(set) var currentOrigin = ClientOrigin.user
+    /// Checks a user's command passes before it runs (Admission.swift).
+    public var admission = AdmissionPipeline()
+    /// EXEC, looked up once: refusing it aborts the transaction, and its admission looks at the
+    /// flags of what was queued.
+    let execCommand: RegisteredCommand?
 
     public init(settings: EngineSettings = EngineSettings(), logger: Logger = Logger(label: "cairn.engine")) {
         self.settings = settings
         self.logger = logger
         self.commands = CommandTable(StorageCommands.all)
+        self.execCommand = commands.lookup("exec")
         self.databases = (0..<settings.databases).map { Database(id: $0, engine: self) }
+        installBuiltInAdmission()
     }
+
+    /// Whether a time already in the past deletes a key at once (Redis's checkAlreadyExpired):
+    /// not while loading (the log holds what happened then), not on a replica (the master's DEL
+    /// will come).
+    public var deletesPastTimes: Bool { !loading && role == .master }
 
     /// Seconds clock for LRU idle times (Redis's 24-bit LRU clock, in seconds).
     @inlinable public var lruClock: UInt32 { UInt32(truncatingIfNeeded: now / 1000) & 0xFF_FFFF }
@@ -111,6 +129,9 @@ public final class Engine {
         let start = Clock.unixMicros()
         if !executingTransaction { now = start / 1000 }
         client.lastInteractionMillis = now
+        let outerOrigin = currentOrigin
+        currentOrigin = client.origin
+        defer { currentOrigin = outerOrigin }
         let errorMark = client.reply.buffer.writerIndex
         guard var command = commands.lookup(args[0]) else {
             replyUnknownCommand(client, args)
@@ -135,29 +156,33 @@ public final class Engine {
             reject(command, client, "ERR wrong number of arguments for '\(command.fullName)' command", errorMark)
             return
         }
-        if !client.authenticated && !command.spec.flags.contains(.noAuth) {
-            reject(command, client, "NOAUTH Authentication required.", errorMark)
-            return
-        }
-        if !client.resp3 && !client.subscriptions.isEmpty && !PubSubCommands.allowedWhileSubscribed(command.spec.name) {
-            reject(command, client, "ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", errorMark)
-            return
-        }
-        for filter in commandFilters {
-            if let refusal = filter(client, command, args) {
-                reject(command, client, refusal, errorMark)
-                return
+        if client.origin == .user {
+            if executionDepth == 0 {
+                // Arriving: every admission stage, in Redis's order.
+                var flags = command.spec.flags
+                if command === execCommand, let queued = client.transaction?.flags { flags.formUnion(queued) }
+                let request = AdmissionRequest(client: client, command: command, args: args, flags: flags, insideExec: false)
+                if let refusal = admission.refusal(request) {
+                    reject(command, client, refusal, errorMark)
+                    return
+                }
+            } else if executingTransaction && requeueing == nil {
+                // EXEC running what was queued: the stages that must still hold (ACL).
+                let request = AdmissionRequest(client: client, command: command, args: args, flags: command.spec.flags, insideExec: true)
+                if let refusal = admission.refusalInsideExec(request) {
+                    client.reply.error(refusal)
+                    noteErrors(client, from: errorMark)
+                    return
+                }
             }
         }
         if client.transaction != nil && !Transactions.runsInsideMulti(command) {
-            if command.spec.flags.contains(.noMulti) {
-                reject(command, client, "ERR Command not allowed inside a transaction", errorMark)
-            } else {
-                client.transaction?.queued.append(QueuedCommand(command: command, arguments: args.copyAll()))
-                client.reply.simpleString("QUEUED")
-            }
+            client.transaction?.queue(QueuedCommand(command: command, arguments: args.copyAll()))
+            client.reply.simpleString("QUEUED")
             return
         }
+        let observed = client.origin != .replay
+        if observed { for hook in preExecutionHooks { hook(client, command, args) } }
         let dirtyBefore = dirty
         let outerOverride = propagationOverride
         propagationOverride = nil
@@ -168,31 +193,41 @@ public final class Engine {
             recordPropagation(command, client, args, dirtyBefore: dirtyBefore, override: propagationOverride)
         }
         propagationOverride = outerOverride
-        let elapsed = max(0, Clock.unixMicros() - start)
         if dirty != dirtyBefore && !watchedKeys.isEmpty && command.spec.flags.contains(.write) {
             touchWrittenKeys(command, args, db: client.db)
         }
-        command.stats.calls += 1
-        command.stats.microseconds += elapsed
-        for observer in commandObservers { observer(client, command, args, elapsed) }
-        stats.commandsProcessed += 1
-        if client.reply.buffer.writerIndex > errorMark,
-           client.reply.buffer.getInteger(at: errorMark, as: UInt8.self) == UInt8(ascii: "-") {
-            command.stats.failedCalls += 1
-            noteErrors(client, from: errorMark)
+        if observed {
+            let elapsed = max(0, Clock.unixMicros() - start)
+            command.stats.calls += 1
+            command.stats.microseconds += elapsed
+            for observer in commandObservers { observer(client, command, args, elapsed) }
+            stats.commandsProcessed += 1
+            if client.reply.buffer.writerIndex > errorMark,
+               client.reply.buffer.getInteger(at: errorMark, as: UInt8.self) == UInt8(ascii: "-") {
+                command.stats.failedCalls += 1
+                noteErrors(client, from: errorMark)
+            }
         }
         if executionDepth == 0 && !readyKeys.isEmpty { serveReadyKeys() }
         if executionDepth == 0 && !pendingPropagation.isEmpty { flushPropagation() }
     }
 
+    /// Refuses a command: an error reply that dooms an open MULTI; refusing EXEC itself
+    /// discards the transaction and replies EXECABORT with the reason (Redis's rejectCommand).
     private func reject(_ command: RegisteredCommand, _ client: ClientSession, _ message: String, _ mark: Int) {
         reject(command, client, bytes: Array(message.utf8), mark)
     }
 
     private func reject(_ command: RegisteredCommand, _ client: ClientSession, bytes message: [UInt8], _ mark: Int) {
-        client.transaction?.aborted = true  // a command refused while queueing dooms the EXEC
         command.stats.rejectedCalls += 1
-        client.reply.error(bytes: message)
+        if command === execCommand {
+            client.transaction = nil
+            unwatchAll(client)
+            client.reply.error(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + message)
+        } else {
+            client.transaction?.aborted = true  // a command refused while queueing dooms the EXEC
+            client.reply.error(bytes: message)
+        }
         noteErrors(client, from: mark)
     }
 
@@ -218,6 +253,7 @@ public final class Engine {
 
     /// Counts the error reply written at `mark` (INFO errorstats, total_error_replies).
     private func noteErrors(_ client: ClientSession, from mark: Int) {
+        guard client.origin != .replay else { return }
         let buffer = client.reply.buffer
         guard buffer.writerIndex > mark, buffer.getInteger(at: mark, as: UInt8.self) == UInt8(ascii: "-") else { return }
         stats.totalErrorReplies += 1
@@ -249,12 +285,17 @@ public final class Engine {
     var servedClientBlockedAgain = false
     /// Nesting of `execute` (EXEC and served clients run commands inside a command).
     var executionDepth = 0
-    /// Checks the server installs to run before a command executes or is queued in MULTI (ACL
-    /// permissions, maxmemory/OOM, ...). The first error text returned rejects the command.
-    public var commandFilters: [(ClientSession, RegisteredCommand, Arguments) -> String?] = []
+    /// Run right before a command's handler, for every origin but replay (the evictor's LFU
+    /// bookkeeping).
+    public var preExecutionHooks: [(ClientSession, RegisteredCommand, Arguments) -> Void] = []
     /// Receivers of propagated writes (the AOF, replicas): one call per top-level command with
-    /// every command it propagates (Propagation.swift).
-    public var propagationSinks: [([PropagatedCommand]) -> Void] = []
+    /// every command it propagates (Propagation.swift). Added with `addPropagationSink`.
+    public internal(set) var propagationSinks: [PropagationSink] = []
+    /// Some sink feeds the AOF (what a master link's commands need).
+    @usableFromInline var propagatesToAOF = false
+    /// Set by a replica's master link before it runs the master's commands: the master's
+    /// replication offset once they are applied (PropagationBatch.masterOffset).
+    public var masterStreamOffset: Int64 = 0
     var pendingPropagation: [PropagatedCommand] = []
     var flushingPropagation: [PropagatedCommand] = []
     /// What the running handler asked to propagate instead of its own call (nil: the call).

@@ -7,6 +7,46 @@ import CairnRESP
 // pops their effect, ...); keys deleted by expiry or eviction become DELs. The commands of one
 // top-level call (an EXEC's, or a command plus the expired keys it deleted) are handed over
 // together, wrapped in MULTI/EXEC when there is more than one.
+//
+// Sinks say what they feed (the AOF, the replicas) and batches say where they came from: the
+// effects of this node's own clients, expiry and eviction (`local`, for every sink), or the
+// commands of a replica's master (`masterStream`: this node's AOF records them, while its own
+// replicas are fed the master's stream unchanged by the replication link, not from here).
+// Commands replayed from the AOF are propagated nowhere.
+
+/// What a propagation sink feeds.
+public enum PropagationTarget: Sendable, Equatable {
+    case aof, replicas
+}
+
+/// Where a batch of propagated commands came from.
+public enum PropagationSource: Sendable, Equatable {
+    /// This node's clients, its expiry and its evictions.
+    case local
+    /// The replication stream of this node's master.
+    case masterStream
+}
+
+/// The commands of one top-level call, handed to each sink that takes them.
+public struct PropagationBatch {
+    public let source: PropagationSource
+    /// In order; wrapped in MULTI/EXEC when there are several.
+    public let commands: [PropagatedCommand]
+    /// For `masterStream`: the master's replication offset once these commands are applied
+    /// (set by the master link before it runs them); nil for local batches, whose offsets the
+    /// replication backlog assigns as it appends them.
+    public let masterOffset: Int64?
+}
+
+public struct PropagationSink {
+    public let target: PropagationTarget
+    public let receive: (PropagationBatch) -> Void
+
+    public init(_ target: PropagationTarget, _ receive: @escaping (PropagationBatch) -> Void) {
+        self.target = target
+        self.receive = receive
+    }
+}
 
 /// One command to apply in database `db`, kept as its RESP encoding (what the AOF and the
 /// replication stream carry): one allocation per command, whatever its argument count.
@@ -84,8 +124,22 @@ public struct PropagatedCommand: Sendable, Equatable {
 }
 
 extension Engine {
-    /// Whether anything listens: when not, the engine skips all propagation work.
-    @inlinable public var propagating: Bool { !propagationSinks.isEmpty }
+    /// Whether anything takes what the running command would propagate: when not, the engine
+    /// skips all propagation work (replays propagate nothing; a master link's commands only
+    /// reach the AOF).
+    @inlinable public var propagating: Bool {
+        switch currentOrigin {
+        case .user: return !propagationSinks.isEmpty
+        case .master: return propagatesToAOF
+        case .replay: return false
+        }
+    }
+
+    /// Adds a sink.
+    public func addPropagationSink(_ sink: PropagationSink) {
+        propagationSinks.append(sink)
+        propagatesToAOF = propagationSinks.contains { $0.target == .aof }
+    }
 
     /// Queues `args` for database `db` as part of the current call.
     public func alsoPropagate(db: Int, _ args: [[UInt8]]) {
@@ -109,7 +163,10 @@ extension Engine {
             flushingPropagation.insert(PropagatedCommand(db: flushingPropagation[0].db, args: [Self.multiWord]), at: 0)
             flushingPropagation.append(PropagatedCommand(db: flushingPropagation[flushingPropagation.count - 1].db, args: [Self.execWord]))
         }
-        for sink in propagationSinks { sink(flushingPropagation) }
+        let fromMaster = currentOrigin == .master
+        let batch = PropagationBatch(source: fromMaster ? .masterStream : .local, commands: flushingPropagation,
+                                     masterOffset: fromMaster ? masterStreamOffset : nil)
+        for sink in propagationSinks where !fromMaster || sink.target == .aof { sink.receive(batch) }
         flushingPropagation.removeAll(keepingCapacity: true)
     }
 

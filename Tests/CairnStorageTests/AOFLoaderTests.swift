@@ -145,7 +145,7 @@ import Glibc
         let h = EngineHarness()
         var encoder = AOFCommandEncoder(timestamps: true)
         var log: [UInt8] = []
-        h.engine.propagationSinks.append { encoder.append($0, nowMillis: Clock.unixMillis(), to: &log) }
+        h.engine.addPropagationSink(PropagationSink(.aof) { encoder.append($0.commands, nowMillis: Clock.unixMillis(), to: &log) })
         h.run("SET", "s", "v", "EX", "1000")
         h.run("INCRBYFLOAT", "f", "2.5")
         h.run("RPUSH", "l", "a", "b", "c")
@@ -300,17 +300,22 @@ import Glibc
         #expect(error?.file == "appendonly.aof.1.base.rdb")
     }
 
-    @Test func engineHooksAreRestored() throws {
+    /// Replay runs as the `.replay` origin: no admission stage, no propagation, no statistics,
+    /// no observers, and a blocking command answers at once.
+    @Test func replayRunsWithItsOrigin() throws {
         let engine = Engine()
-        var filtered = 0
-        engine.commandFilters.append { _, _, _ in filtered += 1; return "ERR refused" }
-        engine.propagationSinks.append { _ in }
-        let dir = Self.makeDirectory(base: nil, increments: [Self.commands([["SET", "a", "1"]])])
+        var checked = 0, observed = 0, propagated = 0
+        engine.admission.install(.acl) { _ in checked += 1; return "ERR refused" }
+        engine.commandObservers.append { _, _, _, _ in observed += 1 }
+        engine.addPropagationSink(PropagationSink(.aof) { _ in propagated += 1 })
+        let dir = Self.makeDirectory(base: nil, increments: [Self.commands([["SET", "a", "1"], ["BLPOP", "nolist", "0"],
+                                                                             ["RPUSH", "l", "x"]])])
         defer { AOFTestFiles.remove(dir) }
         _ = try AOFLoader.load(directory: dir, prefix: Self.prefix, into: engine, options: AOFLoadOptions(), logger: Self.logger)
-        #expect(filtered == 0)
+        #expect(checked == 0 && observed == 0 && propagated == 0)
         #expect(Self.value(engine, "a") == "1")
-        #expect(engine.commandFilters.count == 1 && engine.propagationSinks.count == 1)
+        #expect(engine.databases[0].lookup(Array("l".utf8)) != nil)
         #expect(engine.stats.commandsProcessed == 0)
+        #expect(engine.blockedClientCount == 0)
     }
 }

@@ -10,9 +10,9 @@ final class EngineHarness {
     let client: ClientSession
     private var decoder = RESPValueDecoder()
 
-    init(engine: Engine = Engine(), resp3: Bool = false) {
+    init(engine: Engine = Engine(), resp3: Bool = false, origin: ClientOrigin = .user, id: Int64 = 1) {
         self.engine = engine
-        client = ClientSession(id: 1, authenticated: true, buffer: ByteBufferAllocator().buffer(capacity: 1024))
+        client = ClientSession(id: id, authenticated: true, buffer: ByteBufferAllocator().buffer(capacity: 1024), origin: origin)
         client.resp3 = resp3
     }
 

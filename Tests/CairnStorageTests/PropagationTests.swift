@@ -14,7 +14,7 @@ import Testing
     func recorded() -> (EngineHarness, Recorder) {
         let h = EngineHarness()
         let r = Recorder()
-        h.engine.propagationSinks.append { r.batches.append($0) }
+        h.engine.addPropagationSink(PropagationSink(.aof) { r.batches.append($0.commands) })
         return (h, r)
     }
 

@@ -238,19 +238,14 @@ enum AOFFileKind {
     }
 }
 
-/// The engine side of a replay: a session no one reads replies from, and the engine's hooks
-/// that do not apply to loading (filters such as maxmemory, observers such as SLOWLOG,
-/// propagation) set aside until the end, as Redis runs AOF commands without call().
+/// The engine side of a replay: a client of origin `.replay` (no admission checks, no blocking,
+/// no propagation, no statistics or observers, as Redis runs AOF commands without call()), whose
+/// replies only serve to notice errors.
 final class Replay {
     enum Result { case ok, unknownCommand }
 
     let engine: Engine
     let client: ClientSession
-    private let savedFilters: [(ClientSession, RegisteredCommand, Arguments) -> String?]
-    private let savedObservers: [(ClientSession, RegisteredCommand, Arguments, Int64) -> Void]
-    private let savedSinks: [([PropagatedCommand]) -> Void]
-    private let savedStats: EngineStats
-    private let savedCommandStats: [(RegisteredCommand, CommandStats)]
     private let savedDirty: Int64
     private let wasLoading: Bool
     private(set) var errorReplies = 0
@@ -261,31 +256,19 @@ final class Replay {
 
     init(engine: Engine) {
         self.engine = engine
-        client = ClientSession(id: Self.clientID, authenticated: true, buffer: ByteBufferAllocator().buffer(capacity: 256))
+        client = ClientSession(id: Self.clientID, authenticated: true, buffer: ByteBufferAllocator().buffer(capacity: 256),
+                               origin: .replay)
         client.name = Array("aof-loader".utf8)
-        savedFilters = engine.commandFilters
-        savedObservers = engine.commandObservers
-        savedSinks = engine.propagationSinks
-        savedStats = engine.stats
-        savedCommandStats = engine.commands.allIncludingSubcommands.map { ($0, $0.stats) }
         savedDirty = engine.dirty
         wasLoading = engine.loading
-        engine.commandFilters = []
-        engine.commandObservers = []
-        engine.propagationSinks = []
         engine.loading = true
     }
 
-    /// Puts the engine back as it was, keeping the loaded data (which is already on disk: it
-    /// does not count as changes since the last save).
+    /// Ends the replay, keeping the loaded data (which is already on disk: it does not count as
+    /// changes since the last save).
     func finish() {
         abandonTransaction()
         engine.clientClosed(client)
-        engine.commandFilters = savedFilters
-        engine.commandObservers = savedObservers
-        engine.propagationSinks = savedSinks
-        engine.stats = savedStats
-        for (command, stats) in savedCommandStats { command.stats = stats }
         engine.dirty = savedDirty
         engine.loading = wasLoading
     }
@@ -298,7 +281,6 @@ final class Replay {
     @inline(__always)
     func run(_ args: Arguments) -> Result {
         engine.execute(client, args)
-        if client.blocked != nil { engine.unregisterBlocked(client) }  // Redis: CLIENT_DENY_BLOCKING
         let reply = client.reply.buffer
         defer { client.reply.buffer.clear() }
         guard reply.readableBytes > 0, reply.getInteger(at: reply.readerIndex, as: UInt8.self) == UInt8(ascii: "-") else { return .ok }

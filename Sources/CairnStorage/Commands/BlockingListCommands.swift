@@ -89,7 +89,7 @@ enum BlockingListCommands {
 
     /// Nothing to take: block, or inside MULTI answer with the timeout reply at once.
     static func wait(_ c: CommandContext, keys: [[UInt8]], deadline: Int64?, timeoutReply: BlockedState.TimeoutReply) {
-        guard c.engine.canBlock else {
+        guard c.engine.mayBlock(c.client) else {
             switch timeoutReply {
             case .nullArray: c.reply.nullArray()
             case .nullBulk: c.reply.null()

@@ -55,7 +55,7 @@ enum BlockingSortedSetCommands {
     }
 
     static func wait(_ c: CommandContext, keys: Range<Int>, deadline: Int64?) {
-        guard c.engine.canBlock else { return c.reply.nullArray() }
+        guard c.engine.mayBlock(c.client) else { return c.reply.nullArray() }
         c.engine.block(c, keys: keys.map { c.args.bytes($0) }, awaits: .zset, deadline: deadline, timeoutReply: .nullArray)
     }
 }

@@ -4,8 +4,30 @@ import NIOCore
 // The per-connection state commands can see and change. The server owns the connection; this
 // object is what the engine knows of it.
 
+/// Where a client's commands come from (docs/architecture.md, "Who may do what"). The origin
+/// decides which admission checks run, whether the client may block, whether its replies are
+/// sent and what its commands propagate.
+public enum ClientOrigin: Sendable, Equatable {
+    /// A connection: every check runs, blocking commands may wait, replies are sent, and the
+    /// effects of its writes are propagated to the AOF and the replicas.
+    case user
+    /// A replica's link to its master: the master already checked and decided, so nothing is
+    /// refused (Redis's mustObeyClient), blocking commands answer at once, replies are dropped;
+    /// the writes go to this node's AOF, while sub-replicas get the master's stream unchanged.
+    case master
+    /// AOF loading: as `master`, but nothing is propagated and no statistics or observers
+    /// (SLOWLOG, MONITOR) see the commands (Redis runs them without call()).
+    case replay
+
+    /// Runs commands without admission checks (Redis's mustObeyClient).
+    public var obeysWithoutChecks: Bool { self != .user }
+    /// May wait in a blocking command (Redis's CLIENT_DENY_BLOCKING is set for the others).
+    public var mayBlock: Bool { self == .user }
+}
+
 public final class ClientSession {
     public let id: Int64
+    public let origin: ClientOrigin
     public var db = 0
     public var reply: ReplyWriter
     public var name: [UInt8]? = nil
@@ -37,8 +59,10 @@ public final class ClientSession {
     /// Non-nil while the client waits in a blocking command; it runs no other request meanwhile.
     public internal(set) var blocked: BlockedState? = nil
 
-    public init(id: Int64, authenticated: Bool, buffer: ByteBuffer, nowMillis: Int64 = Clock.unixMillis()) {
+    public init(id: Int64, authenticated: Bool, buffer: ByteBuffer, origin: ClientOrigin = .user,
+                nowMillis: Int64 = Clock.unixMillis()) {
         self.id = id
+        self.origin = origin
         self.authenticated = authenticated
         self.reply = ReplyWriter(buffer: buffer)
         self.createdAtMillis = nowMillis

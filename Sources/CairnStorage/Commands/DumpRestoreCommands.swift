@@ -60,7 +60,7 @@ enum DumpRestoreCommands {
         }
         let deleted = replace && db.delete(key)
         if ttl > 0 && !absoluteTTL { ttl += c.engine.now }
-        if ttl > 0 && ttl <= c.engine.now && !c.engine.loading {
+        if ttl > 0 && ttl <= c.engine.now && c.engine.deletesPastTimes {
             // Already expired: nothing is created (the old key is gone with REPLACE).
             if deleted {
                 c.engine.dirty += 1

@@ -97,7 +97,7 @@ enum ExpireCommands {
         if condition.contains(.gt) && (!hasExpiry || when <= current) { return c.reply.integer(0) }
         if condition.contains(.lt) && hasExpiry && when >= current { return c.reply.integer(0) }
 
-        if when <= c.engine.now && !c.engine.loading {
+        if when <= c.engine.now && c.engine.deletesPastTimes {
             db.table.remove(at: i)
             c.propagate(.word("DEL"), .raw(c.args[1]))
         } else {

@@ -183,18 +183,25 @@ enum KeyspaceCommands {
     // MARK: RANDOMKEY / KEYS
 
     /// A uniformly chosen live key. Expired keys drawn on the way are reclaimed, as Redis's
-    /// dbRandomKey does; each draw either returns or removes a key, so the loop ends.
+    /// dbRandomKey does; each draw either returns or removes a key, so the loop ends. A replica
+    /// cannot remove them: when every key has a TTL it gives up after `randomKeyTriesMax`
+    /// draws and returns the (expired) key drawn last, as Redis does.
     static func randomkey(_ c: CommandContext) {
         let db = c.db
+        var tries = 0
         while let i = db.table.randomIndex(using: &c.engine.random) {
-            if db.isLogicallyExpired(i) {
-                db.expire(at: i)
-                continue
+            if c.engine.role == .replica && db.table.volatileCount == db.count {
+                tries += 1
+                if tries >= randomKeyTriesMax { return c.reply.bulk(db.table.key(at: i)) }
             }
+            if db.expireIfNeeded(at: i) { continue }
             return c.reply.bulk(db.table.key(at: i))
         }
         c.reply.null()
     }
+
+    /// Redis's dbRandomKey gives up on a replica whose keys all have a TTL after this many draws.
+    static let randomKeyTriesMax = 100
 
     /// Every live key matching the glob. Expired keys are skipped but not reclaimed (Redis's KEYS
     /// only checks keyIsExpired); a lone `*` skips matching altogether.

@@ -315,7 +315,7 @@ enum StringCommands {
         replyString(c, v)
         let db = c.db
         if let kind = o.expire {
-            if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now && !c.engine.loading {
+            if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now && c.engine.deletesPastTimes {
                 db.delete(key)
                 c.propagate(.word("DEL"), .raw(key))
             } else {

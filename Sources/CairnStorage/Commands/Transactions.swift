@@ -14,6 +14,14 @@ public struct Transaction {
     var queued: [QueuedCommand] = []
     /// A command was refused while queueing.
     var aborted = false
+    /// The flags of every queued command (Redis's mstate.cmd_flags): EXEC is admitted as a
+    /// write if it will run one.
+    public private(set) var flags: CommandFlags = []
+
+    mutating func queue(_ command: QueuedCommand) {
+        queued.append(command)
+        flags.formUnion(command.command.spec.flags)
+    }
     /// Commands queued so far (CLIENT LIST `multi=`).
     public var queuedCount: Int { queued.count }
 }

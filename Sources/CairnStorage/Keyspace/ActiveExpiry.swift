@@ -11,7 +11,8 @@ extension Engine {
     /// Runs one cycle; returns the number of keys it expired.
     @discardableResult
     public func activeExpireCycle() -> Int {
-        guard settings.activeExpireEnabled else { return 0 }
+        // A replica's keys expire when its master says so (the master's DELs).
+        guard settings.activeExpireEnabled, role == .master else { return 0 }
         let effort = max(1, min(10, settings.activeExpireEffort)) - 1
         let keysPerLoop = Self.expireKeysPerLoopBase + Self.expireKeysPerLoopBase / 4 * effort
         let acceptableStale = Self.expireAcceptableStalePercentBase - effort

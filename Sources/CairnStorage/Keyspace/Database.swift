@@ -1,5 +1,10 @@
 // One numbered database (SELECT n). Wraps a KeyTable with Redis's access rules: expired keys are
 // removed when touched (lazy expiry), reads update the access clock and the hit/miss counters.
+//
+// Expiry follows the node's role, as Redis 7.0's expireIfNeeded: a master deletes a key whose
+// time ran out and propagates a DEL; a replica never deletes on its own. It hides such a key
+// from its clients and waits for its master's DEL, while the master link itself still sees the
+// key (the master's next commands were decided with it present).
 
 public final class Database {
     public let id: Int
@@ -25,11 +30,21 @@ public final class Database {
     public func lookup(_ key: UnsafeRawBufferPointer) -> Int? {
         let h = KeyTable.hash(key)
         guard let i = table.find(key, hash: h) else { return nil }
-        if isExpired(i) {
-            expire(at: i)
-            return nil
-        }
+        if isExpired(i) && expireIfAllowed(at: i) { return nil }
         return i
+    }
+
+    /// An entry whose time ran out: true if it is gone for the running command (deleted on a
+    /// master; hidden on a replica, except from the master link, which gets false).
+    @inline(never)
+    func expireIfAllowed(at index: Int) -> Bool {
+        switch engine.role {
+        case .master:
+            expire(at: index)
+            return true
+        case .replica:
+            return engine.currentOrigin != .master
+        }
     }
 
     /// As `lookup`, for a command reading the key: counts keyspace hits/misses and updates the
@@ -68,13 +83,18 @@ public final class Database {
     public func lookup(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { lookup($0) } }
     public func lookupWrite(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { lookupWrite($0) } }
 
-    /// Removes `key` if it is present and its time ran out; returns whether it did (Redis's
-    /// expireIfNeeded). A missing key or one without an expiry is left alone.
+    /// Whether `key` is present but expired for the running command, removing it where the
+    /// role allows (Redis's expireIfNeeded). A missing key or one without an expiry is left alone.
     @discardableResult
     public func expireIfNeeded(_ key: [UInt8]) -> Bool {
         guard let i = table.find(key), isExpired(i) else { return false }
-        expire(at: i)
-        return true
+        return expireIfAllowed(at: i)
+    }
+
+    /// As `expireIfNeeded`, for an entry already found.
+    @discardableResult
+    public func expireIfNeeded(at index: Int) -> Bool {
+        isExpired(index) && expireIfAllowed(at: index)
     }
 
     /// Whether the entry at `index` is past its expiry time but not yet reclaimed.

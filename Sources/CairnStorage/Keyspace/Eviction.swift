@@ -167,34 +167,41 @@ public final class Evictor {
 
     // MARK: engine hooks
 
-    /// Installs the OOM/eviction filter and the write-accounting/LFU observer.
+    /// Installs the OOM admission stage, the LFU snapshot before each command and the
+    /// write-accounting/LFU observer after it.
     public func install(on engine: Engine) {
-        engine.commandFilters.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args in
-            beforeCommand(engine, client, command, args)
+        engine.admission.install(.outOfMemory) { [unowned(unsafe) self, unowned(unsafe) engine] request in
+            admit(engine, request)
+        }
+        engine.preExecutionHooks.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args in
+            snapshotAccessClocks(engine, client, command, args)
         }
         engine.commandObservers.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args, _ in
             afterCommand(engine, client, command, args)
         }
     }
 
-    func beforeCommand(_ engine: Engine, _ client: ClientSession, _ command: RegisteredCommand, _ args: Arguments) -> String? {
+    /// Access clocks of the command's keys before it runs, so that afterCommand can tell the
+    /// keys it touched (LFU counters count touches).
+    func snapshotAccessClocks(_ engine: Engine, _ client: ClientSession, _ command: RegisteredCommand, _ args: Arguments) {
         lfuBefore.removeAll(keepingCapacity: true)
-        if policy.isLFU {
-            let db = engine.databases[client.db]
-            for i in command.spec.keyIndices(args) {
-                let key = args.bytes(i)
-                lfuBefore.append((client.db, key, db.table.find(key).map { db.table[$0].accessClock }))
-            }
+        guard policy.isLFU else { return }
+        let db = engine.databases[client.db]
+        for i in command.spec.keyIndices(args) {
+            let key = args.bytes(i)
+            lfuBefore.append((client.db, key, db.table.find(key).map { db.table[$0].accessClock }))
         }
-        // Redis checks memory in processCommand only: not for the commands EXEC runs nor for a
-        // blocked client's command when it is served.
-        guard maxmemory > 0, !engine.executingTransaction, engine.requeueing == nil else { return nil }
+    }
+
+    /// The maxmemory stage (Redis's processCommand): evict what the policy allows, then refuse
+    /// what may grow memory. It runs for arriving commands only (not for what EXEC runs, nor for
+    /// a served blocked client), as the pipeline runs it.
+    func admit(_ engine: Engine, _ request: AdmissionRequest) -> String? {
+        let client = request.client, command = request.command
+        guard maxmemory > 0 else { return nil }
         if performEvictions(engine) { return nil }
-        var reject = command.spec.flags.contains(.denyOOM)
-        if command.spec.name == "exec", let queued = client.transaction?.queued,
-           queued.contains(where: { $0.command.spec.flags.contains(.denyOOM) }) {
-            reject = true
-        }
+        // For EXEC, `flags` holds those of the queued commands too.
+        var reject = request.flags.contains(.denyOOM)
         // Queueing inside MULTI could use unbounded memory: refused too, except what ends it.
         if client.transaction != nil && !["exec", "discard", "quit", "reset"].contains(command.spec.name) {
             reject = true
