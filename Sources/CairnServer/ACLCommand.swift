@@ -6,27 +6,29 @@ import Foundation
 // WHOAMI | HELP (Redis 7.0 aclCommand): replies, checks and error texts as Redis's.
 
 enum ACLCommand {
-    static let spec = CommandSpec(
-        "acl", arity: -2, flags: [], categories: [.slow], group: "server", since: "6.0.0",
-        summary: "A container for Access List Control commands ",
-        subcommands: [
-            sub("cat", -2, admin: false, "List the ACL categories or the commands inside a category", cat),
-            sub("deluser", -3, admin: true, "Remove the specified ACL users and the associated rules", delUser),
-            sub("dryrun", -4, admin: true, "Returns whether the user can execute the given command without executing the command.", dryRun, since: "7.0.0"),
-            sub("genpass", -2, admin: false, "Generate a pseudorandom secure password to use for ACL users", genPass),
-            sub("getuser", 3, admin: true, "Get the rules for a specific ACL user", getUser),
-            sub("list", 2, admin: true, "List the current ACL rules in ACL config file format", list),
-            sub("load", 2, admin: true, "Reload the ACLs from the configured ACL file", load),
-            sub("log", -2, admin: true, "List latest events denied because of ACLs in place", log),
-            sub("save", 2, admin: true, "Save the current ACL rules in the configured ACL file", save),
-            sub("setuser", -3, admin: true, "Modify or create the rules for a specific ACL user", setUser),
-            sub("users", 2, admin: true, "List the username of all the configured ACL rules", users),
-            sub("whoami", 2, admin: false, "Return the name of the user associated to the current connection", whoAmI),
-            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
-                        since: "6.0.0", summary: "Show helpful text about the different subcommands", handler: help),
-        ],
-        handler: { _ in }
-    )
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "acl", arity: -2, flags: [], categories: [.slow], group: "server", since: "6.0.0",
+            summary: "A container for Access List Control commands ",
+            subcommands: [
+                sub("cat", -2, admin: false, "List the ACL categories or the commands inside a category", cat),
+                sub("deluser", -3, admin: true, "Remove the specified ACL users and the associated rules", server.bind(delUser)),
+                sub("dryrun", -4, admin: true, "Returns whether the user can execute the given command without executing the command.", server.bind(dryRun), since: "7.0.0"),
+                sub("genpass", -2, admin: false, "Generate a pseudorandom secure password to use for ACL users", genPass),
+                sub("getuser", 3, admin: true, "Get the rules for a specific ACL user", server.bind(getUser)),
+                sub("list", 2, admin: true, "List the current ACL rules in ACL config file format", server.bind(list)),
+                sub("load", 2, admin: true, "Reload the ACLs from the configured ACL file", server.bind(load)),
+                sub("log", -2, admin: true, "List latest events denied because of ACLs in place", server.bind(log)),
+                sub("save", 2, admin: true, "Save the current ACL rules in the configured ACL file", server.bind(save)),
+                sub("setuser", -3, admin: true, "Modify or create the rules for a specific ACL user", server.bind(setUser)),
+                sub("users", 2, admin: true, "List the username of all the configured ACL rules", server.bind(users)),
+                sub("whoami", 2, admin: false, "Return the name of the user associated to the current connection", whoAmI),
+                CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
+                            since: "6.0.0", summary: "Show helpful text about the different subcommands", handler: help),
+            ],
+            handler: { _ in }
+        )
+    }
 
     private static func sub(_ name: String, _ arity: Int, admin: Bool, _ summary: String,
                             _ handler: @escaping CommandHandler, since: String = "6.0.0") -> CommandSpec {
@@ -42,20 +44,19 @@ enum ACLCommand {
 
     static func whoAmI(_ c: CommandContext) { c.reply.bulk(c.client.user) }
 
-    static func users(_ c: CommandContext) {
-        let names = ServerCommands.server(c).acl.sortedNames
+    static func users(_ server: Server, _ c: CommandContext) {
+        let names = server.acl.sortedNames
         c.reply.arrayHeader(names.count)
         for n in names { c.reply.bulk(n) }
     }
 
-    static func list(_ c: CommandContext) {
-        let lines = ACLFile.lines(ServerCommands.server(c).acl, c.engine.commands)
+    static func list(_ server: Server, _ c: CommandContext) {
+        let lines = ACLFile.lines(server.acl, c.engine.commands)
         c.reply.arrayHeader(lines.count)
         for line in lines { c.reply.bulk(line) }
     }
 
-    static func setUser(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func setUser(_ server: Server, _ c: CommandContext) {
         let name = c.args.bytes(2)
         guard !ACLSelector.hasSpaces(name) else {
             return c.reply.error("ERR Usernames can't contain spaces or null characters")
@@ -67,8 +68,8 @@ enum ACLCommand {
         c.reply.ok()
     }
 
-    static func getUser(_ c: CommandContext) {
-        guard let u = ServerCommands.server(c).acl.user(named: c.args.string(2)) else { return c.reply.null() }
+    static func getUser(_ server: Server, _ c: CommandContext) {
+        guard let u = server.acl.user(named: c.args.string(2)) else { return c.reply.null() }
         let table = c.engine.commands
         c.reply.mapHeader(6)
         c.reply.bulk("flags")
@@ -98,8 +99,7 @@ enum ACLCommand {
 
     /// DELUSER: `default` anywhere refuses the whole call; clients authenticated as a removed user
     /// are disconnected (the caller after this reply).
-    static func delUser(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func delUser(_ server: Server, _ c: CommandContext) {
         let names = (2..<c.args.count).map { c.args.string($0) }
         if names.contains("default") { return c.reply.error("ERR The 'default' user cannot be removed") }
         var removed = 0
@@ -125,8 +125,8 @@ enum ACLCommand {
         for n in names { c.reply.bulk(n) }
     }
 
-    static func log(_ c: CommandContext) {
-        let acl = ServerCommands.server(c).acl
+    static func log(_ server: Server, _ c: CommandContext) {
+        let acl = server.acl
         guard c.args.count <= 3 else { return syntaxError(c) }
         var count: Int64 = 10
         if c.args.count == 3 {
@@ -174,8 +174,8 @@ enum ACLCommand {
     }
 
     /// DRYRUN username command [arg ...]: the check the filter would make, with no side effects.
-    static func dryRun(_ c: CommandContext) {
-        let acl = ServerCommands.server(c).acl
+    static func dryRun(_ server: Server, _ c: CommandContext) {
+        let acl = server.acl
         let name = c.args.string(2)
         guard let user = acl.user(named: name) else { return c.reply.error("ERR User '\(name)' not found") }
         let words = (3..<c.args.count).map { c.args.bytes($0) }
@@ -202,15 +202,13 @@ enum ACLCommand {
         c.reply.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
     }
 
-    static func load(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func load(_ server: Server, _ c: CommandContext) {
         guard !server.settings.aclfile.isEmpty else { return noACLFile(c) }
         if let errors = server.loadACLFile(current: c.client) { return c.reply.error("ERR " + errors) }
         c.reply.ok()
     }
 
-    static func save(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func save(_ server: Server, _ c: CommandContext) {
         guard !server.settings.aclfile.isEmpty else { return noACLFile(c) }
         guard server.saveACLFile() else {
             return c.reply.error("ERR There was an error trying to save the ACLs. Please check the server logs for more information")

@@ -4,14 +4,15 @@ import CairnStorage
 // order). The work is in AOFRewrite.swift and AOFServer.swift.
 
 enum AOFCommands {
-    static let specs: [CommandSpec] = [
-        CommandSpec("bgrewriteaof", arity: 1, flags: [.admin, .noscript], categories: [.admin, .slow, .dangerous],
-                    group: "server", summary: "Asynchronously rewrites the append-only file to disk.", handler: bgrewriteaof),
-    ]
+    static func specs(_ server: Server) -> [CommandSpec] {
+        [
+            CommandSpec("bgrewriteaof", arity: 1, flags: [.admin, .noscript], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "Asynchronously rewrites the append-only file to disk.", handler: server.bind(bgrewriteaof)),
+        ]
+    }
 
     /// A rewrite asked for while another child runs, or inside MULTI, is left to the cron.
-    static func bgrewriteaof(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func bgrewriteaof(_ server: Server, _ c: CommandContext) {
         if server.aof.child != nil {
             return c.reply.error("ERR Background append only file rewriting already in progress")
         }
@@ -29,8 +30,7 @@ enum AOFCommands {
     }
 
     /// DEBUG LOADAOF: flush the AOF, empty the databases, load the AOF back.
-    static func debugLoadAOF(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func debugLoadAOF(_ server: Server, _ c: CommandContext) {
         do {
             try server.reloadAppendOnlyFile()
         } catch {

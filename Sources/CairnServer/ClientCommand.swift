@@ -7,25 +7,27 @@ import CairnStorage
 enum ClientCommand {
     static let badName = "ERR Client names cannot contain spaces, newlines or special characters."
 
-    static let spec = CommandSpec(
-        "client", arity: -2, flags: [], categories: [.slow], group: "connection", since: "2.4.0",
-        summary: "A container for client connection commands",
-        subcommands: [
-            sub("id", 2, [], "5.0.0", "Returns the client ID for the current connection", id),
-            sub("setname", 3, [], "2.6.9", "Set the current connection name", setName),
-            sub("getname", 2, [], "2.6.9", "Get the current connection name", getName),
-            sub("setinfo", 4, [], "7.2.0", "Set client or connection specific info", setInfo),
-            sub("list", -2, [.admin], "2.4.0", "Get the list of client connections", list),
-            sub("info", 2, [], "6.2.0", "Returns information about the current client connection.", info),
-            sub("kill", -3, [.admin], "2.4.0", "Kill the connection of a client", kill),
-            sub("no-evict", 3, [.admin], "7.0.0", "Set client eviction mode for the current connection", noEvict),
-            sub("unblock", -3, [.admin], "5.0.0", "Unblock a client blocked in a blocking command from a different connection", unblock),
-            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
-                        group: "connection", since: "5.0.0",
-                        summary: "Show helpful text about the different subcommands", handler: help),
-        ],
-        handler: { _ in }
-    )
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "client", arity: -2, flags: [], categories: [.slow], group: "connection", since: "2.4.0",
+            summary: "A container for client connection commands",
+            subcommands: [
+                sub("id", 2, [], "5.0.0", "Returns the client ID for the current connection", id),
+                sub("setname", 3, [], "2.6.9", "Set the current connection name", setName),
+                sub("getname", 2, [], "2.6.9", "Get the current connection name", getName),
+                sub("setinfo", 4, [], "7.2.0", "Set client or connection specific info", setInfo),
+                sub("list", -2, [.admin], "2.4.0", "Get the list of client connections", server.bind(list)),
+                sub("info", 2, [], "6.2.0", "Returns information about the current client connection.", server.bind(info)),
+                sub("kill", -3, [.admin], "2.4.0", "Kill the connection of a client", server.bind(kill)),
+                sub("no-evict", 3, [.admin], "7.0.0", "Set client eviction mode for the current connection", noEvict),
+                sub("unblock", -3, [.admin], "5.0.0", "Unblock a client blocked in a blocking command from a different connection", server.bind(unblock)),
+                CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
+                            group: "connection", since: "5.0.0",
+                            summary: "Show helpful text about the different subcommands", handler: help),
+            ],
+            handler: { _ in }
+        )
+    }
 
     /// A subcommand with CLIENT's usual flags (`admin` ones are also @admin @dangerous).
     private static func sub(_ name: String, _ arity: Int, _ extra: CommandFlags, _ since: String,
@@ -86,14 +88,13 @@ enum ClientCommand {
     static func type(of session: ClientSession) -> ClientType { .normal }
 
     /// CLIENT LIST [TYPE type] | [ID id [id ...]]
-    static func list(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func list(_ server: Server, _ c: CommandContext) {
         var text = ""
         if c.args.count == 4 && c.args.matches(2, "type") {
             guard let wanted = clientType(c.args.string(3)) else {
                 return c.reply.error("ERR Unknown client type '", quoting: c.args[3], "'")
             }
-            for s in server.clientSessions where type(of: s) == wanted { text += ClientInfo.line(s, c) + "\n" }
+            for s in server.clientSessions where type(of: s) == wanted { text += ClientInfo.line(s, server, c) + "\n" }
         } else if c.args.count > 3 && c.args.matches(2, "id") {
             var ids: [Int64] = []
             for i in 3..<c.args.count {
@@ -101,18 +102,18 @@ enum ClientCommand {
                 ids.append(id)
             }
             for id in ids {
-                if let s = server.session(id: id, current: c.client) { text += ClientInfo.line(s, c) + "\n" }
+                if let s = server.session(id: id, current: c.client) { text += ClientInfo.line(s, server, c) + "\n" }
             }
         } else if c.args.count != 2 {
             return c.replySyntaxError()
         } else {
-            for s in server.clientSessions { text += ClientInfo.line(s, c) + "\n" }
+            for s in server.clientSessions { text += ClientInfo.line(s, server, c) + "\n" }
         }
         c.reply.verbatim(text)
     }
 
-    static func info(_ c: CommandContext) {
-        c.reply.verbatim(ClientInfo.line(c.client, c) + "\n")
+    static func info(_ server: Server, _ c: CommandContext) {
+        c.reply.verbatim(ClientInfo.line(c.client, server, c) + "\n")
     }
 
     /// CLIENT KILL addr:port (old form: OK or an error) | CLIENT KILL <filter> <value> ... (a count).
@@ -124,7 +125,7 @@ enum ClientCommand {
     }
 
     /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking wait.
-    static func unblock(_ c: CommandContext) {
+    static func unblock(_ server: Server, _ c: CommandContext) {
         guard let id = c.args.int64(2) else { return c.replyNotInteger() }
         var error: String? = nil
         if c.args.count == 4 {
@@ -133,12 +134,11 @@ enum ClientCommand {
         } else if c.args.count > 4 {
             return c.replySyntaxError()
         }
-        guard let target = ServerCommands.server(c).connection(id: id)?.session else { return c.reply.integer(0) }
+        guard let target = server.connection(id: id)?.session else { return c.reply.integer(0) }
         c.reply.integer(c.engine.unblock(target, withError: error) ? 1 : 0)
     }
 
-    static func kill(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func kill(_ server: Server, _ c: CommandContext) {
         var filter = KillFilter()
         let oldForm = c.args.count == 3
         if oldForm {

@@ -6,11 +6,11 @@ import CairnStorage
 // an idle normal Redis client shows, so parsers that split on spaces and '=' keep working.
 
 enum ClientInfo {
-    static func line(_ s: ClientSession, _ c: CommandContext) -> String {
+    static func line(_ s: ClientSession, _ server: Server, _ c: CommandContext) -> String {
         // Arguments of the command being run: only known for the calling client.
         var argvMemory: Int? = nil
         if s === c.client { argvMemory = (0..<c.args.count).reduce(0) { $0 + c.args[$1].count } }
-        let queued = ServerCommands.server(c).connection(id: s.id)?.queuedOutputBytes ?? 0
+        let queued = server.connection(id: s.id)?.queuedOutputBytes ?? 0
         return line(s, now: c.engine.now, currentArgumentBytes: argvMemory, queuedOutputBytes: queued)
     }
 

@@ -10,19 +10,21 @@ import Darwin
 // (Redis 7.0's config.c: checks, order of checks and error texts).
 
 enum ConfigCommand {
-    static let spec = CommandSpec(
-        "config", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.0.0",
-        summary: "A container for server configuration commands",
-        subcommands: [
-            admin("get", -3, "2.0.0", "Get the values of configuration parameters", get),
-            admin("set", -4, "2.0.0", "Set configuration parameters to the given values", set),
-            admin("resetstat", 2, "2.0.0", "Reset the stats returned by INFO", resetStat),
-            admin("rewrite", 2, "2.8.0", "Rewrite the configuration file with the in memory configuration", rewrite),
-            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
-                        since: "5.0.0", summary: "Show helpful text about the different subcommands", handler: help),
-        ],
-        handler: { _ in }
-    )
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "config", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.0.0",
+            summary: "A container for server configuration commands",
+            subcommands: [
+                admin("get", -3, "2.0.0", "Get the values of configuration parameters", server.bind(get)),
+                admin("set", -4, "2.0.0", "Set configuration parameters to the given values", server.bind(set)),
+                admin("resetstat", 2, "2.0.0", "Reset the stats returned by INFO", server.bind(resetStat)),
+                admin("rewrite", 2, "2.8.0", "Rewrite the configuration file with the in memory configuration", server.bind(rewrite)),
+                CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
+                            since: "5.0.0", summary: "Show helpful text about the different subcommands", handler: help),
+            ],
+            handler: { _ in }
+        )
+    }
 
     private static func admin(_ name: String, _ arity: Int, _ since: String, _ summary: String,
                               _ handler: @escaping CommandHandler) -> CommandSpec {
@@ -34,8 +36,8 @@ enum ConfigCommand {
     /// CONFIG GET pattern [pattern ...]: a map of name -> value. A pattern without glob characters
     /// is looked up by name (aliases too) and answered under the name as given; a glob is matched
     /// case-insensitively against every name and alias.
-    static func get(_ c: CommandContext) {
-        let settings = ServerCommands.server(c).settings
+    static func get(_ server: Server, _ c: CommandContext) {
+        let settings = server.settings
         var matches: [(name: String, directive: ConfigDirective)] = []
         var seen: Set<String> = []
         for i in 2..<c.args.count {
@@ -66,9 +68,8 @@ enum ConfigCommand {
     /// CONFIG SET name value [name value ...]: all or nothing. Names are checked first (unknown,
     /// immutable, protected, duplicate), then every value is parsed into a copy of the settings;
     /// only when all succeed (and a new `dir` could be entered) is the copy installed.
-    static func set(_ c: CommandContext) {
+    static func set(_ server: Server, _ c: CommandContext) {
         guard c.args.count % 2 == 0 else { return c.replySyntaxError() }
-        let server = ServerCommands.server(c)
         var chosen: [(directive: ConfigDirective, value: String)] = []
         var unknown: Int? = nil  // argument index of the first unknown name
         var refusal: (name: String, reason: String)? = nil
@@ -135,13 +136,12 @@ enum ConfigCommand {
         }
     }
 
-    static func resetStat(_ c: CommandContext) {
-        ServerCommands.server(c).resetStats()
+    static func resetStat(_ server: Server, _ c: CommandContext) {
+        server.resetStats()
         c.reply.ok()
     }
 
-    static func rewrite(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func rewrite(_ server: Server, _ c: CommandContext) {
         guard let path = server.configFile, path != "-" else {
             return c.reply.error("ERR The server is running without a config file")
         }

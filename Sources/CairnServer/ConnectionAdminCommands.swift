@@ -5,23 +5,25 @@ import CairnStorage
 // connection itself. Texts and checks follow Redis 7.0's networking.c and acl.c.
 
 enum ConnectionAdminCommands {
-    static let specs: [CommandSpec] = [
-        CommandSpec("hello", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy],
-                    categories: [.fast, .connection], group: "connection", since: "6.0.0",
-                    summary: "Handshake with Redis", handler: hello),
-        CommandSpec("auth", arity: -2, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy],
-                    categories: [.fast, .connection], group: "connection", since: "1.0.0",
-                    summary: "Authenticate to the server", handler: auth),
-        CommandSpec("reset", arity: 1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy],
-                    categories: [.fast, .connection], group: "connection", since: "6.2.0",
-                    summary: "Reset the connection", handler: reset),
-        ClientCommand.spec,
-    ]
+    static func specs(_ server: Server) -> [CommandSpec] {
+        [
+            CommandSpec("hello", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy],
+                        categories: [.fast, .connection], group: "connection", since: "6.0.0",
+                        summary: "Handshake with Redis", handler: server.bind(hello)),
+            CommandSpec("auth", arity: -2, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy],
+                        categories: [.fast, .connection], group: "connection", since: "1.0.0",
+                        summary: "Authenticate to the server", handler: server.bind(auth)),
+            CommandSpec("reset", arity: 1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy],
+                        categories: [.fast, .connection], group: "connection", since: "6.2.0",
+                        summary: "Reset the connection", handler: server.bind(reset)),
+            ClientCommand.spec(server),
+        ]
+    }
 
     static let wrongPass = "WRONGPASS invalid username-password pair or user is disabled."
 
     /// HELLO [protover [AUTH username password] [SETNAME clientname]]
-    static func hello(_ c: CommandContext) {
+    static func hello(_ server: Server, _ c: CommandContext) {
         var version: Int64? = nil
         var next = 1
         if c.args.count >= 2 {
@@ -50,7 +52,6 @@ enum ConnectionAdminCommands {
             }
             j += 1
         }
-        let server = ServerCommands.server(c)
         if let credentials {
             guard server.authenticate(c, user: credentials.user, password: credentials.password) else {
                 return c.reply.error(wrongPass)
@@ -72,9 +73,8 @@ enum ConnectionAdminCommands {
     }
 
     /// AUTH [username] password
-    static func auth(_ c: CommandContext) {
+    static func auth(_ server: Server, _ c: CommandContext) {
         guard c.args.count <= 3 else { return c.replySyntaxError() }
-        let server = ServerCommands.server(c)
         let user: [UInt8]
         let password: [UInt8]
         if c.args.count == 2 {
@@ -92,8 +92,7 @@ enum ConnectionAdminCommands {
     }
 
     /// RESET: back to a fresh connection's state (RESP2, db 0, no name, default user).
-    static func reset(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func reset(_ server: Server, _ c: CommandContext) {
         c.client.transaction = nil
         c.engine.unwatchAll(c.client)
         c.engine.unsubscribeAll(c.client)

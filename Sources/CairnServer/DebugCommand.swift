@@ -14,9 +14,11 @@ import Darwin
 // arguments".
 
 enum DebugCommand {
-    static let spec = CommandSpec(
-        "debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], categories: [.admin, .slow, .dangerous],
-        group: "server", since: "1.0.0", summary: "A container for debugging commands", handler: debug)
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], categories: [.admin, .slow, .dangerous],
+            group: "server", since: "1.0.0", summary: "A container for debugging commands", handler: server.bind(debug))
+    }
 
     static let notAllowed = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
 
@@ -30,25 +32,24 @@ enum DebugCommand {
         }
     }
 
-    static func debug(_ c: CommandContext) {
+    static func debug(_ server: Server, _ c: CommandContext) {
         let argc = c.args.count
         if c.args.matches(1, "help") && argc == 2 {
             help(c)
         } else if c.args.matches(1, "reload") {
-            PersistenceCommands.debugReload(c)
+            PersistenceCommands.debugReload(server, c)
         } else if c.args.matches(1, "loadaof") && argc == 2 {
-            AOFCommands.debugLoadAOF(c)
+            AOFCommands.debugLoadAOF(server, c)
         } else if c.args.matches(1, "sleep") && argc == 3 {
             sleep(c)
         } else if c.args.matches(1, "set-active-expire") && argc == 3 {
-            let server = ServerCommands.server(c)
             server.settings.activeExpireEnabled = atoiSemantics(c.args.bytes(2)) != 0
             server.engine.settings.activeExpireEnabled = server.settings.activeExpireEnabled
             c.reply.ok()
         } else if c.args.matches(1, "object") && argc == 3 {
             object(c)
         } else if c.args.matches(1, "populate") && argc >= 3 && argc <= 5 {
-            populate(c)
+            populate(server, c)
         } else if c.args.matches(1, "digest") && argc == 2 {
             c.reply.simpleString(DatasetDigest.dataset(c.engine))
         } else if c.args.matches(1, "digest-value") && argc >= 2 {
@@ -132,7 +133,7 @@ enum DebugCommand {
 
     /// DEBUG POPULATE count [prefix] [size]: keys prefix:0 ... prefix:count-1 holding value:N
     /// (zero-padded or cut to `size` bytes when given); keys that exist are left alone.
-    static func populate(_ c: CommandContext) {
+    static func populate(_ server: Server, _ c: CommandContext) {
         let mustBePositive = "ERR value is out of range, must be positive"
         guard let count = c.args.int64(2), count >= 0 else { return c.reply.error(mustBePositive) }
         var size = 0
@@ -142,7 +143,6 @@ enum DebugCommand {
         }
         let prefix = c.args.count >= 4 ? Array(c.args[3].prefix { $0 != 0 }) : Array("key".utf8)
         let db = c.db
-        let server = ServerCommands.server(c)
         var j: Int64 = 0
         while j < count {
             let key = prefix + Array(":\(j)".utf8)

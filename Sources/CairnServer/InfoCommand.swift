@@ -6,10 +6,12 @@ import CairnStorage
 // ones whose values Cairn really knows; see docs in each section for what is left out and why.
 
 enum InfoCommand {
-    static let spec = CommandSpec(
-        "info", arity: -1, flags: [.loading, .stale], categories: [.slow, .dangerous],
-        group: "server", since: "1.0.0", summary: "Get information and statistics about the server",
-        handler: info)
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "info", arity: -1, flags: [.loading, .stale], categories: [.slow, .dangerous],
+            group: "server", since: "1.0.0", summary: "Get information and statistics about the server",
+            handler: server.bind(info))
+    }
 
     /// Every section, in output order. `modules` is Redis's module_list section.
     static let sectionOrder = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
@@ -17,7 +19,7 @@ enum InfoCommand {
     static let defaultSections: Set<String> = ["server", "clients", "memory", "persistence", "stats",
                                                "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"]
 
-    static func info(_ c: CommandContext) {
+    static func info(_ server: Server, _ c: CommandContext) {
         var requested: Set<String> = []
         var all = false
         if c.args.count == 1 {
@@ -32,7 +34,7 @@ enum InfoCommand {
             default: requested.insert(name)
             }
         }
-        let text = render(ServerCommands.server(c), sections: all ? Set(sectionOrder) : requested)
+        let text = render(server, sections: all ? Set(sectionOrder) : requested)
         c.reply.verbatim(text)
     }
 

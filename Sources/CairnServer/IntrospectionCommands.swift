@@ -4,5 +4,7 @@ import CairnStorage
 // Commands that describe or reconfigure the server: INFO, CONFIG, COMMAND.
 
 enum IntrospectionCommands {
-    static let specs: [CommandSpec] = [InfoCommand.spec, ConfigCommand.spec, CommandCommand.spec]
+    static func specs(_ server: Server) -> [CommandSpec] {
+        [InfoCommand.spec(server), ConfigCommand.spec(server), CommandCommand.spec]
+    }
 }

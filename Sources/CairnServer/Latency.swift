@@ -58,25 +58,27 @@ struct LatencyMonitor {
 }
 
 enum LatencyCommand {
-    static let spec = CommandSpec(
-        "latency", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.8.13",
-        summary: "A container for latency diagnostics commands",
-        subcommands: [
-            admin("latest", 2, "Return the latest latency samples for all events", latest),
-            admin("history", 3, "Return timestamp-latency samples for an event", history),
-            admin("reset", -2, "Reset latency data for one or more events", reset),
-            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
-                        since: "2.8.13", summary: "Show helpful text about the different subcommands", handler: help),
-        ],
-        handler: { _ in })
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "latency", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.8.13",
+            summary: "A container for latency diagnostics commands",
+            subcommands: [
+                admin("latest", 2, "Return the latest latency samples for all events", server.bind(latest)),
+                admin("history", 3, "Return timestamp-latency samples for an event", server.bind(history)),
+                admin("reset", -2, "Reset latency data for one or more events", server.bind(reset)),
+                CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
+                            since: "2.8.13", summary: "Show helpful text about the different subcommands", handler: help),
+            ],
+            handler: { _ in })
+    }
 
     private static func admin(_ name: String, _ arity: Int, _ summary: String, _ handler: @escaping CommandHandler) -> CommandSpec {
         CommandSpec(name, arity: arity, flags: [.admin, .noscript, .loading, .stale], categories: [.admin, .slow, .dangerous],
                     group: "server", since: "2.8.13", summary: summary, handler: handler)
     }
 
-    static func latest(_ c: CommandContext) {
-        let events = ServerCommands.server(c).admin.latency.events
+    static func latest(_ server: Server, _ c: CommandContext) {
+        let events = server.admin.latency.events
         c.reply.arrayHeader(events.count)
         for (name, e) in events {
             let last = e.samples.last ?? (0, 0)
@@ -88,9 +90,9 @@ enum LatencyCommand {
         }
     }
 
-    static func history(_ c: CommandContext) {
+    static func history(_ server: Server, _ c: CommandContext) {
         let name = c.args.string(2)
-        guard let e = ServerCommands.server(c).admin.latency.events.first(where: { $0.name == name })?.event else {
+        guard let e = server.admin.latency.events.first(where: { $0.name == name })?.event else {
             return c.reply.arrayHeader(0)
         }
         c.reply.arrayHeader(e.samples.count)
@@ -101,9 +103,9 @@ enum LatencyCommand {
         }
     }
 
-    static func reset(_ c: CommandContext) {
+    static func reset(_ server: Server, _ c: CommandContext) {
         let names = (2..<c.args.count).map { c.args.string($0) }
-        c.reply.integer(ServerCommands.server(c).admin.latency.reset(names))
+        c.reply.integer(server.admin.latency.reset(names))
     }
 
     static func help(_ c: CommandContext) {

@@ -8,20 +8,22 @@ import CairnStorage
 // Redis does (total minus overhead). MALLOC-STATS and PURGE answer as Redis built with libc malloc.
 
 enum MemoryCommand {
-    static let spec = CommandSpec(
-        "memory", arity: -2, flags: [], categories: [.slow], group: "server", since: "4.0.0",
-        summary: "A container for memory diagnostics commands",
-        subcommands: [
-            CommandSpec("usage", arity: -3, flags: [.readonly], categories: [.read, .slow], keys: .range(2, 2),
-                        group: "server", since: "4.0.0", summary: "Estimate the memory usage of a key", handler: usage),
-            plain("stats", "Show memory usage details", stats),
-            plain("doctor", "Outputs memory problems report", doctor),
-            plain("malloc-stats", "Show allocator internal stats", mallocStats),
-            plain("purge", "Ask the allocator to release memory", purge),
-            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
-                        since: "4.0.0", summary: "Show helpful text about the different subcommands", handler: help),
-        ],
-        handler: { _ in })
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "memory", arity: -2, flags: [], categories: [.slow], group: "server", since: "4.0.0",
+            summary: "A container for memory diagnostics commands",
+            subcommands: [
+                CommandSpec("usage", arity: -3, flags: [.readonly], categories: [.read, .slow], keys: .range(2, 2),
+                            group: "server", since: "4.0.0", summary: "Estimate the memory usage of a key", handler: usage),
+                plain("stats", "Show memory usage details", server.bind(stats)),
+                plain("doctor", "Outputs memory problems report", server.bind(doctor)),
+                plain("malloc-stats", "Show allocator internal stats", mallocStats),
+                plain("purge", "Ask the allocator to release memory", purge),
+                CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
+                            since: "4.0.0", summary: "Show helpful text about the different subcommands", handler: help),
+            ],
+            handler: { _ in })
+    }
 
     private static func plain(_ name: String, _ summary: String, _ handler: @escaping CommandHandler) -> CommandSpec {
         CommandSpec(name, arity: 2, flags: [], categories: [.slow], group: "server", since: "4.0.0",
@@ -75,8 +77,8 @@ enum MemoryCommand {
         return o
     }
 
-    static func stats(_ c: CommandContext) {
-        let o = overview(ServerCommands.server(c))
+    static func stats(_ server: Server, _ c: CommandContext) {
+        let o = overview(server)
         let fields: [(String, Int)] = [
             ("peak.allocated", o.peak), ("total.allocated", o.total), ("startup.allocated", o.startup),
             ("replication.backlog", 0), ("clients.slaves", 0), ("clients.normal", o.clients), ("aof.buffer", 0),
@@ -109,8 +111,8 @@ enum MemoryCommand {
 
     /// Redis's getMemoryDoctorReport, for the two verdicts Cairn can reach honestly: too little
     /// data to judge (under 5 MB in use), or nothing to report.
-    static func doctor(_ c: CommandContext) {
-        let o = overview(ServerCommands.server(c))
+    static func doctor(_ server: Server, _ c: CommandContext) {
+        let o = overview(server)
         c.reply.verbatim(o.total < 5 * 1024 * 1024 ? emptyReport : healthyReport)
     }
 

@@ -12,16 +12,18 @@ import CairnStorage
 // the server then flushes on its loop (Server.flushLater).
 
 enum MonitorCommand {
-    static let spec = CommandSpec(
-        "monitor", arity: 1, flags: [.admin, .noscript, .loading, .stale], categories: [.admin, .slow, .dangerous],
-        group: "server", since: "1.0.0", summary: "Listen for all requests received by the server in real time",
-        handler: monitor)
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "monitor", arity: 1, flags: [.admin, .noscript, .loading, .stale], categories: [.admin, .slow, .dangerous],
+            group: "server", since: "1.0.0", summary: "Listen for all requests received by the server in real time",
+            handler: server.bind(monitor))
+    }
 
-    static func monitor(_ c: CommandContext) {
+    static func monitor(_ server: Server, _ c: CommandContext) {
         if c.engine.isExecutingTransaction {
             return c.reply.error("ERR MONITOR isn't allowed for DENY BLOCKING client")
         }
-        let admin = ServerCommands.server(c).admin
+        let admin = server.admin
         // Already monitoring: ignored, with no reply (as Redis).
         if admin.monitors.contains(where: { $0 === c.client }) { return }
         admin.monitors.append(c.client)

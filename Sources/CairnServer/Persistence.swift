@@ -68,7 +68,7 @@ extension Server {
         engine.commandObservers.append { [unowned(unsafe) self] _, command, _, _ in
             if command.spec.name == "flushall" { flushedAll() }
         }
-        engine.commands.register(AOFCommands.specs)
+        engine.commands.register(AOFCommands.specs(self))
     }
 
     /// Writes are refused while the last background save failed, save points are configured and

@@ -10,19 +10,20 @@ import Darwin
 // errors and checks in Redis's order). The work is in Persistence.swift.
 
 enum PersistenceCommands {
-    static let specs: [CommandSpec] = [
-        CommandSpec("save", arity: 1, flags: [.admin, .noscript, .noMulti], categories: [.admin, .slow, .dangerous],
-                    group: "server", summary: "Synchronously saves the database(s) to disk.", handler: save),
-        CommandSpec("bgsave", arity: -1, flags: [.admin, .noscript], categories: [.admin, .slow, .dangerous],
-                    group: "server", summary: "Asynchronously saves the database(s) to disk.", handler: bgsave),
-        CommandSpec("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: [.admin, .fast, .dangerous],
-                    group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.", handler: lastsave),
-    ]
+    static func specs(_ server: Server) -> [CommandSpec] {
+        [
+            CommandSpec("save", arity: 1, flags: [.admin, .noscript, .noMulti], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "Synchronously saves the database(s) to disk.", handler: server.bind(save)),
+            CommandSpec("bgsave", arity: -1, flags: [.admin, .noscript], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "Asynchronously saves the database(s) to disk.", handler: server.bind(bgsave)),
+            CommandSpec("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: [.admin, .fast, .dangerous],
+                        group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.", handler: server.bind(lastsave)),
+        ]
+    }
 
     static let saveInProgress = "ERR Background save already in progress"
 
-    static func save(_ c: CommandContext) {
-        let server = ServerCommands.server(c)
+    static func save(_ server: Server, _ c: CommandContext) {
         if server.persistence.child != nil { return c.reply.error(saveInProgress) }
         server.persistence.saves += 1
         if server.saveInForeground() { c.reply.ok() } else { c.reply.error("ERR") }
@@ -30,13 +31,12 @@ enum PersistenceCommands {
 
     /// BGSAVE [SCHEDULE]. Inside MULTI the save is left to the cron, as Redis does (a fork in the
     /// middle of a transaction would snapshot half of it).
-    static func bgsave(_ c: CommandContext) {
+    static func bgsave(_ server: Server, _ c: CommandContext) {
         var schedule = false
         if c.args.count > 1 {
             guard c.args.count == 2 && c.args.matches(1, "schedule") else { return c.replySyntaxError() }
             schedule = true
         }
-        let server = ServerCommands.server(c)
         if server.persistence.child != nil { return c.reply.error(saveInProgress) }
         let otherChildActive = server.aof.child != nil
         if otherChildActive || c.engine.isExecutingTransaction {
@@ -49,14 +49,14 @@ enum PersistenceCommands {
         if server.startBackgroundSave() { c.reply.simpleString("Background saving started") } else { c.reply.error("ERR") }
     }
 
-    static func lastsave(_ c: CommandContext) {
-        c.reply.integer(ServerCommands.server(c).persistence.lastSaveSeconds)
+    static func lastsave(_ server: Server, _ c: CommandContext) {
+        c.reply.integer(server.persistence.lastSaveSeconds)
     }
 
     /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the databases, load the file back.
     /// NOFLUSH loads over the current data: a key already there is an error, unless MERGE lets
     /// the file's value replace it.
-    static func debugReload(_ c: CommandContext) {
+    static func debugReload(_ server: Server, _ c: CommandContext) {
         var save = true, flush = true, merge = false
         for i in 2..<c.args.count {
             if c.args.matches(i, "merge") {
@@ -69,7 +69,6 @@ enum PersistenceCommands {
                 return c.reply.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
             }
         }
-        let server = ServerCommands.server(c)
         if save && !server.saveInForeground() { return c.reply.error("ERR") }
         if flush { c.engine.flushAll() }
         do {

@@ -9,7 +9,8 @@ import Glibc
 
 // The node: one event loop that owns the engine and every client connection (Redis's model, and
 // the fastest on small machines: no thread hop per command). Server-level commands (INFO, CONFIG,
-// CLIENT, HELLO, ...) live in this target and reach the server through `engine.host`.
+// CLIENT, HELLO, ...) live in this target; their handlers are bound to the server when it
+// registers them (ServerCommands.swift), so they reach it typed.
 //
 // Thread confinement: every mutable property is touched only on `loop`. That is what the
 // @unchecked Sendable below asserts; closures from other threads hop onto `loop` first.
@@ -73,16 +74,15 @@ public final class Server: @unchecked Sendable {
         runID = Self.randomHex(40)
         replicationID = Self.randomHex(40)
         shutdownPromise = loop.makePromise()
-        engine.host = self
         engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
         engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
         engine.isReadOnlyKeyArgument = { command, index, argc in
             guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
             return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
         }
-        engine.commands.register(ServerCommands.specs)
+        engine.commands.register(ServerCommands.specs(self))
         admin.install(on: self)
-        engine.commands.register(ACLCommand.spec)  // [security]
+        engine.commands.register(ACLCommand.spec(self))  // [security]
         applySettings()
         loadConfiguredUsers()  // [security]
         loadACLFileAtStart()  // [security]

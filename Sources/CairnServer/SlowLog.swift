@@ -114,23 +114,25 @@ enum Redaction {
 }
 
 enum SlowLogCommand {
-    static let spec = CommandSpec(
-        "slowlog", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.2.12",
-        summary: "A container for slow log commands",
-        subcommands: [
-            CommandSpec("get", arity: -2, flags: [.admin, .loading, .stale], categories: [.admin, .slow, .dangerous],
-                        group: "server", since: "2.2.12", summary: "Get the slow log's entries", handler: get),
-            CommandSpec("len", arity: 2, flags: [.admin, .loading, .stale], categories: [.admin, .slow, .dangerous],
-                        group: "server", since: "2.2.12", summary: "Get the slow log's length", handler: len),
-            CommandSpec("reset", arity: 2, flags: [.admin, .loading, .stale], categories: [.admin, .slow, .dangerous],
-                        group: "server", since: "2.2.12", summary: "Clear all entries from the slow log", handler: reset),
-            CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
-                        since: "6.2.0", summary: "Show helpful text about the different subcommands", handler: help),
-        ],
-        handler: { _ in })
+    static func spec(_ server: Server) -> CommandSpec {
+        CommandSpec(
+            "slowlog", arity: -2, flags: [], categories: [.slow], group: "server", since: "2.2.12",
+            summary: "A container for slow log commands",
+            subcommands: [
+                CommandSpec("get", arity: -2, flags: [.admin, .loading, .stale], categories: [.admin, .slow, .dangerous],
+                            group: "server", since: "2.2.12", summary: "Get the slow log's entries", handler: server.bind(get)),
+                CommandSpec("len", arity: 2, flags: [.admin, .loading, .stale], categories: [.admin, .slow, .dangerous],
+                            group: "server", since: "2.2.12", summary: "Get the slow log's length", handler: server.bind(len)),
+                CommandSpec("reset", arity: 2, flags: [.admin, .loading, .stale], categories: [.admin, .slow, .dangerous],
+                            group: "server", since: "2.2.12", summary: "Clear all entries from the slow log", handler: server.bind(reset)),
+                CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "server",
+                            since: "6.2.0", summary: "Show helpful text about the different subcommands", handler: help),
+            ],
+            handler: { _ in })
+    }
 
-    static func get(_ c: CommandContext) {
-        let log = ServerCommands.server(c).admin.slowLog
+    static func get(_ server: Server, _ c: CommandContext) {
+        let log = server.admin.slowLog
         var count = 10
         if c.args.count == 3 {
             guard let n = c.args.int64(2), n >= -1 else {
@@ -154,12 +156,12 @@ enum SlowLogCommand {
         }
     }
 
-    static func len(_ c: CommandContext) {
-        c.reply.integer(ServerCommands.server(c).admin.slowLog.entries.count)
+    static func len(_ server: Server, _ c: CommandContext) {
+        c.reply.integer(server.admin.slowLog.entries.count)
     }
 
-    static func reset(_ c: CommandContext) {
-        ServerCommands.server(c).admin.slowLog.reset()
+    static func reset(_ server: Server, _ c: CommandContext) {
+        server.admin.slowLog.reset()
         c.reply.ok()
     }
 

@@ -1,26 +1,44 @@
 import CairnRESP
 
-// Blocking commands (BLPOP, BLMOVE, BZPOPMIN, ... ; blocked.c in Redis). A command that finds
-// nothing to pop calls `block`: the client stops executing further requests and is queued, FIFO,
-// on each key it waits for. Commands that add elements call `signalKeyReady`; after each
-// top-level command the engine serves ready keys: the first client queued on the key (whose
-// awaited type matches the value there) has its command run again, which now finds data. A
-// client whose deadline passes gets its command's timeout reply (the server cron calls
-// `expireBlockedClients`), and CLIENT UNBLOCK ends a wait early.
+// Blocked clients (blocked.c in Redis). A blocked client stops executing further requests until
+// its wait ends; the wait ends by being served, by its deadline (the server cron calls
+// `expireBlockedClients`), or by CLIENT UNBLOCK.
+//
+// Two kinds of wait:
+// - on keys (BLPOP, BLMOVE, BZPOPMIN, ...): a command that finds nothing to pop calls `block`
+//   and the client is queued, FIFO, on each key. Commands that add elements call
+//   `signalKeyReady`; after each top-level command the engine serves ready keys: the first client
+//   queued on the key (whose awaited type matches the value there) has its command run again,
+//   which now finds data.
+// - external (WAIT, MIGRATE, ...): another part of the node finishes the wait (replica acks, a
+//   socket) with `completeExternalWait`, writing the reply; its own timeout reply otherwise.
 
 public struct BlockedState {
     public enum Awaits: Sendable { case list, zset }
-    /// How a timed-out command replies: null array (BLPOP, BZPOPMIN, BLMPOP...) or null bulk
-    /// (BLMOVE, BRPOPLPUSH).
-    public enum TimeoutReply: Sendable { case nullArray, nullBulk }
+    /// How a timed-out command replies: null array (BLPOP, BZPOPMIN, BLMPOP...), null bulk
+    /// (BLMOVE, BRPOPLPUSH), or what an external wait says (WAIT replies its count so far).
+    public enum TimeoutReply {
+        case nullArray, nullBulk
+        case custom((inout ReplyWriter) -> Void)
+    }
 
-    let db: Int
-    let keys: [[UInt8]]
-    let awaits: Awaits
+    public enum Wait {
+        /// Keys in database `db` until one holds a value of type `awaits`; then the command
+        /// (`arguments`) runs again.
+        case keys(db: Int, keys: [[UInt8]], awaits: Awaits, arguments: [[UInt8]])
+        /// Finished by `completeExternalWait`; `name` says what for (CLIENT LIST, tests).
+        case external(name: String)
+    }
+
+    public let wait: Wait
     let timeoutReply: TimeoutReply
     /// Absolute unix ms, or nil to wait forever.
     let deadline: Int64?
-    let arguments: [[UInt8]]
+
+    var keys: [[UInt8]] {
+        if case .keys(_, let keys, _, _) = wait { return keys }
+        return []
+    }
 }
 
 extension Engine {
@@ -57,21 +75,51 @@ extension Engine {
             servedClientBlockedAgain = true
             return
         }
-        let state = BlockedState(db: client.db, keys: keys, awaits: awaits, timeoutReply: timeoutReply,
-                                 deadline: deadline, arguments: c.args.copyAll())
+        let state = BlockedState(wait: .keys(db: client.db, keys: keys, awaits: awaits, arguments: c.args.copyAll()),
+                                 timeoutReply: timeoutReply, deadline: deadline)
         client.blocked = state
         for key in keys { blockedClients[client.db, default: [:]][key, default: []].append(client) }
         blockedClientCount += 1
     }
 
+    /// Blocks `client` until another part of the node calls `completeExternalWait` (WAIT until
+    /// replicas acknowledge, MIGRATE until its target answers), or until `deadline` (nil: no
+    /// deadline), when `onTimeout` writes its reply. Call from the command's handler, which
+    /// writes no reply itself. Refused (false) for a client that may not block.
+    @discardableResult
+    public func blockExternally(_ c: CommandContext, name: String, deadline: Int64?,
+                                onTimeout: @escaping (inout ReplyWriter) -> Void) -> Bool {
+        guard mayBlock(c.client) else { return false }
+        c.client.blocked = BlockedState(wait: .external(name: name), timeoutReply: .custom(onTimeout), deadline: deadline)
+        externallyBlocked.append(c.client)
+        blockedClientCount += 1
+        return true
+    }
+
+    /// Ends an external wait: `reply` writes the client's reply, then the client resumes.
+    /// False if the client was not waiting externally.
+    @discardableResult
+    public func completeExternalWait(_ client: ClientSession, reply: (inout ReplyWriter) -> Void) -> Bool {
+        guard let state = client.blocked, case .external = state.wait else { return false }
+        unregisterBlocked(client)
+        reply(&client.reply)
+        onClientUnblocked?(client)
+        return true
+    }
+
     /// Removes `client` from every wait queue (it was served, timed out, unblocked or left).
     func unregisterBlocked(_ client: ClientSession) {
         guard let state = client.blocked else { return }
-        for key in state.keys {
-            blockedClients[state.db]?[key]?.removeAll { $0 === client }
-            if blockedClients[state.db]?[key]?.isEmpty == true { blockedClients[state.db]?[key] = nil }
+        switch state.wait {
+        case .keys(let db, let keys, _, _):
+            for key in keys {
+                blockedClients[db]?[key]?.removeAll { $0 === client }
+                if blockedClients[db]?[key]?.isEmpty == true { blockedClients[db]?[key] = nil }
+            }
+            if blockedClients[db]?.isEmpty == true { blockedClients[db] = nil }
+        case .external:
+            externallyBlocked.removeAll { $0 === client }
         }
-        if blockedClients[state.db]?.isEmpty == true { blockedClients[state.db] = nil }
         client.blocked = nil
         blockedClientCount -= 1
     }
@@ -84,14 +132,15 @@ extension Engine {
             for (dbIndex, key) in batch {
                 let db = databases[dbIndex]
                 while let queue = blockedClients[dbIndex]?[key], let client = queue.first,
-                      let state = client.blocked, holds(db, key, state.awaits) {
+                      let state = client.blocked, case .keys(_, _, let awaits, let arguments) = state.wait,
+                      holds(db, key, awaits) {
                     unregisterBlocked(client)
                     // Run its command again, as a nested command: keys it makes ready are
                     // served by this loop, not by a recursive call.
                     requeueing = client
                     servedClientBlockedAgain = false
                     executionDepth += 1
-                    Arguments.with(state.arguments) { execute(client, $0) }
+                    Arguments.with(arguments) { execute(client, $0) }
                     executionDepth -= 1
                     requeueing = nil
                     if servedClientBlockedAgain {
@@ -106,8 +155,9 @@ extension Engine {
     }
 
     private func reinsertAtFront(_ client: ClientSession, _ state: BlockedState) {
+        guard case .keys(let db, let keys, _, _) = state.wait else { return }
         client.blocked = state
-        for key in state.keys { blockedClients[state.db, default: [:]][key, default: []].insert(client, at: 0) }
+        for key in keys { blockedClients[db, default: [:]][key, default: []].insert(client, at: 0) }
         blockedClientCount += 1
     }
 
@@ -131,6 +181,9 @@ extension Engine {
                 }
             }
         }
+        for client in externallyBlocked {
+            if let d = client.blocked?.deadline, d <= t { due.append(client) }
+        }
         for client in due { unblock(client, withError: nil) }
     }
 
@@ -146,6 +199,7 @@ extension Engine {
             switch state.timeoutReply {
             case .nullArray: client.reply.nullArray()
             case .nullBulk: client.reply.null()
+            case .custom(let write): write(&client.reply)
             }
         }
         onClientUnblocked?(client)

@@ -73,10 +73,6 @@ public final class Engine {
     public var now: Int64 = Clock.unixMillis()
     /// Writes since the last successful save (rdb_changes_since_last_save).
     public var dirty: Int64 = 0
-    /// The server object above the engine (CairnServer), for server-level commands. The server
-    /// owns the engine and outlives it; `unowned(unsafe)` because a weak reference would give the
-    /// server a side table and make every reference-count operation on it take the slow path.
-    public unowned(unsafe) var host: AnyObject?
     /// Clients watching each key, per database (WATCH).
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
     /// True while EXEC runs its queued commands.
@@ -271,6 +267,8 @@ public final class Engine {
     public var readyKeys: [(db: Int, key: [UInt8])] = []
     /// Per database and key, the clients blocked on it, first come first served.
     var blockedClients: [Int: [[UInt8]: [ClientSession]]] = [:]
+    /// Clients in an external wait (WAIT, MIGRATE), in the order they blocked.
+    var externallyBlocked: [ClientSession] = []
     public internal(set) var blockedClientCount = 0
     /// Called when a blocked client got its reply (served, timed out, unblocked): the server
     /// flushes it and resumes reading its requests.

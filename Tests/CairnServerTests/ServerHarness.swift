@@ -6,8 +6,8 @@ import NIOCore
 import Testing
 
 /// A Server built but not started: commands run through `server.engine.execute` as the connection
-/// handler would run them, and replies are decoded. Server commands reach the server through
-/// `engine.host`, so this exercises the real dispatch path.
+/// handler would run them, and replies are decoded. Server commands are bound to the server as
+/// it registers them, so this exercises the real dispatch path.
 final class ServerHarness {
     let server: Server
     let client: ClientSession

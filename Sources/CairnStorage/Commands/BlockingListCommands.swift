@@ -93,6 +93,7 @@ enum BlockingListCommands {
             switch timeoutReply {
             case .nullArray: c.reply.nullArray()
             case .nullBulk: c.reply.null()
+            case .custom(let write): write(&c.reply)
             }
             return
         }
