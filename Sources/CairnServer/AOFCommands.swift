@@ -1,7 +1,7 @@
 import CairnStorage
 
 // BGREWRITEAOF and DEBUG LOADAOF (Redis 7.0's aof.c and debug.c: replies and checks in Redis's
-// order). The work is in AOFRewrite.swift and AOFServer.swift.
+// order). The work is the persistence component's (CairnStorage/Persistence).
 
 enum AOFCommands {
     static func specs(_ server: Server) -> [CommandSpec] {
@@ -13,26 +13,16 @@ enum AOFCommands {
 
     /// A rewrite asked for while another child runs, or inside MULTI, is left to the cron.
     static func bgrewriteaof(_ server: Server, _ c: CommandContext) {
-        if server.aof.child != nil {
-            return c.reply.error("ERR Background append only file rewriting already in progress")
-        }
-        if server.hasActiveChild || c.engine.isExecutingTransaction {
-            server.aof.rewriteScheduled = true
-            // Asked for by hand: the back-off after failures does not apply.
-            server.aof.consecutiveFailures = 0
-            return c.reply.simpleString("Background append only file rewriting scheduled")
-        }
-        if server.startRewrite() {
-            c.reply.simpleString("Background append only file rewriting started")
-        } else {
-            c.reply.error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+        switch server.persistence.requestRewrite() {
+        case .success(let status): c.reply.simpleString(status)
+        case .failure(let refusal): c.reply.error(refusal.reply)
         }
     }
 
     /// DEBUG LOADAOF: flush the AOF, empty the databases, load the AOF back.
     static func debugLoadAOF(_ server: Server, _ c: CommandContext) {
         do {
-            try server.reloadAppendOnlyFile()
+            try server.persistence.reloadAppendOnlyFile()
         } catch {
             server.logger.warning("Error loading the AOF by DEBUG LOADAOF: \(error)")
             return c.reply.error("ERR Error loading the AOF: \(error)")

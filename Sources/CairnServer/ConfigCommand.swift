@@ -112,7 +112,7 @@ enum ConfigCommand {
         server.applySettings()
         // Switching the AOF on or off starts or stops it, and may fail (Redis's updateAppendonly):
         // then the whole CONFIG SET is undone, as Redis restores every value it set.
-        if updated.appendonly != previous.appendonly, let reason = server.appendOnlyChanged(to: updated.appendonly) {
+        if updated.persistence.appendonly != previous.persistence.appendonly, let reason = server.persistence.appendOnlyChanged(to: updated.persistence.appendonly) {
             server.settings = previous
             server.settings.dir = updated.dir
             server.applySettings()

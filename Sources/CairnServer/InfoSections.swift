@@ -87,7 +87,7 @@ enum InfoSections {
     }
 
     static func persistence(_ server: Server) -> [String] {
-        server.persistenceInfo()
+        server.persistence.infoLines()
     }
 
     static func stats(_ server: Server) -> [String] {

@@ -19,7 +19,10 @@ public final class Server: @unchecked Sendable {
     public let loop: EventLoop
     let group: MultiThreadedEventLoopGroup
     public let engine: Engine
-    public var settings: ServerSettings
+    public var settings: ServerSettings {
+        // The persistence component follows its directives as soon as they change.
+        didSet { if settings.persistence != oldValue.persistence { persistence.settings = settings.persistence } }
+    }
     public var logger: Logger
     var respLimits: RESPLimits
     private var listeners: [Channel] = []
@@ -52,10 +55,11 @@ public final class Server: @unchecked Sendable {
     // [security] ACL users, log and permission filter; requirepass last applied to `default`;
     // a `user` line that failed to load (start() refuses to run, as Redis exits).
     let acl = ACLState()
-    /// RDB saves, save points, loading (Persistence.swift).
-    let persistence = PersistenceState()
-    /// The append-only file (AOFServer.swift, AOFLifecycle.swift, AOFRewrite.swift).
-    let aof = AOFState()
+    /// RDB saves, save points, loading, the AOF and the one forked child (CairnStorage's
+    /// persistence component, wired in ServerPersistence.swift).
+    public let persistence: Persistence
+    /// Connections whose replies wait for this turn's AOF write (and fsync under `always`).
+    var heldReplies: [ConnectionHandler] = []
     private var appliedRequirepass: String?? = .none
     /// [security] Why the ACL configuration stops the server from starting (logged as Redis exits).
     private var aclStartupFailure: String? = nil
@@ -70,6 +74,7 @@ public final class Server: @unchecked Sendable {
         var engineSettings = EngineSettings()
         engineSettings.databases = settings.databases
         engine = Engine(settings: engineSettings, logger: logger)
+        persistence = Persistence(engine: engine, settings: settings.persistence, logger: logger)
         respLimits = .redisDefault
         runID = Self.randomHex(40)
         replicationID = Self.randomHex(40)
@@ -128,7 +133,7 @@ public final class Server: @unchecked Sendable {
         acl.logMaxLength = settings.acllogMaxLength
         logger.logLevel = Self.logLevel(settings.loglevel)
         admin.apply(settings, engine: engine)
-        applyAOFSettings()
+        persistence.logger = logger
         if cron != nil { scheduleCron() }
     }
 
@@ -252,8 +257,7 @@ public final class Server: @unchecked Sendable {
     /// Periodic work (Redis's serverCron): active expiry, idle client timeouts, ops/sec samples.
     private func serverCron() {
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
-        persistenceCron()
-        aofCron()
+        persistence.cron()
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         flushPendingOutput()
@@ -291,10 +295,7 @@ public final class Server: @unchecked Sendable {
         guard !isShutDown else { return }
         isShutDown = true
         if let reason { logger.warning("\(reason)") }
-        abortBackgroundSave()
-        killRewriteChild()
-        closeWriter()
-        aof.fsyncThread.stop()
+        persistence.shutdown()
         cron?.cancel()
         for l in listeners { l.close(promise: nil) }
         listeners = []

@@ -47,7 +47,7 @@ enum ServerCommands {
         if (abort && c.args.count != 2) || (save && nosave) { return c.replySyntaxError() }
         if abort { return c.reply.error("ERR No shutdown in progress.") }
         s.logger.warning("User requested shutdown...")
-        guard s.prepareForShutdown(save: save, nosave: nosave, force: force) else {
+        guard s.persistence.prepareForShutdown(save: save, nosave: nosave, force: force) else {
             return c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.")
         }
         // Redis closes the connection without a reply when the shutdown succeeds.

@@ -59,51 +59,17 @@ public struct ServerSettings: Sendable {
     public var aclfile = ""
     /// `client-output-buffer-limit`.
     var outputBufferLimits = OutputBufferLimits()
-    // Persistence (Persistence.swift).
-    /// `save <seconds> <changes> ...`: snapshot in the background when both have passed.
-    public var savePoints = SavePoint.defaults
-    public var rdbCompression = RDBCompression.lz4
-    public var rdbCompressionLevel = 1
-    public var rdbChecksum = true
-    public var stopWritesOnBgsaveError = true
-    /// `rdb-key-save-delay`: µs the saving process sleeps after each key (a test knob, as Redis's).
-    public var rdbKeySaveDelayMicros = 0
-    /// `rdb-child-watchdog-seconds`: a saving child silent this long is killed; 0 disables.
-    public var rdbChildWatchdogSeconds = 60
+    /// The persistence directives (dbfilename, save, rdb*, append*, aof-*): the persistence
+    /// component's own settings.
+    public var persistence = PersistenceSettings()
     /// While a config file is read, the first `save` line replaces the defaults and later ones
     /// add to it (Redis's reading_config_file rule); CONFIG SET always replaces.
     var readingConfigFile = false
     var savePointsReadFromFile = false
-    // The append-only file (AOFServer.swift).
-    public var appendonly = false
-    /// `appendfilename`: the prefix of every file in the AOF directory.
-    public var appendfilename = "appendonly.aof"
-    public var appenddirname = "appendonlydir"
-    public var appendfsync = AOFFsyncPolicy.everysec
-    public var aofUseRdbPreamble = true
-    public var aofTimestampEnabled = false
-    public var aofLoadTruncated = true
-    /// Rewrite automatically once the AOF grew by this percentage over its size after the last
-    /// rewrite (0: never) and is larger than `autoAofRewriteMinSize` bytes.
-    public var autoAofRewritePercentage = 100
-    public var autoAofRewriteMinSize = 64 * 1024 * 1024
-    public var noAppendfsyncOnRewrite = false
     public init() {}
 }
 
-/// One `save` point: a background save starts once `changes` writes were made and `seconds`
-/// passed since the last successful save.
-public struct SavePoint: Sendable, Equatable {
-    public var seconds: Int
-    public var changes: Int
-    public init(seconds: Int, changes: Int) {
-        self.seconds = seconds
-        self.changes = changes
-    }
-
-    public static let defaults = [SavePoint(seconds: 3600, changes: 1), SavePoint(seconds: 300, changes: 100),
-                                  SavePoint(seconds: 60, changes: 10000)]
-
+extension SavePoint {
     /// The arguments of a `save` directive, checked as Redis's setConfigSaveOption: one empty
     /// argument means none; a single argument is split at each space; seconds >= 1, changes >= 0,
     /// each read whole by strtoll.
@@ -200,11 +166,7 @@ enum ConfigValue {
 
     static func yesNo(_ b: Bool) -> String { b ? "yes" : "no" }
 
-    static func workingDirectory() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return nil }
-        return ProcessMetrics.string(fromCString: buffer)
-    }
+    static func workingDirectory() -> String? { WorkingDirectory.current() }
 }
 
 enum ConfigTable {
@@ -229,10 +191,10 @@ enum ConfigTable {
         // CONFIG GET dir answers the actual working directory, as Redis does.
         ConfigDirective(name: "dir", protected: true, isString: true, get: { ConfigValue.workingDirectory() ?? $0.dir },
                         set: single { $0.dir = $1 }),
-        ConfigDirective(name: "dbfilename", protected: true, isString: true, get: { $0.dbfilename },
+        ConfigDirective(name: "dbfilename", protected: true, isString: true, get: { $0.persistence.dbfilename },
                         set: single { s, v in
                             guard !v.contains("/") else { throw ConfigError("dbfilename can't be a path, just a filename") }
-                            s.dbfilename = v
+                            s.persistence.dbfilename = v
                         }),
         ConfigDirective(name: "databases", mutable: false, get: { String($0.databases) },
                         set: single { $0.databases = try ConfigValue.int($1, 1...Int(Int32.max)) }),
@@ -313,68 +275,68 @@ enum ConfigTable {
         ConfigDirective(name: "enable-debug-command", mutable: false, get: { $0.enableDebugCommand },
                         set: single { $0.enableDebugCommand = try ConfigValue.oneOf($1, ["no", "yes", "local"]) }),
         // Persistence. `save` is written quoted by CONFIG REWRITE so that `save ""` survives it.
-        ConfigDirective(name: "save", isString: true, get: { SavePoint.describe($0.savePoints) },
+        ConfigDirective(name: "save", isString: true, get: { SavePoint.describe($0.persistence.savePoints) },
                         set: { s, args in
                             guard !args.isEmpty else { throw ConfigError("wrong number of arguments") }
                             let points = try SavePoint.parse(args)
                             if s.readingConfigFile && s.savePointsReadFromFile {
-                                s.savePoints += points
+                                s.persistence.savePoints += points
                             } else {
-                                s.savePoints = points
+                                s.persistence.savePoints = points
                                 s.savePointsReadFromFile = s.readingConfigFile
                             }
                         }),
-        ConfigDirective(name: "rdbcompression", get: { $0.rdbCompression.rawValue },
+        ConfigDirective(name: "rdbcompression", get: { $0.persistence.rdbCompression.rawValue },
                         set: single { s, v in
                             guard let c = RDBCompression(directive: v) else {
                                 throw ConfigError("argument(s) must be one of the following: lz4, zlib, lzf, yes, no")
                             }
-                            s.rdbCompression = c
+                            s.persistence.rdbCompression = c
                         }),
-        ConfigDirective(name: "rdb-compression-level", get: { String($0.rdbCompressionLevel) },
-                        set: single { $0.rdbCompressionLevel = try ConfigValue.int($1, 0...12) }),
-        ConfigDirective(name: "rdbchecksum", mutable: false, get: { ConfigValue.yesNo($0.rdbChecksum) },
-                        set: single { $0.rdbChecksum = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "stop-writes-on-bgsave-error", get: { ConfigValue.yesNo($0.stopWritesOnBgsaveError) },
-                        set: single { $0.stopWritesOnBgsaveError = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "rdb-key-save-delay", get: { String($0.rdbKeySaveDelayMicros) },
-                        set: single { $0.rdbKeySaveDelayMicros = try ConfigValue.int($1, Int(Int32.min)...Int(Int32.max)) }),
-        ConfigDirective(name: "rdb-child-watchdog-seconds", get: { String($0.rdbChildWatchdogSeconds) },
-                        set: single { $0.rdbChildWatchdogSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "rdb-compression-level", get: { String($0.persistence.rdbCompressionLevel) },
+                        set: single { $0.persistence.rdbCompressionLevel = try ConfigValue.int($1, 0...12) }),
+        ConfigDirective(name: "rdbchecksum", mutable: false, get: { ConfigValue.yesNo($0.persistence.rdbChecksum) },
+                        set: single { $0.persistence.rdbChecksum = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "stop-writes-on-bgsave-error", get: { ConfigValue.yesNo($0.persistence.stopWritesOnBgsaveError) },
+                        set: single { $0.persistence.stopWritesOnBgsaveError = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "rdb-key-save-delay", get: { String($0.persistence.rdbKeySaveDelayMicros) },
+                        set: single { $0.persistence.rdbKeySaveDelayMicros = try ConfigValue.int($1, Int(Int32.min)...Int(Int32.max)) }),
+        ConfigDirective(name: "rdb-child-watchdog-seconds", get: { String($0.persistence.rdbChildWatchdogSeconds) },
+                        set: single { $0.persistence.rdbChildWatchdogSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
         // The AOF. Switching `appendonly` at run time starts or stops it (ConfigCommand.set).
-        ConfigDirective(name: "appendonly", get: { ConfigValue.yesNo($0.appendonly) },
-                        set: single { $0.appendonly = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "appendfilename", mutable: false, isString: true, get: { $0.appendfilename },
+        ConfigDirective(name: "appendonly", get: { ConfigValue.yesNo($0.persistence.appendonly) },
+                        set: single { $0.persistence.appendonly = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "appendfilename", mutable: false, isString: true, get: { $0.persistence.appendfilename },
                         set: single { s, v in
                             guard !v.isEmpty else { throw ConfigError("appendfilename can't be empty") }
                             guard !v.contains("/") else { throw ConfigError("appendfilename can't be a path, just a filename") }
-                            s.appendfilename = v
+                            s.persistence.appendfilename = v
                         }),
-        ConfigDirective(name: "appenddirname", mutable: false, isString: true, get: { $0.appenddirname },
+        ConfigDirective(name: "appenddirname", mutable: false, isString: true, get: { $0.persistence.appenddirname },
                         set: single { s, v in
                             guard !v.isEmpty else { throw ConfigError("appenddirname can't be empty") }
                             guard !v.contains("/") else { throw ConfigError("appenddirname can't be a path, just a dirname") }
-                            s.appenddirname = v
+                            s.persistence.appenddirname = v
                         }),
-        ConfigDirective(name: "appendfsync", get: { $0.appendfsync.rawValue },
+        ConfigDirective(name: "appendfsync", get: { $0.persistence.appendfsync.rawValue },
                         set: single { s, v in
                             guard let p = AOFFsyncPolicy(rawValue: v.lowercased()) else {
                                 throw ConfigError("argument(s) must be one of the following: everysec, always, no")
                             }
-                            s.appendfsync = p
+                            s.persistence.appendfsync = p
                         }),
-        ConfigDirective(name: "aof-use-rdb-preamble", get: { ConfigValue.yesNo($0.aofUseRdbPreamble) },
-                        set: single { $0.aofUseRdbPreamble = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "aof-timestamp-enabled", get: { ConfigValue.yesNo($0.aofTimestampEnabled) },
-                        set: single { $0.aofTimestampEnabled = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "aof-load-truncated", get: { ConfigValue.yesNo($0.aofLoadTruncated) },
-                        set: single { $0.aofLoadTruncated = try ConfigValue.bool($1) }),
-        ConfigDirective(name: "auto-aof-rewrite-percentage", get: { String($0.autoAofRewritePercentage) },
-                        set: single { $0.autoAofRewritePercentage = try ConfigValue.int($1, 0...Int(Int32.max)) }),
-        ConfigDirective(name: "auto-aof-rewrite-min-size", get: { String($0.autoAofRewriteMinSize) },
-                        set: single { $0.autoAofRewriteMinSize = try ConfigValue.memory($1) }),
-        ConfigDirective(name: "no-appendfsync-on-rewrite", get: { ConfigValue.yesNo($0.noAppendfsyncOnRewrite) },
-                        set: single { $0.noAppendfsyncOnRewrite = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "aof-use-rdb-preamble", get: { ConfigValue.yesNo($0.persistence.aofUseRdbPreamble) },
+                        set: single { $0.persistence.aofUseRdbPreamble = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "aof-timestamp-enabled", get: { ConfigValue.yesNo($0.persistence.aofTimestampEnabled) },
+                        set: single { $0.persistence.aofTimestampEnabled = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "aof-load-truncated", get: { ConfigValue.yesNo($0.persistence.aofLoadTruncated) },
+                        set: single { $0.persistence.aofLoadTruncated = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "auto-aof-rewrite-percentage", get: { String($0.persistence.autoAofRewritePercentage) },
+                        set: single { $0.persistence.autoAofRewritePercentage = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "auto-aof-rewrite-min-size", get: { String($0.persistence.autoAofRewriteMinSize) },
+                        set: single { $0.persistence.autoAofRewriteMinSize = try ConfigValue.memory($1) }),
+        ConfigDirective(name: "no-appendfsync-on-rewrite", get: { ConfigValue.yesNo($0.persistence.noAppendfsyncOnRewrite) },
+                        set: single { $0.persistence.noAppendfsyncOnRewrite = try ConfigValue.bool($1) }),
     ]
 
     static func lookup(_ name: String) -> ConfigDirective? {

@@ -59,11 +59,11 @@ public enum ServerMain {
         do {
             try server.loadDataFromDisk()
         } catch let error as AOFError {
-            logger.critical("Fatal error loading the AOF: \(error). Make a backup of \(settings.dir)/\(settings.appenddirname), then inspect it with cairn-aof check (docs/tools-cairn-aof.md). Exiting.")
+            logger.critical("Fatal error loading the AOF: \(error). Make a backup of \(settings.dir)/\(settings.persistence.appenddirname), then inspect it with cairn-aof check (docs/tools-cairn-aof.md). Exiting.")
             server.discard()
             return 1
         } catch {
-            let source = settings.appendonly ? "\(settings.appenddirname)" : "\(settings.dbfilename)"
+            let source = settings.persistence.appendonly ? "\(settings.persistence.appenddirname)" : "\(settings.persistence.dbfilename)"
             logger.critical("Fatal error loading the DB from \(settings.dir)/\(source): \(error). Exiting.")
             server.discard()
             return 1

@@ -53,10 +53,12 @@ public enum AOFRewriteCommand {
                 + (e.kind == .corrupt ? " (run `cairn-aof check` for details, `cairn-aof fix` for a torn tail)" : ""))
         }
 
-        let baseSeq = (manifest.base?.seq ?? 0) + 1
-        let incrSeq = manifest.lastIncrSeq + 1
-        let baseName = AOFManifest.baseName(prefix, seq: baseSeq, rdbPreamble: options.rdbPreamble)
-        let incrName = AOFManifest.incrName(prefix, seq: incrSeq)
+        // The transitions the server's rewrite makes: a new base, every increment rewritten
+        // into it (history), a new empty increment.
+        var next = manifest
+        let baseName = next.replaceBase(prefix: prefix, rdbPreamble: options.rdbPreamble).name
+        next.markRewrittenIncrementsAsHistory(keepingLast: false)
+        let incrName = next.addIncrement(prefix: prefix).name
         let existing = Set(try AOFTarget.listDirectory(directory))
         for name in [baseName, incrName] where existing.contains(name) {
             throw ToolError(.damaged, "\(directory)/\(name) already exists but the manifest does not name it; move it away first")
@@ -76,10 +78,6 @@ public enum AOFRewriteCommand {
 
         // First the new files with the old ones as history (a crash after this loads the new
         // base and leaves the history to delete), then the manifest without them.
-        let old = (manifest.base.map { [$0] } ?? []) + manifest.history + manifest.increments
-        var next = AOFManifest(base: .init(name: baseName, seq: baseSeq, type: .base),
-                               history: old.map { AOFManifest.Entry(name: $0.name, seq: $0.seq, type: .history) },
-                               increments: [.init(name: incrName, seq: incrSeq, type: .incr)])
         try writeManifest(next, directory: directory, prefix: prefix)
         var removed = 0
         var kept: [AOFManifest.Entry] = []

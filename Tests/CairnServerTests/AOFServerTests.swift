@@ -1,6 +1,6 @@
 @testable import CairnServer
 import CairnRESP
-import CairnStorage
+@testable import CairnStorage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -23,20 +23,18 @@ import Glibc
             var template = Array("/tmp/cairn-aofsrv-XXXXXX".utf8CString)
             dir = mkdtemp(&template).map { String(cString: $0) } ?? "/tmp"
             var settings = ServerSettings()
-            settings.dbfilename = dir + "/dump.rdb"
-            settings.appenddirname = dir + "/appendonlydir"
-            settings.appendonly = true
+            settings.persistence.dbfilename = dir + "/dump.rdb"
+            settings.persistence.appenddirname = dir + "/appendonlydir"
+            settings.persistence.appendonly = true
             settings.enableDebugCommand = "yes"
             configure(&settings)
             harness = ServerHarness(settings: settings)
-            if let sync { harness.server.aof.fsyncThread = AOFFsyncThread(sync: sync) }
+            if let sync { harness.server.persistence.aof.fsyncThread = AOFFsyncThread(sync: sync) }
             try server.loadDataFromDisk()
         }
 
         deinit {
-            server.killRewriteChild()
-            server.closeWriter()
-            server.aof.fsyncThread.stop()
+            server.persistence.shutdown()
             PersistenceTests.removeTree(dir)
         }
 
@@ -55,16 +53,16 @@ import Glibc
         }
 
         func manifestText() -> String {
-            String(decoding: server.aof.manifest.serialized(), as: UTF8.self)
+            String(decoding: server.persistence.aof.manifest.serialized(), as: UTF8.self)
         }
 
         /// Runs the cron's AOF step until the rewrite child has been reaped (bounded).
         func waitForRewrite() {
-            for _ in 0..<3000 where server.aof.child != nil {
-                server.aofCron()
+            for _ in 0..<3000 where server.persistence.child != nil {
+                server.persistence.cron()
                 usleep(10_000)
             }
-            #expect(server.aof.child == nil, "the rewrite did not end")
+            #expect(server.persistence.child == nil, "the rewrite did not end")
         }
 
         func info() -> [String: String] { server.persistenceFields() }
@@ -82,7 +80,7 @@ import Glibc
         let f = try Fixture()
         #expect(f.files() == ["appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"])
         #expect(f.manifestText() == "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
-        #expect(f.server.aof.status == .on)
+        #expect(f.server.persistence.aof.status == .on)
         #expect(f.info()["aof_enabled"] == "1")
     }
 
@@ -94,7 +92,7 @@ import Glibc
         #expect(f.run("INCR", "n") == .integer(1))
         #expect(f.server.aofHoldsReplies, "replies of this turn wait for its write")
         #expect(f.info()["aof_buffer_length"] != "0")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         #expect(!f.server.aofHoldsReplies)
         #expect(f.info()["aof_buffer_length"] == "0")
         let engine = try f.reloaded()
@@ -103,34 +101,34 @@ import Glibc
 
     @Test func alwaysSyncsOncePerTurnForEveryClientOfTheTurn() throws {
         let disk = AOFWriterTests.SlowDisk()
-        let f = try Fixture(sync: { disk.sync($0) }) { $0.appendfsync = .always }
+        let f = try Fixture(sync: { disk.sync($0) }) { $0.persistence.appendfsync = .always }
         let clients = (1...3).map { f.harness.makeClient(id: Int64(100 + $0)) }
         for (i, client) in clients.enumerated() {
             f.harness.run([Array("SET".utf8), Array("k\(i)".utf8), Array("v".utf8)], as: client)
         }
         f.harness.run([Array("INCR".utf8), Array("n".utf8)], as: clients[0])
         #expect(disk.count == 0, "nothing synced before the turn ends")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         #expect(disk.count == 1, "one fsync for the whole turn")
         f.run("SET", "later", "1")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         #expect(disk.count == 2)
         // A turn without writes costs no fsync.
         f.run("GET", "later")
-        f.server.endAOFTurn()
-        f.server.aofCron()
+        f.server.persistence.endAOFTurn()
+        f.server.persistence.cron()
         #expect(disk.count == 2)
         #expect(try f.reloaded().databases[0].count == 5)
     }
 
     @Test func aFailedWriteRefusesWritesWithMisconfUntilOneSucceeds() throws {
         let f = try Fixture()
-        guard let writer = f.server.aof.writer else { throw AOFError(.io, "no writer") }
+        guard let writer = f.server.persistence.aof.writer else { throw AOFError(.io, "no writer") }
         let good = dup(writer.fd)
         let full = open("/dev/full", O_WRONLY)
         dup2(full, writer.fd)
         f.run("SET", "a", "1")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         #expect(f.info()["aof_last_write_status"] == "err")
         let misconf = RESPValue.err("MISCONF Errors writing to the AOF file: No space left on device")
         #expect(f.run("SET", "b", "2") == misconf)
@@ -138,10 +136,10 @@ import Glibc
         #expect(f.run("GET", "a") == .bulk("1"))
         // The disk has room again: the cron's retry writes the buffer and writes are accepted.
         dup2(good, writer.fd)
-        f.server.aofCron()
+        f.server.persistence.cron()
         #expect(f.info()["aof_last_write_status"] == "ok")
         #expect(f.run("SET", "b", "2") == .ok)
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         close(good)
         close(full)
         let engine = try f.reloaded()
@@ -153,12 +151,12 @@ import Glibc
         f.run("SET", "a", "1")
         f.run("SELECT", "5")
         f.run("RPUSH", "l", "x", "y")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         #expect(f.run("BGREWRITEAOF") == .simple("Background append only file rewriting started"))
         #expect(f.manifestText().hasSuffix("file appendonly.aof.2.incr.aof seq 2 type i\n"))
         // Written while the child runs: goes to the new increment, after a SELECT.
         f.run("SET", "during", "1")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         f.waitForRewrite()
         #expect(f.files() == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"])
         #expect(f.manifestText() == "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n")
@@ -173,7 +171,7 @@ import Glibc
     @Test func aFailedSwapKeepsTheManifestAndBacksOff() throws {
         let f = try Fixture()
         f.run("SET", "a", "1")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         // The next base name is taken by a non-empty directory: the parent's rename fails.
         let blocker = f.aofDir + "/appendonly.aof.2.base.rdb"
         mkdir(blocker, 0o755)
@@ -187,14 +185,14 @@ import Glibc
         #expect(f.manifestText() == "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n")
         #expect(!f.files().contains { $0.hasPrefix("temp-") })
         f.run("SET", "b", "2")
-        f.server.endAOFTurn()
+        f.server.persistence.endAOFTurn()
         #expect(try f.reloaded().databases[0].count == 2)
 
         // Three failures in a row: automatic and scheduled rewrites wait (1 minute at first).
-        f.server.aof.consecutiveFailures = 3
-        #expect(f.server.rewriteLimited())
-        #expect(f.server.aof.retryDelayMinutes == 1)
-        #expect(f.server.rewriteLimited())
+        f.server.persistence.aof.consecutiveFailures = 3
+        #expect(f.server.persistence.rewriteLimited())
+        #expect(f.server.persistence.aof.retryDelayMinutes == 1)
+        #expect(f.server.persistence.rewriteLimited())
         // BGREWRITEAOF by hand is not limited, and succeeds once the name is free.
         PersistenceTests.removeTree(blocker)
         #expect(f.run("BGREWRITEAOF") == .simple("Background append only file rewriting started"))
@@ -207,14 +205,14 @@ import Glibc
     }
 
     @Test func shutdownWaitsForTheFirstBase() throws {
-        let f = try Fixture(configure: { $0.appendonly = false; $0.rdbKeySaveDelayMicros = 100_000 })
+        let f = try Fixture(configure: { $0.persistence.appendonly = false; $0.persistence.rdbKeySaveDelayMicros = 100_000 })
         f.run("SET", "a", "1")
         f.run("SET", "b", "1")
         #expect(f.run("CONFIG", "SET", "appendonly", "yes") == .ok)
-        #expect(f.server.aof.status == .waitRewrite)
-        #expect(!f.server.prepareForShutdown(nosave: true))
-        #expect(f.server.prepareForShutdown(nosave: true, force: true))
-        #expect(f.server.aof.child == nil)
+        #expect(f.server.persistence.aof.status == .waitRewrite)
+        #expect(!f.server.persistence.prepareForShutdown(nosave: true))
+        #expect(f.server.persistence.prepareForShutdown(nosave: true, force: true))
+        #expect(f.server.persistence.child == nil)
     }
 
     @Test func manifestTransitionsOfARewrite() {

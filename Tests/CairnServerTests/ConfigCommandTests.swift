@@ -126,7 +126,7 @@ import Glibc
         var settings = ServerSettings()
         try ConfigFile.apply(original, to: &settings)
         let h = ServerHarness(settings: settings, configFile: path)
-        h.server.settings.savePoints = SavePoint.defaults  // the harness clears them
+        h.server.settings.persistence.savePoints = SavePoint.defaults  // the harness clears them
         #expect(h.run("CONFIG", "SET", "hz", "33", "maxclients", "50", "timeout", "0") == .ok)
         #expect(h.run("CONFIG", "REWRITE") == .ok)
         let text = ProcessMetrics.readFile(path) ?? ""

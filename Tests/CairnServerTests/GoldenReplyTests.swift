@@ -17,7 +17,7 @@ import Testing
         let requests = try Data(contentsOf: Self.fixtures.appendingPathComponent("\(name).requests.bin"))
         let expected = try Data(contentsOf: Self.fixtures.appendingPathComponent("\(name).redis7.bin"))
         var settings = ServerSettings()
-        settings.savePoints = []  // the streams' FLUSHALLs must not write dump.rdb here
+        settings.persistence.savePoints = []  // the streams' FLUSHALLs must not write dump.rdb here
         let server = Server(settings: settings, logger: Logger(label: "test"))
         defer {
             server.shutdownPromise.succeed(())

@@ -1,6 +1,6 @@
 @testable import CairnServer
 import CairnRESP
-import CairnStorage
+@testable import CairnStorage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -22,17 +22,17 @@ import Glibc
             var template = Array("/tmp/cairn-persist-XXXXXX".utf8CString)
             dir = mkdtemp(&template).map { String(cString: $0) } ?? "/tmp"
             var settings = ServerSettings()
-            settings.dbfilename = dir + "/dump.rdb"
+            settings.persistence.dbfilename = dir + "/dump.rdb"
             settings.enableDebugCommand = "yes"
             configure(&settings)
             harness = ServerHarness(settings: settings)
-            harness.server.settings.savePoints = savePoints
+            harness.server.settings.persistence.savePoints = savePoints
         }
 
         deinit {
             if let child = server.persistence.child {
-                child.kill()
-                _ = child.wait()
+                child.process.kill()
+                _ = child.process.wait()
             }
             removeTree(dir)
         }
@@ -43,7 +43,7 @@ import Glibc
         /// Runs the cron's persistence step until the background save has ended (bounded).
         func waitForBackgroundSave() {
             for _ in 0..<3000 where server.persistence.child != nil {
-                server.persistenceCron()
+                server.persistence.cron()
                 usleep(10_000)
             }
             #expect(server.persistence.child == nil, "the background save did not end")
@@ -88,7 +88,7 @@ import Glibc
 
     @Test func saveConfigGetSetAndFileLines() throws {
         let h = ServerHarness()
-        h.server.settings.savePoints = SavePoint.defaults
+        h.server.settings.persistence.savePoints = SavePoint.defaults
         #expect(h.run("CONFIG", "GET", "save") == .array([.bulk("save"), .bulk("3600 1 300 100 60 10000")]))
         #expect(h.run("CONFIG", "SET", "save", "5 1 5 1") == .ok)
         #expect(h.run("CONFIG", "GET", "save") == .array([.bulk("save"), .bulk("5 1 5 1")]))
@@ -101,15 +101,15 @@ import Glibc
         // `--save` overrides continue the same reading, as redis-server's do.
         var settings = ServerSettings()
         try ConfigFile.apply("save 900 1\nsave 300 10\n", to: &settings)
-        #expect(settings.savePoints == [SavePoint(seconds: 900, changes: 1), SavePoint(seconds: 300, changes: 10)])
+        #expect(settings.persistence.savePoints == [SavePoint(seconds: 900, changes: 1), SavePoint(seconds: 300, changes: 10)])
         try ConfigFile.apply(ConfigFile.text(fromOverrides: ["--save", "60 5"]), to: &settings)
-        #expect(settings.savePoints.count == 3)
+        #expect(settings.persistence.savePoints.count == 3)
         var none = ServerSettings()
         try ConfigFile.apply(ConfigFile.text(fromOverrides: ["--save", ""]), to: &none)
-        #expect(none.savePoints == [])
+        #expect(none.persistence.savePoints == [])
         var untouched = ServerSettings()
         try ConfigFile.apply("port 7000\n", to: &untouched)
-        #expect(untouched.savePoints == SavePoint.defaults)
+        #expect(untouched.persistence.savePoints == SavePoint.defaults)
     }
 
     @Test func otherPersistenceDirectives() {
@@ -118,17 +118,17 @@ import Glibc
         #expect(h.run("CONFIG", "SET", "rdbcompression", "yes") == .ok)
         #expect(h.run("CONFIG", "GET", "rdbcompression") == .array([.bulk("rdbcompression"), .bulk("lzf")]))
         #expect(h.run("CONFIG", "SET", "rdbcompression", "zlib", "rdb-compression-level", "9") == .ok)
-        #expect(h.server.rdbSaveOptions.compression == .zlib)
-        #expect(h.server.rdbSaveOptions.compressionLevel == 9)
+        #expect(h.server.persistence.rdbSaveOptions.compression == .zlib)
+        #expect(h.server.persistence.rdbSaveOptions.compressionLevel == 9)
         #expect(h.run("CONFIG", "SET", "rdbcompression", "brotli")
             == .err("ERR CONFIG SET failed (possibly related to argument 'rdbcompression') - argument(s) must be one of the following: lz4, zlib, lzf, yes, no"))
         #expect(h.run("CONFIG", "SET", "rdbchecksum", "no")
             == .err("ERR CONFIG SET failed (possibly related to argument 'rdbchecksum') - can't set immutable config"))
         #expect(h.run("CONFIG", "GET", "stop-writes-on-bgsave-error") == .array([.bulk("stop-writes-on-bgsave-error"), .bulk("yes")]))
         #expect(h.run("CONFIG", "SET", "rdb-key-save-delay", "100", "rdb-child-watchdog-seconds", "5") == .ok)
-        #expect(h.server.rdbSaveOptions.keySaveDelayMicros == 100)
-        #expect(h.server.settings.rdbChildWatchdogSeconds == 5)
-        let aux = h.server.rdbSaveOptions.aux
+        #expect(h.server.persistence.rdbSaveOptions.keySaveDelayMicros == 100)
+        #expect(h.server.settings.persistence.rdbChildWatchdogSeconds == 5)
+        let aux = h.server.persistence.rdbSaveOptions.aux
         #expect(aux.first { $0.key == "repl-id" }?.value.count == 40)
         #expect(aux.first { $0.key == "repl-offset" }?.value == Array("0".utf8))
     }
@@ -140,13 +140,13 @@ import Glibc
         f.run("SET", "a", "1")
         f.run("RPUSH", "list", "x", "y")
         #expect(f.info()["rdb_changes_since_last_save"] == "3")
-        f.server.persistence.lastSaveSeconds = 1000
+        f.server.persistence.rdb.lastSaveSeconds = 1000
         #expect(f.run("SAVE") == .ok)
         #expect(try f.dumpedKeys() == ["a", "list"])
         #expect(f.info()["rdb_changes_since_last_save"] == "0")
         #expect(f.info()["rdb_saves"] == "1")
         guard case .integer(let last) = f.run("LASTSAVE") else { Issue.record("LASTSAVE"); return }
-        #expect(last >= Server.unixSeconds() - 5)
+        #expect(last >= (Clock.unixMillis() / 1000) - 5)
         #expect(f.run("SAVE", "x") == .err("ERR wrong number of arguments for 'save' command"))
         #expect(f.run("LASTSAVE", "x") == .err("ERR wrong number of arguments for 'lastsave' command"))
         #expect(!f.exists(f.dir + "/temp-\(getpid()).rdb"))
@@ -155,7 +155,7 @@ import Glibc
     @Test func bgsaveInAChild() throws {
         let f = Fixture()
         for i in 0..<50 { f.run("SET", "k\(i)", "v") }
-        f.server.settings.rdbKeySaveDelayMicros = 2000
+        f.server.settings.persistence.rdbKeySaveDelayMicros = 2000
         #expect(f.run("BGSAVE") == .simple("Background saving started"))
         #expect(f.run("BGSAVE") == .err("ERR Background save already in progress"))
         #expect(f.run("BGSAVE", "SCHEDULE") == .err("ERR Background save already in progress"))
@@ -185,9 +185,9 @@ import Glibc
         f.run("MULTI")
         f.run("BGSAVE")
         #expect(f.run("EXEC") == .array([.simple("Background saving scheduled")]))
-        #expect(f.server.persistence.bgsaveScheduled)
-        f.server.persistenceCron()
-        #expect(!f.server.persistence.bgsaveScheduled)
+        #expect(f.server.persistence.rdb.bgsaveScheduled)
+        f.server.persistence.cron()
+        #expect(!f.server.persistence.rdb.bgsaveScheduled)
         f.waitForBackgroundSave()
         #expect(try f.dumpedKeys() == ["a"])
     }
@@ -215,20 +215,20 @@ import Glibc
         #expect(f.server.persistence.child == nil)
         // Without save points writes go on.
         #expect(f.run("SET", "b", "1") == .ok)
-        f.server.settings.savePoints = [SavePoint(seconds: 3600, changes: 1)]
-        let misconf = RESPValue.err(PersistenceState.misconfError)
+        f.server.settings.persistence.savePoints = [SavePoint(seconds: 3600, changes: 1)]
+        let misconf = RESPValue.err(RDBState.misconfError)
         #expect(f.run("SET", "c", "1") == misconf)
         #expect(f.run("PING") == misconf)
         #expect(f.run("GET", "a") == .bulk("1"))
         f.run("MULTI")
         #expect(f.run("SET", "c", "1") == misconf)
         #expect(f.run("EXEC") == .err("EXECABORT Transaction discarded because of previous errors."))
-        f.server.settings.stopWritesOnBgsaveError = false
+        f.server.settings.persistence.stopWritesOnBgsaveError = false
         #expect(f.run("SET", "d", "1") == .ok)
-        f.server.settings.stopWritesOnBgsaveError = true
+        f.server.settings.persistence.stopWritesOnBgsaveError = true
         // Save points wait 5 seconds after a failure before trying again.
-        f.server.persistence.lastSaveSeconds -= 10_000
-        f.server.persistenceCron()
+        f.server.persistence.rdb.lastSaveSeconds -= 10_000
+        f.server.persistence.cron()
         #expect(f.server.persistence.child == nil)
         Self.unblockDump(f)
         #expect(f.run("BGSAVE") == .simple("Background saving started"))
@@ -263,10 +263,10 @@ import Glibc
         let f = Fixture()
         for i in 0..<20 { f.run("SET", "k\(i)", "v") }
         // One key every 2 s and no report in between: the 1 s watchdog fires first.
-        f.server.settings.rdbKeySaveDelayMicros = 2_000_000
-        f.server.settings.rdbChildWatchdogSeconds = 1
+        f.server.settings.persistence.rdbKeySaveDelayMicros = 2_000_000
+        f.server.settings.persistence.rdbChildWatchdogSeconds = 1
         #expect(f.run("BGSAVE") == .simple("Background saving started"))
-        let pid = f.server.persistence.child?.pid ?? 0
+        let pid = f.server.persistence.child?.process.pid ?? 0
         f.waitForBackgroundSave()
         #expect(f.info()["rdb_last_bgsave_status"] == "err")
         #expect(!f.exists(f.dir + "/temp-\(pid).rdb"), "the killed child's temporary file is removed")
@@ -278,15 +278,15 @@ import Glibc
     @Test func savePointStartsABackgroundSave() throws {
         let f = Fixture(savePoints: [SavePoint(seconds: 1, changes: 2)])
         f.run("SET", "a", "1")
-        f.server.persistence.lastSaveSeconds -= 10
-        f.server.persistenceCron()
+        f.server.persistence.rdb.lastSaveSeconds -= 10
+        f.server.persistence.cron()
         #expect(f.server.persistence.child == nil, "one change is not enough")
         f.run("SET", "b", "1")
-        f.server.persistence.lastSaveSeconds = Server.unixSeconds()
-        f.server.persistenceCron()
+        f.server.persistence.rdb.lastSaveSeconds = (Clock.unixMillis() / 1000)
+        f.server.persistence.cron()
         #expect(f.server.persistence.child == nil, "too soon")
-        f.server.persistence.lastSaveSeconds -= 2
-        f.server.persistenceCron()
+        f.server.persistence.rdb.lastSaveSeconds -= 2
+        f.server.persistence.cron()
         #expect(f.server.persistence.child != nil)
         f.waitForBackgroundSave()
         #expect(try f.dumpedKeys() == ["a", "b"])
@@ -319,20 +319,20 @@ import Glibc
         #expect(f.run("SHUTDOWN") == .err("ERR Errors trying to SHUTDOWN. Check logs."))
         #expect(f.run("SHUTDOWN", "SAVE") == .err("ERR Errors trying to SHUTDOWN. Check logs."))
         #expect(!f.harness.client.closeAfterReply)
-        #expect(f.server.prepareForShutdown(nosave: true))
-        #expect(f.server.prepareForShutdown(force: true))
+        #expect(f.server.persistence.prepareForShutdown(nosave: true))
+        #expect(f.server.persistence.prepareForShutdown(force: true))
         Self.unblockDump(f)
-        #expect(f.server.prepareForShutdown())
+        #expect(f.server.persistence.prepareForShutdown())
         #expect(try f.dumpedKeys() == ["a"])
     }
 
     @Test func shutdownStopsABackgroundSave() {
         let f = Fixture()
         for i in 0..<20 { f.run("SET", "k\(i)", "v") }
-        f.server.settings.rdbKeySaveDelayMicros = 1_000_000
+        f.server.settings.persistence.rdbKeySaveDelayMicros = 1_000_000
         #expect(f.run("BGSAVE") == .simple("Background saving started"))
-        let pid = f.server.persistence.child?.pid ?? 0
-        #expect(f.server.prepareForShutdown(nosave: true))
+        let pid = f.server.persistence.child?.process.pid ?? 0
+        #expect(f.server.persistence.prepareForShutdown(nosave: true))
         #expect(f.server.persistence.child == nil)
         #expect(!f.exists(f.dir + "/temp-\(pid).rdb"))
         // Stopped on purpose: not a failed save.
@@ -373,17 +373,17 @@ import Glibc
     }
 
     @Test func startUpLoadAndItsErrors() throws {
-        let f = Fixture { $0.rdbCompression = .none }
+        let f = Fixture { $0.persistence.rdbCompression = .none }
         f.run("SET", "a", "1")
         f.run("SET", "soon", "1", "PX", "60000")
         #expect(f.run("SAVE") == .ok)
         // A second server on the same file.
         var settings = ServerSettings()
-        settings.dbfilename = f.dump
+        settings.persistence.dbfilename = f.dump
         let second = ServerHarness(settings: settings)
         try second.server.loadDataFromDisk()
         #expect(second.run("GET", "a") == .bulk("1"))
-        #expect(second.server.persistence.lastLoadKeysLoaded == 2)
+        #expect(second.server.persistence.rdb.lastLoadKeysLoaded == 2)
         #expect(second.server.engine.dirty == 0)
 
         // A damaged file: refused, with the offset named.
@@ -411,7 +411,7 @@ import Glibc
 
     @Test func infoFields() {
         let f = Fixture()
-        let lines = f.server.persistenceInfo()
+        let lines = f.server.persistence.infoLines()
         #expect(lines.first == "# Persistence")
         let names = lines.dropFirst().compactMap { $0.split(separator: ":").first.map(String.init) }
         #expect(names == [
@@ -433,17 +433,17 @@ import Glibc
 extension PersistenceTests {
     @Test func configRewriteKeepsSavePoints() throws {
         var settings = ServerSettings()
-        settings.savePoints = []
+        settings.persistence.savePoints = []
         let none = ConfigRewrite.rewrittenText("", settings: settings)
         #expect(none.contains("save \"\"\n"))
         var back = ServerSettings()
         try ConfigFile.apply(none, to: &back)
-        #expect(back.savePoints == [])
-        settings.savePoints = [SavePoint(seconds: 900, changes: 1), SavePoint(seconds: 60, changes: 5)]
+        #expect(back.persistence.savePoints == [])
+        settings.persistence.savePoints = [SavePoint(seconds: 900, changes: 1), SavePoint(seconds: 60, changes: 5)]
         let two = ConfigRewrite.rewrittenText("save 1 1\nsave 2 2\n", settings: settings)
         #expect(two.contains("save \"900 1 60 5\"\n"))
         #expect(!two.contains("save 2 2"))
         try ConfigFile.apply(two, to: &back)
-        #expect(back.savePoints == settings.savePoints)
+        #expect(back.persistence.savePoints == settings.persistence.savePoints)
     }
 }

@@ -1,6 +1,6 @@
 @testable import CairnServer
 import CairnRESP
-import CairnStorage
+@testable import CairnStorage
 import Logging
 import NIOCore
 import Testing
@@ -15,9 +15,9 @@ final class ServerHarness {
 
     init(settings: ServerSettings = ServerSettings(), configFile: String? = nil, clientID: Int64 = 7) {
         // Without save points FLUSHALL and SHUTDOWN write no dump.rdb into the working directory;
-        // a test that wants them sets server.settings.savePoints.
+        // a test that wants them sets server.settings.persistence.savePoints.
         var settings = settings
-        settings.savePoints = []
+        settings.persistence.savePoints = []
         server = Server(settings: settings, logger: Self.quietLogger, configFile: configFile)
         client = ClientSession(id: clientID, authenticated: !server.authRequired,
                                buffer: ByteBufferAllocator().buffer(capacity: 1024))
@@ -113,7 +113,7 @@ extension Server {
     /// INFO persistence as field -> value.
     func persistenceFields() -> [String: String] {
         var fields: [String: String] = [:]
-        for line in persistenceInfo() {
+        for line in persistence.infoLines() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
         }

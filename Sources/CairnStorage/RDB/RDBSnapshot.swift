@@ -13,10 +13,19 @@ public struct RDBSaveProgress: Sendable {
 }
 
 public struct RDBLoadOptions: Sendable {
+    /// What a key already in memory means.
+    public enum ExistingKeys: Sendable {
+        /// A damaged file (a load into empty databases, or DEBUG RELOAD NOFLUSH).
+        case refuse
+        /// The file's value replaces it (DEBUG RELOAD NOFLUSH MERGE).
+        case replace
+    }
+
     public var verifyChecksum = true
     /// Keys whose expiry time is before this (unix ms) are skipped, as a Redis master does.
     /// `nil` keeps every key.
     public var skipExpiredBefore: Int64? = nil
+    public var existingKeys = ExistingKeys.refuse
     public init() {}
 }
 
@@ -41,7 +50,18 @@ public enum RDBSnapshot {
     @discardableResult
     public static func write(_ engine: Engine, to fd: Int32, options: RDBSaveOptions,
                              progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
-        let writer = try RDBWriter(fd: fd, options: options)
+        try write(engine, with: RDBWriter(fd: fd, options: options), options: options, progress: progress)
+    }
+
+    /// As `write(_:to:...)`, into any sink (the descriptors of a diskless replica sync).
+    @discardableResult
+    public static func write(_ engine: Engine, to sink: ByteSink, options: RDBSaveOptions,
+                             progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
+        try write(engine, with: RDBWriter(sink: sink, options: options), options: options, progress: progress)
+    }
+
+    private static func write(_ engine: Engine, with writer: RDBWriter, options: RDBSaveOptions,
+                              progress: ((RDBSaveProgress) -> Void)?) throws -> RDBSaveProgress {
         var aux = options.aux
         if !aux.contains(where: { $0.key == "aof-base" }) { aux.append(("aof-base", [UInt8(ascii: "0")])) }
         try writer.writeHeader(aux: aux)
@@ -64,7 +84,7 @@ public enum RDBSnapshot {
         return done
     }
 
-    /// Loads the RDB file at `path` into `engine`'s databases (which should be empty).
+    /// Loads the RDB file at `path` into `engine`'s databases.
     public static func load(path: String, into engine: Engine, options: RDBLoadOptions) throws -> RDBLoadSummary {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RDBError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -80,7 +100,8 @@ public enum RDBSnapshot {
     /// `ByteMap.touch(hash:)`), which hides most of the cache misses of a large load.
     static let loadBatchKeys = 64
 
-    /// Loads every record of `reader` into `engine`.
+    /// Loads every record of `reader` into `engine`: the one RDB loader (start-up, DEBUG RELOAD,
+    /// the RDB preamble of an AOF base), its rules in `options`.
     public static func load(from reader: RDBReader, into engine: Engine, options: RDBLoadOptions) throws -> RDBLoadSummary {
         var summary = RDBLoadSummary()
         summary.version = reader.version
@@ -95,8 +116,12 @@ public enum RDBSnapshot {
             for (e, hash) in batch { touched &+= engine.databases[e.db].table.touch(hash: hash) }
             for (e, hash) in batch {
                 let table = engine.databases[e.db]
-                if e.key.withUnsafeBytes({ table.table.find($0, hash: hash) }) != nil {
-                    throw RDBError(.corrupt, "duplicate key in database \(e.db)", offset: e.offset, key: e.key)
+                if let existing = e.key.withUnsafeBytes({ table.table.find($0, hash: hash) }) {
+                    // A key in memory whose time ran out is not "already there".
+                    guard options.existingKeys == .replace || table.isLogicallyExpired(existing) else {
+                        throw RDBError(.corrupt, "duplicate key in database \(e.db)", offset: e.offset, key: e.key)
+                    }
+                    table.table.remove(at: existing)
                 }
                 var access = clock
                 if let idle = e.idleSeconds { access = UInt32(truncatingIfNeeded: Int64(clock) - idle) & 0xFF_FFFF }
@@ -173,6 +198,8 @@ public enum RDBSnapshot {
         for compression in RDBCompression.allCases {
             var options = RDBSaveOptions()
             options.compression = compression
+            // The fan-out path of a diskless replica sync too.
+            _ = try? write(engine, to: FanOutSink(descriptors: [fd]), options: options)
             _ = try? write(engine, to: fd, options: options) { _ in }
         }
     }

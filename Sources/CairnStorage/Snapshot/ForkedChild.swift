@@ -248,9 +248,11 @@ public final class ForkedChild {
     deinit { if readFD >= 0 { close(readFD) } }
 
     /// Forks; the child runs `job` and `_exit`s with the code it returns. The child closes every
-    /// descriptor it inherited but the pipe (listening sockets and client connections stay the
-    /// parent's alone: a connection the parent closes must not be held open by the child).
-    public static func spawn(_ job: (ChildReporter) -> Int32) throws -> ForkedChild {
+    /// descriptor it inherited but the pipe and `keeping` (listening sockets and client
+    /// connections stay the parent's alone: a connection the parent closes must not be held open
+    /// by the child; `keeping` is for a job that writes to descriptors it was given, such as the
+    /// sockets of replicas in a diskless sync).
+    public static func spawn(keeping: [Int32] = [], _ job: (ChildReporter) -> Int32) throws -> ForkedChild {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw ForkError(code: errno) }
         let (readFD, writeFD) = (fds[0], fds[1])
@@ -260,6 +262,8 @@ public final class ForkedChild {
         let parentPID = getpid()
         let reporter = ChildReporter(fd: writeFD, parentPID: parentPID)
         let closeFrom = DescriptorCloser.shared
+        // Sorted before the fork: the child does as little as it can.
+        let kept = (keeping + [writeFD]).sorted()
         let start = Clock.monotonicMicros()
         let pid = fork()
         if pid == 0 {
@@ -268,7 +272,7 @@ public final class ForkedChild {
             if getppid() != parentPID { _exit(ChildReporter.orphanedExitCode) }
             close(readFD)
             DescriptorCloser.resetSignals()
-            closeFrom.closeAll(except: writeFD)
+            closeFrom.closeAll(except: kept)
             _ = fcntl(writeFD, F_SETFL, fcntl(writeFD, F_GETFL) | O_NONBLOCK)
             _exit(job(reporter))
         }
@@ -390,21 +394,29 @@ final class DescriptorCloser: @unchecked Sendable {
         limit = Int32(clamping: min(rl.rlim_cur, 65536))
     }
 
-    func closeAll(except keep: Int32) {
+    /// Closes every descriptor from 3 up, but those in `keep` (sorted ascending).
+    func closeAll(except keep: [Int32]) {
         if let closeRange {
-            if keep > 3 { _ = closeRange(3, UInt32(keep - 1), 0) }
-            if closeRange(UInt32(keep + 1), UInt32.max, 0) == 0 { return }
+            var from: Int32 = 3
+            for fd in keep where fd >= from {
+                if fd > from { _ = closeRange(UInt32(from), UInt32(fd - 1), 0) }
+                from = fd + 1
+            }
+            if closeRange(UInt32(from), UInt32.max, 0) == 0 { return }
         }
         var fd: Int32 = 3
         while fd < limit {
-            if fd != keep { close(fd) }
+            if !keep.contains(fd) { close(fd) }
             fd += 1
         }
     }
 
     /// The parent may ignore or block signals (SIGTERM is handled on a dispatch queue); the
-    /// child takes the defaults so that it can be stopped.
+    /// child takes the defaults so that it can be stopped. A write to a closed pipe or socket
+    /// must be an EPIPE the job handles (a replica gone mid-sync, a dead parent), not a signal
+    /// that kills the child.
     static func resetSignals() {
+        signal(SIGPIPE, SIG_IGN)
         signal(SIGTERM, SIG_DFL)
         signal(SIGINT, SIG_DFL)
         signal(SIGUSR1, SIG_DFL)

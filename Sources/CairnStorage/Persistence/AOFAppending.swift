@@ -1,5 +1,3 @@
-import CairnRESP
-import CairnStorage
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -7,21 +5,18 @@ import Glibc
 import Darwin
 #endif
 
-// The append-only file in the node (docs/operations.md, "AOF"; Redis 7.0's feedAppendOnlyFile,
-// beforeSleep and the AOF parts of serverCron): feeding it every propagated write, writing it
-// once per event-loop turn before that turn's replies leave (group commit), the cron's retries
-// and automatic rewrites, MISCONF. Start-up, switching on and off and shutdown are in
-// AOFLifecycle.swift, rewrites in AOFRewrite.swift. Log lines are Redis's.
+// The append-only file while the node runs (docs/operations.md, "AOF"; Redis 7.0's
+// feedAppendOnlyFile, beforeSleep and the AOF parts of serverCron): feeding it every propagated
+// write, writing it once per event-loop turn before that turn's replies leave (group commit), the
+// cron's retries and automatic rewrites, MISCONF. Start-up, switching on and off and shutdown are
+// in AOFLifecycle.swift, rewrites in AOFRewrite.swift. Log lines are Redis's.
 
-extension Server {
-    /// A forked child of either kind is running (Redis's hasActiveChildProcess).
-    var hasActiveChild: Bool { persistence.child != nil || aof.child != nil }
-
+extension Persistence {
     /// The AOF directory as an absolute path, under the current working directory. (An absolute
     /// appenddirname cannot come from a directive, which refuses paths; tests set one.)
-    func aofDirectoryPath() -> String {
+    public func aofDirectoryPath() -> String {
         if settings.appenddirname.hasPrefix("/") { return settings.appenddirname }
-        let cwd = ConfigValue.workingDirectory() ?? settings.dir
+        let cwd = WorkingDirectory.current() ?? "."
         return (cwd.hasSuffix("/") ? cwd : cwd + "/") + settings.appenddirname
     }
 
@@ -35,56 +30,46 @@ extension Server {
     }
 
     private func feedAppendOnlyFile(_ batch: [PropagatedCommand]) {
-        let aof = self.aof
-        guard let writer = aof.writer, aof.status == .on || (aof.status == .waitRewrite && aof.child != nil) else { return }
+        let rewriting = child?.kind == .aofRewrite
+        guard let writer = aof.writer, aof.status == .on || (aof.status == .waitRewrite && rewriting) else { return }
         writer.append(batch, nowMillis: engine.now)
         if !aof.turnPending {
             aof.turnPending = true
-            // Outside the loop (unit tests drive the engine directly) the caller ends the turn.
-            if loop.inEventLoop { loop.execute { self.endAOFTurn() } }
+            // Without an event loop (unit tests drive the engine directly) the caller ends the turn.
+            scheduleTurnEnd?()
         }
     }
 
-    /// Replies may not leave before the AOF write of this turn (ConnectionHandler.flush).
-    var aofHoldsReplies: Bool { aof.turnPending }
-
-    func holdReplies(_ handler: ConnectionHandler) {
-        aof.heldReplies.append(handler)
-    }
+    /// Replies may not leave before the AOF write of this turn.
+    public var holdsReplies: Bool { aof.turnPending }
 
     /// The end of a turn that wrote (Redis's beforeSleep): write the buffer (and fsync it under
-    /// `always`), then send every reply that waited for it.
-    func endAOFTurn() {
+    /// `always`), then let every reply that waited for it go.
+    public func endAOFTurn() {
         aof.turnPending = false
         flushAppendOnlyFile(force: false)
-        guard !aof.heldReplies.isEmpty else { return }
-        let held = aof.heldReplies
-        aof.heldReplies.removeAll(keepingCapacity: true)
-        for handler in held { handler.releaseHeldReplies() }
+        onTurnWritten()
     }
 
-    /// Writes the buffer under the fsync policy. A failure `always` cannot recover from ends the
-    /// process, as in Redis: the turn's replies were never sent, but the dataset changed.
-    func flushAppendOnlyFile(force: Bool) {
+    /// Writes the buffer under the fsync policy. A failure `always` cannot recover from is fatal
+    /// (`onFatalWriteError`), as in Redis: the turn's replies were never sent, but the dataset
+    /// changed.
+    public func flushAppendOnlyFile(force: Bool) {
         guard let writer = aof.writer else { return }
         let skipFsync = settings.noAppendfsyncOnRewrite && hasActiveChild
         if case .fatal(let message) = writer.flush(force: force, nowSeconds: Self.unixSeconds(), skipFsync: skipFsync) {
             logger.critical("\(message)")
-            exit(1)
+            onFatalWriteError(message)
         }
     }
 
-    /// The cron's part (Redis's serverCron): reap a finished rewrite, start a scheduled or
-    /// automatic one, retry postponed or failed writes and owed fsyncs.
+    /// The cron's AOF part: start a scheduled or automatic rewrite once the slot is free, write
+    /// what a turn left (retries of failed writes, owed fsyncs).
     func aofCron() {
-        let aof = self.aof
-        if let child = aof.child, let exit = child.poll(watchdogMicros: 0) {
-            rewriteDone(child, exit)
-        }
-        if !hasActiveChild && aof.rewriteScheduled && !rewriteLimited() {
+        if child == nil && aof.rewriteScheduled && !rewriteLimited() {
             startRewrite()
         }
-        if aof.status == .on && !hasActiveChild && settings.autoAofRewritePercentage > 0
+        if aof.status == .on && child == nil && settings.autoAofRewritePercentage > 0
             && aof.currentSize > Int64(settings.autoAofRewriteMinSize) {
             let base = max(1, aof.sizeAtLastRewrite)
             let growth = aof.currentSize * 100 / base - 100
@@ -99,7 +84,6 @@ extension Server {
     /// After `failuresBeforeBackOff` failed rewrites in a row, automatic and scheduled ones wait
     /// 1, 2, 4, ... up to 60 minutes between tries (Redis's aofRewriteLimited).
     func rewriteLimited() -> Bool {
-        let aof = self.aof
         guard aof.consecutiveFailures >= AOFState.failuresBeforeBackOff else {
             aof.retryDelayMinutes = 0
             aof.nextRetrySeconds = 0
@@ -135,4 +119,33 @@ extension Server {
         writer.encoder.timestamps = settings.aofTimestampEnabled
     }
 
+    /// INFO persistence's AOF lines (Redis 7.0's order); the size lines only while the AOF is on.
+    func aofInfoLines(nowSeconds: Int64) -> [String] {
+        let rewrite = child.flatMap { $0.kind == .aofRewrite ? $0 : nil }
+        var lines = [
+            "aof_enabled:\(aof.status == .off ? 0 : 1)",
+            "aof_rewrite_in_progress:\(rewrite == nil ? 0 : 1)",
+            "aof_rewrite_scheduled:\(aof.rewriteScheduled ? 1 : 0)",
+            "aof_last_rewrite_time_sec:\(aof.lastRewriteDurationSeconds)",
+            "aof_current_rewrite_time_sec:\(rewrite.map { nowSeconds - $0.startedSeconds } ?? -1)",
+            "aof_last_bgrewrite_status:\(aof.lastRewriteOK ? "ok" : "err")",
+            "aof_rewrites:\(aof.rewrites)",
+            "aof_rewrites_consecutive_failures:\(aof.consecutiveFailures)",
+            "aof_last_write_status:\(aof.writer?.healthy ?? true ? "ok" : "err")",
+            "aof_last_cow_size:\(aof.lastCowBytes)",
+            "module_fork_in_progress:0",
+            "module_fork_last_cow_size:0",
+        ]
+        if aof.status != .off {
+            lines += [
+                "aof_current_size:\(aof.currentSize)",
+                "aof_base_size:\(aof.sizeAtLastRewrite)",
+                "aof_pending_rewrite:\(aof.rewriteScheduled ? 1 : 0)",
+                "aof_buffer_length:\(aof.writer?.buffer.count ?? 0)",
+                "aof_pending_bio_fsync:\(aof.fsyncThread.pendingFsyncs)",
+                "aof_delayed_fsync:\(aof.writer?.delayedFsyncs ?? 0)",
+            ]
+        }
+        return lines
+    }
 }

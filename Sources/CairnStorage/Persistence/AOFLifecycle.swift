@@ -1,5 +1,3 @@
-import CairnRESP
-import CairnStorage
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -12,14 +10,14 @@ import Darwin
 // prepareForShutdown): loading and opening it at start-up, switching it on and off at run time,
 // flushing it at shutdown, DEBUG LOADAOF. Log lines are Redis's.
 
-extension Server {
+extension Persistence {
     // MARK: start-up
 
     /// Loads the AOF named by the manifest (Redis's loadAppendOnlyFiles) and opens it for
     /// appending. Without a manifest, an existing RDB file is loaded instead and becomes the
     /// first base. Throws when the files cannot be read whole: the node must not start with
     /// part of its data.
-    func loadAppendOnlyFilesAtStart() throws {
+    public func loadAppendOnlyFilesAtStart() throws {
         let directory = aofDirectoryPath()
         var options = AOFLoadOptions()
         options.loadTruncated = settings.aofLoadTruncated
@@ -27,7 +25,7 @@ extension Server {
         if let summary = try AOFLoader.load(directory: directory, prefix: settings.appendfilename, into: engine,
                                             options: options, logger: logger) {
             logger.notice("DB loaded from append only file: \(InfoFormat.fixed(summary.seconds, 3)) seconds")
-            persistence.lastLoadKeysLoaded = engine.totalKeys
+            rdb.lastLoadKeysLoaded = engine.totalKeys
         } else if access(settings.dbfilename, F_OK) == 0 {
             // Redis 7.0 would start empty here and lose the snapshot; the AOF starts from it instead.
             logger.notice("No AOF manifest in \(directory): loading \(settings.dbfilename) to build the first AOF base from it")
@@ -155,7 +153,7 @@ extension Server {
 
     /// CONFIG SET appendonly changed: start or stop the AOF. The error text for CONFIG SET when
     /// it cannot be started.
-    func appendOnlyChanged(to enabled: Bool) -> String? {
+    public func appendOnlyChanged(to enabled: Bool) -> String? {
         if enabled && aof.status == .off {
             return startAppendOnly() ? nil : "Unable to turn on AOF. Check server logs."
         }
@@ -177,14 +175,14 @@ extension Server {
         aof.directory = directory
         aof.status = .waitRewrite
         installAOFSink()
-        if persistence.child != nil {
+        if let job = child, job.kind.isRDB {
             aof.rewriteScheduled = true
             logger.warning("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
         } else if engine.isExecutingTransaction {
             aof.rewriteScheduled = true
             logger.warning("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.")
         } else {
-            if aof.child != nil {
+            if child?.kind == .aofRewrite {
                 logger.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.")
                 killRewriteChild()
             }
@@ -204,11 +202,12 @@ extension Server {
         aof.status = .off
         aof.rewriteScheduled = false
         killRewriteChild()
-        releaseAllHeldReplies()
+        aof.turnPending = false
+        onTurnWritten()
     }
 
     /// Flushes, fsyncs and closes the current increment (a temporary one is removed).
-    func closeWriter() {
+    public func closeWriter() {
         let aof = self.aof
         guard let writer = aof.writer else { return }
         let code = writer.close(nowSeconds: Self.unixSeconds())
@@ -217,18 +216,11 @@ extension Server {
         aof.writer = nil
     }
 
-    func releaseAllHeldReplies() {
-        aof.turnPending = false
-        let held = aof.heldReplies
-        aof.heldReplies = []
-        for handler in held { handler.releaseHeldReplies() }
-    }
-
     /// SHUTDOWN (Redis's prepareForShutdown): stop a rewrite, then write and fsync the AOF.
     /// False if the first base is still being written and the node must not exit (unless `force`).
     func prepareAOFForShutdown(force: Bool) -> Bool {
         let aof = self.aof
-        if aof.child != nil {
+        if child?.kind == .aofRewrite {
             if aof.status == .waitRewrite {
                 if !force {
                     logger.warning("Writing initial AOF, can't exit.")
@@ -251,7 +243,7 @@ extension Server {
 
     /// Empties the databases and loads the AOF again (Redis's DEBUG LOADAOF). Nothing of the
     /// replay is fed back into the AOF (a replay propagates nothing).
-    func reloadAppendOnlyFile() throws {
+    public func reloadAppendOnlyFile() throws {
         if aof.status == .on { flushAppendOnlyFile(force: true) }
         engine.flushAll()
         var options = AOFLoadOptions()

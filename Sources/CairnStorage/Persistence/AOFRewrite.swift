@@ -1,4 +1,4 @@
-import CairnStorage
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,12 +18,29 @@ import Darwin
 // A crash before 3 leaves the old manifest (old base + every increment, the new one included);
 // after 3 the new one. A failed child changes nothing but a temporary file, which is removed.
 
-extension Server {
+extension Persistence {
+    /// BGREWRITEAOF (Redis's bgrewriteaofCommand): the status reply, or the error. A rewrite
+    /// asked for while another child runs, or inside MULTI, is left to the cron.
+    public func requestRewrite() -> Result<String, PersistenceRefusal> {
+        if child?.kind == .aofRewrite {
+            return .failure(PersistenceRefusal("ERR Background append only file rewriting already in progress"))
+        }
+        if child != nil || engine.isExecutingTransaction {
+            aof.rewriteScheduled = true
+            // Asked for by hand: the back-off after failures does not apply.
+            aof.consecutiveFailures = 0
+            return .success("Background append only file rewriting scheduled")
+        }
+        guard startRewrite() else {
+            return .failure(PersistenceRefusal("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
+        }
+        return .success("Background append only file rewriting started")
+    }
+
     /// Starts a background rewrite. False if it could not start (logged; Redis's C_ERR).
     @discardableResult
-    func startRewrite() -> Bool {
-        let aof = self.aof
-        guard !hasActiveChild else { return false }
+    public func startRewrite() -> Bool {
+        guard child == nil else { return false }
         let prefix = settings.appendfilename
         let directory: String
         if aof.status == .off {
@@ -67,9 +84,9 @@ extension Server {
         }
         let preamble = settings.aofUseRdbPreamble
         let options = rdbSaveOptions
-        let child: ForkedChild
+        let process: ForkedChild
         do {
-            child = try ForkedChild.spawn { reporter in
+            process = try ForkedChild.spawn { [engine] reporter in
                 Self.writeRewrittenBase(engine, directory: directory, rdbPreamble: preamble, options: options, reporter: reporter)
             }
         } catch {
@@ -77,15 +94,11 @@ extension Server {
             logger.warning("Can't rewrite append only file in background: fork: \(error)")
             return false
         }
-        logger.notice("Background append only file rewriting started by pid \(child.pid)")
-        aof.child = child
-        aof.childDirectory = directory
-        aof.childTemporaryPath = AOFState.temporaryBasePath(directory: directory, pid: child.pid)
-        aof.childRdbPreamble = preamble
+        logger.notice("Background append only file rewriting started by pid \(process.pid)")
+        occupy(ChildJob(kind: .aofRewrite, process: process,
+                        temporaryPath: AOFState.temporaryBasePath(directory: directory, pid: process.pid),
+                        startedSeconds: Self.unixSeconds(), directory: directory, rdbPreamble: preamble))
         aof.rewriteScheduled = false
-        aof.rewriteStartedSeconds = Self.unixSeconds()
-        persistence.latestForkMicros = child.forkMicros
-        persistence.totalForks += 1
         return true
     }
 
@@ -135,7 +148,6 @@ extension Server {
     /// Redis's openNewIncrAofForAppend: the increment later writes go to. While the AOF is
     /// waiting for its first base this is a temporary file the manifest does not list yet.
     private func openIncrementForRewrite() -> Bool {
-        let aof = self.aof
         guard aof.status != .off else { return true }
         let prefix = settings.appendfilename
         var manifest = aof.manifest
@@ -168,18 +180,18 @@ extension Server {
     }
 
     /// A rewrite child ended (Redis's backgroundRewriteDoneHandler).
-    func rewriteDone(_ child: ForkedChild, _ exit: ChildExit) {
-        let aof = self.aof
+    func rewriteDone(_ job: ChildJob, _ exit: ChildExit) {
+        let process = job.process
         var failed = true
         switch exit {
-        case .exited(0) where child.finished:
+        case .exited(0) where process.finished:
             logger.notice("Background AOF rewrite terminated with success")
-            failed = !installRewrittenBase()
-            aof.lastCowBytes = max(0, child.cowBytes)
+            failed = !installRewrittenBase(job)
+            aof.lastCowBytes = max(0, process.cowBytes)
         case .exited:
-            if let failure = child.failure {
+            if let failure = process.failure {
                 let reason = failure.code == 0 ? "error" : String(cString: strerror(Int32(clamping: failure.code)))
-                logger.warning("Error writing the rewritten AOF base \(aof.childTemporaryPath): \(reason)")
+                logger.warning("Error writing the rewritten AOF base \(job.temporaryPath): \(reason)")
             }
             logger.warning("Background AOF rewrite terminated with error")
         case .signaled(let signal):
@@ -187,32 +199,29 @@ extension Server {
             // SIGUSR1 is how the server itself stops a rewrite that became pointless.
             failed = signal != SIGUSR1
         case .vanished:
-            logger.warning("Background AOF rewrite child \(child.pid) could not be waited for")
+            logger.warning("Background AOF rewrite child \(process.pid) could not be waited for")
         }
         if failed {
             aof.lastRewriteOK = false
             aof.consecutiveFailures += 1
         }
-        unlink(aof.childTemporaryPath)
+        unlink(job.temporaryPath)
         if aof.status == .waitRewrite {
             // The next try starts from the dataset in memory again.
             closeWriter()
             aof.rewriteScheduled = true
         }
-        aof.lastRewriteDurationSeconds = Self.unixSeconds() - aof.rewriteStartedSeconds
-        aof.rewriteStartedSeconds = -1
-        aof.child = nil
+        aof.lastRewriteDurationSeconds = Self.unixSeconds() - job.startedSeconds
     }
 
     /// Step 3: the new base and manifest. False (logged) if the swap could not be made; the
     /// old manifest then still describes the data.
-    private func installRewrittenBase() -> Bool {
-        let aof = self.aof
+    private func installRewrittenBase(_ job: ChildJob) -> Bool {
         let prefix = settings.appendfilename
-        let directory = aof.childDirectory
-        let temporary = aof.childTemporaryPath
+        let directory = job.directory
+        let temporary = job.temporaryPath
         var manifest = aof.manifest
-        let base = manifest.replaceBase(prefix: prefix, rdbPreamble: aof.childRdbPreamble)
+        let base = manifest.replaceBase(prefix: prefix, rdbPreamble: job.rdbPreamble)
         let basePath = directory + "/" + base.name
         guard rename(temporary, basePath) == 0 else {
             logger.warning("Error trying to rename the temporary AOF file \(temporary) into \(base.name): \(String(cString: strerror(errno)))")
@@ -259,13 +268,12 @@ extension Server {
     /// Stops a running rewrite and waits for it (Redis's killAppendOnlyChild): SIGUSR1, which
     /// does not count as a failure.
     func killRewriteChild() {
-        guard let child = aof.child else { return }
-        logger.notice("Killing running AOF rewrite child: \(child.pid)")
-        child.kill(SIGUSR1)
-        _ = child.wait()
-        unlink(aof.childTemporaryPath)
-        aof.child = nil
-        aof.rewriteStartedSeconds = -1
+        guard let job = child, job.kind == .aofRewrite else { return }
+        logger.notice("Killing running AOF rewrite child: \(job.process.pid)")
+        job.process.kill(SIGUSR1)
+        _ = job.process.wait()
+        unlink(job.temporaryPath)
+        child = nil
     }
 
     static func lastComponent(_ path: String) -> String {

@@ -1,0 +1,64 @@
+import CairnStorage
+import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// How the server wires the persistence component (CairnStorage/Persistence): what only the
+// server knows (AUX fields, the event loop that ends a turn, the connections whose replies wait
+// for the AOF), and the signals that stop the node. The persistence work itself is the
+// component's.
+
+extension Server {
+    /// Connects the component to the engine and the event loop, and registers its commands.
+    func installPersistence() {
+        persistence.auxFields = { [unowned(unsafe) self] in
+            let usedMemory = ProcessMetrics.heapBytesInUse() ?? ProcessMetrics.residentBytes() ?? 0
+            // The replication id and offset ride along for a replica (Redis writes them as
+            // repl-id / repl-offset).
+            return [("used-mem", Array(String(usedMemory).utf8)), ("repl-id", Array(replicationID.utf8)),
+                    ("repl-offset", Array("0".utf8))]
+        }
+        persistence.scheduleTurnEnd = { [unowned(unsafe) self] in
+            // Outside the loop (unit tests drive the engine directly) the caller ends the turn.
+            if loop.inEventLoop { loop.execute { self.persistence.endAOFTurn() } }
+        }
+        persistence.onTurnWritten = { [unowned(unsafe) self] in releaseHeldReplies() }
+        persistence.onFatalWriteError = { _ in exit(1) }
+        persistence.install()
+        engine.commands.register(AOFCommands.specs(self))
+    }
+
+    /// Replies may not leave before the AOF write of this turn (ConnectionHandler.flush).
+    var aofHoldsReplies: Bool { persistence.holdsReplies }
+
+    func holdReplies(_ handler: ConnectionHandler) {
+        heldReplies.append(handler)
+    }
+
+    private func releaseHeldReplies() {
+        guard !heldReplies.isEmpty else { return }
+        let held = heldReplies
+        heldReplies.removeAll(keepingCapacity: true)
+        for handler in held { handler.releaseHeldReplies() }
+    }
+
+    /// Loads the dataset at start-up (the AOF, else the RDB file).
+    public func loadDataFromDisk() throws {
+        try persistence.loadDataFromDisk()
+    }
+
+    /// SIGTERM / SIGINT: shut down as SHUTDOWN without arguments would; keep running if the final
+    /// save fails.
+    func shutdownOnSignal(_ name: String) {
+        guard !isShutDown else { return }
+        logger.warning("Received \(name) scheduling shutdown...")
+        guard persistence.prepareForShutdown() else {
+            logger.warning("\(name) received but errors trying to shut down the server, check the logs for more information")
+            return
+        }
+        shutdown()
+    }
+}
