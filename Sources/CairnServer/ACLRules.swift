@@ -48,6 +48,9 @@ final class ACLState {
     var logMaxLength = 128
     /// Entries alike (reason, context, object, user) within this many ms are counted as one.
     static let logGroupingMillis: Int64 = 60_000
+    /// The engine whose admission pipeline holds the ACL stage, and that stage.
+    private unowned(unsafe) var engine: Engine?
+    private var stage: HookHandle?
 
 
     init() {
@@ -74,6 +77,7 @@ final class ACLState {
         defaultUser.assign(from: newUsers.first { $0.name == "default" } ?? Self.makeDefaultUser())
         users = ["default": defaultUser]
         for user in newUsers where user.name != "default" { users[user.name] = user }
+        updateArming()
     }
 
     func user(named name: String) -> ACLUser? { users[name] }
@@ -84,12 +88,14 @@ final class ACLState {
     func store(_ user: ACLUser) {
         users[user.name] = user
         if user.name == "default" { defaultUser = user }
+        updateArming()
     }
 
     /// Removes `name`; `default` cannot be removed (the caller checks).
     @discardableResult
     func remove(_ name: String) -> Bool {
         guard name != "default" else { return false }
+        defer { updateArming() }
         return users.removeValue(forKey: name) != nil
     }
 
@@ -254,11 +260,19 @@ final class ACLState {
         }
     }
 
-    /// Installs the ACL stage.
+    /// Installs the ACL stage, armed only while some user has restrictions (with every user
+    /// unrestricted, as on a server without ACL configuration, nothing can be refused).
     func install(on server: Server) {
-        server.engine.admission.install(.acl, recheckInsideExec: true) { [unowned(unsafe) self] request in
+        engine = server.engine
+        stage = server.engine.admission.install(.acl, recheckInsideExec: true) { [unowned(unsafe) self] request in
             admit(request)
         }
+        updateArming()
+    }
+
+    private func updateArming() {
+        guard let engine, let stage else { return }
+        engine.admission.arm(stage, users.values.contains { !$0.unrestricted })
     }
 
     // MARK: ACL LOG

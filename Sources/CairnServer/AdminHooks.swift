@@ -10,10 +10,18 @@ final class AdminState {
     var slowLog = SlowLog()
     var latency = LatencyMonitor()
     /// Clients in MONITOR mode, in the order they started.
-    var monitors: [ClientSession] = []
+    var monitors: [ClientSession] = [] {
+        didSet {
+            if let engine, let monitorStage, monitors.isEmpty != oldValue.isEmpty { engine.admission.arm(monitorStage, !monitors.isEmpty) }
+        }
+    }
+    private unowned(unsafe) var engine: Engine?
+    private var monitorStage: HookHandle?
     let evictor: Evictor
     /// Highest heap-in-use reading seen (MEMORY STATS peak.allocated, INFO used_memory_peak).
     var peakMemory = 0
+    /// RESET, which ends MONITOR (looked up once: observers run for every command).
+    private var resetCommand: RegisteredCommand?
 
     init() {
         evictor = Evictor(measure: { ProcessMetrics.heapBytesInUse() })
@@ -40,13 +48,15 @@ final class AdminState {
 
     func install(on server: Server) {
         let engine = server.engine
-        engine.admission.install(.protectedCommand) { [unowned(unsafe) server] request in
-            guard request.command.spec.name == "debug", !DebugCommand.allowed(server, request.client) else { return nil }
-            return DebugCommand.notAllowed
+        // Commands compared by identity: a string comparison per command is not free.
+        engine.admission.install(.protectedCommand, only: engine.commands.lookup("debug")) { [unowned(unsafe) server] request in
+            DebugCommand.allowed(server, request.client) ? nil : DebugCommand.notAllowed
         }
-        engine.admission.install(.replicaKeyspace) { [unowned(unsafe) server] request in
+        // Armed while some client monitors.
+        monitorStage = engine.admission.install(.replicaKeyspace, armed: false) { [unowned(unsafe) server] request in
             server.admin.monitorRefusal(request.client, request.command)
         }
+        self.engine = engine
         evictor.install(on: engine)
         // Continue an eviction run cut short by its time limit once the loop is free, as Redis's
         // eviction time proc does (only on a started server: the loop then owns the engine).
@@ -54,9 +64,10 @@ final class AdminState {
             guard server.boundPort != nil else { return }
             server.loop.execute { server.admin.evictor.performEvictions(server.engine) }
         }
-        engine.commandObservers.insert({ [unowned(unsafe) server] client, command, args, micros in
+        resetCommand = engine.commands.lookup("reset")
+        engine.commandObservers.insert(at: 0) { [unowned(unsafe) server] client, command, args, micros in
             server.admin.observe(server, client, command, args, micros)
-        }, at: 0)
+        }
     }
 
     /// A MONITOR client may not touch the keyspace (Redis treats it as a replica).
@@ -78,7 +89,7 @@ final class AdminState {
                 latency.addIfNeeded(command.spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000, nowSeconds: now)
             }
         }
-        if command.spec.name == "reset" && command.subcommands == nil {
+        if command === resetCommand {
             monitors.removeAll { $0 === client }
         }
         if !monitors.isEmpty && !rerun && command.spec.flags.intersection([.admin, .skipMonitor]).isEmpty {

@@ -1,6 +1,6 @@
 // The admission pipeline: the checks a user's command passes before it runs or is queued in a
 // MULTI, in Redis 7.0's order (processCommand in server.c). The engine runs the built-in stages
-// (authentication, MULTI context, pub/sub context); subsystems install the others (ACL, the
+// (authentication, MULTI context, pub/sub context) inline; subsystems install the others (ACL, the
 // cluster redirect, maxmemory, persistence errors, the read-only replica). A stage left empty
 // costs nothing.
 //
@@ -53,58 +53,115 @@ public struct AdmissionRequest {
 }
 
 /// A stage's check: the error reply that refuses the command, or nil.
-public typealias AdmissionCheck = (AdmissionRequest) -> String?
+public typealias AdmissionCheck = (borrowing AdmissionRequest) -> String?
 
+/// Runs once per arriving command, so it is built for that: one flat array of the installed
+/// checks in stage order, walked without copying, with the built-in stages inline at their
+/// places. A check its owner has disarmed (nothing to refuse right now), or one meant for another
+/// command, costs a flag or an identity comparison: no closure call, no reference counting.
 public struct AdmissionPipeline {
-    private var checks: [[AdmissionCheck]] = Array(repeating: [], count: AdmissionStage.allCases.count)
-    private var insideExec: [AdmissionCheck] = []
+    @usableFromInline struct Entry {
+        let id: Int
+        let stage: AdmissionStage
+        let check: AdmissionCheck
+        let insideExec: Bool
+        var armed: Bool
+        /// Runs only for this command (DEBUG's gate), when set.
+        unowned(unsafe) let only: RegisteredCommand?
+    }
+
+    private var entries: [Entry] = []
+    private var nextID = 0
 
     public init() {}
 
-    /// Adds `check` to `stage` (after any already there). `recheckInsideExec`: the check also
-    /// runs for each queued command when EXEC runs it.
-    public mutating func install(_ stage: AdmissionStage, recheckInsideExec: Bool = false, _ check: @escaping AdmissionCheck) {
-        checks[stage.rawValue].append(check)
-        if recheckInsideExec { insideExec.append(check) }
+    /// Stages the engine answers for itself; nothing can be installed there.
+    public static let builtIn: Set<AdmissionStage> = [.authentication, .transactionContext, .pubsubContext]
+
+    /// Adds `check` to `stage` (after any already there) and returns its handle.
+    /// `recheckInsideExec`: the check also runs for each queued command when EXEC runs it.
+    /// `armed`: whether it runs at first (see `arm`). `only`: the one command it applies to.
+    @discardableResult
+    public mutating func install(_ stage: AdmissionStage, recheckInsideExec: Bool = false, armed: Bool = true,
+                                 only: RegisteredCommand? = nil, _ check: @escaping AdmissionCheck) -> HookHandle {
+        precondition(!Self.builtIn.contains(stage), "\(stage) is built into the engine")
+        nextID += 1
+        let position = entries.firstIndex { $0.stage.rawValue > stage.rawValue } ?? entries.count
+        entries.insert(Entry(id: nextID, stage: stage, check: check, insideExec: recheckInsideExec, armed: armed, only: only),
+                       at: position)
+        return HookHandle(id: nextID)
+    }
+
+    /// Arms or disarms a check: its owner knows when it may refuse anything.
+    public mutating func arm(_ handle: HookHandle, _ armed: Bool) {
+        guard let i = entries.firstIndex(where: { $0.id == handle.id }) else { return }
+        entries[i].armed = armed
+    }
+
+    @inline(__always)
+    private static func run(_ entry: UnsafePointer<Entry>, _ request: borrowing AdmissionRequest) -> String? {
+        guard entry.pointee.armed else { return nil }
+        if let only = entry.pointee.only, only !== request.command { return nil }
+        return entry.pointee.check(request)
     }
 
     /// The first refusal, stage by stage in order.
-    func refusal(_ request: AdmissionRequest) -> String? {
-        for stage in checks {
-            for check in stage {
-                if let refusal = check(request) { return refusal }
+    func refusal(_ request: borrowing AdmissionRequest) -> String? {
+        entries.withUnsafeBufferPointer { e in
+            guard let base = e.baseAddress else {
+                return Self.authentication(request) ?? Self.transactionContext(request) ?? Self.pubsubContext(request)
             }
+            var i = 0
+            while i < e.count && e[i].stage.rawValue < AdmissionStage.authentication.rawValue {
+                if let refusal = Self.run(base + i, request) { return refusal }
+                i += 1
+            }
+            if let refusal = Self.authentication(request) ?? Self.transactionContext(request) { return refusal }
+            while i < e.count && e[i].stage.rawValue < AdmissionStage.pubsubContext.rawValue {
+                if let refusal = Self.run(base + i, request) { return refusal }
+                i += 1
+            }
+            if let refusal = Self.pubsubContext(request) { return refusal }
+            while i < e.count {
+                if let refusal = Self.run(base + i, request) { return refusal }
+                i += 1
+            }
+            return nil
         }
-        return nil
     }
 
     /// The first refusal among the checks that hold inside EXEC.
-    func refusalInsideExec(_ request: AdmissionRequest) -> String? {
-        for check in insideExec {
-            if let refusal = check(request) { return refusal }
+    func refusalInsideExec(_ request: borrowing AdmissionRequest) -> String? {
+        entries.withUnsafeBufferPointer { e in
+            guard let base = e.baseAddress else { return nil }
+            for i in 0..<e.count where e[i].insideExec {
+                if let refusal = Self.run(base + i, request) { return refusal }
+            }
+            return nil
         }
-        return nil
+    }
+
+    // The built-in stages (Redis's processCommand texts).
+
+    @inline(__always)
+    static func authentication(_ r: borrowing AdmissionRequest) -> String? {
+        !r.client.authenticated && !r.command.spec.flags.contains(.noAuth) ? "NOAUTH Authentication required." : nil
+    }
+
+    @inline(__always)
+    static func transactionContext(_ r: borrowing AdmissionRequest) -> String? {
+        r.client.transaction != nil && r.command.spec.flags.contains(.noMulti) ? "ERR Command not allowed inside a transaction" : nil
+    }
+
+    @inline(__always)
+    static func pubsubContext(_ r: borrowing AdmissionRequest) -> String? {
+        guard !r.client.resp3, !r.client.subscriptions.isEmpty,
+              !PubSubCommands.allowedWhileSubscribed(r.command.spec.name) else { return nil }
+        return "ERR Can't execute '\(r.command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     }
 }
 
 /// The node's part in replication (INFO replication `role`).
 public enum NodeRole: Sendable, Equatable {
     case master, replica
-}
-
-extension Engine {
-    /// The stages the engine itself answers for (Redis's processCommand texts).
-    func installBuiltInAdmission() {
-        admission.install(.authentication) { r in
-            !r.client.authenticated && !r.command.spec.flags.contains(.noAuth) ? "NOAUTH Authentication required." : nil
-        }
-        admission.install(.transactionContext) { r in
-            r.client.transaction != nil && r.command.spec.flags.contains(.noMulti) ? "ERR Command not allowed inside a transaction" : nil
-        }
-        admission.install(.pubsubContext) { r in
-            guard !r.client.resp3, !r.client.subscriptions.isEmpty,
-                  !PubSubCommands.allowedWhileSubscribed(r.command.spec.name) else { return nil }
-            return "ERR Can't execute '\(r.command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-        }
-    }
 }

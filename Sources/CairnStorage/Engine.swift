@@ -104,7 +104,6 @@ public final class Engine {
         self.commands = CommandTable(StorageCommands.all)
         self.execCommand = commands.lookup("exec")
         self.databases = (0..<settings.databases).map { Database(id: $0, engine: self) }
-        installBuiltInAdmission()
     }
 
     /// Whether a time already in the past deletes a key at once (Redis's checkAlreadyExpired):
@@ -178,7 +177,7 @@ public final class Engine {
             return
         }
         let observed = client.origin != .replay
-        if observed { for hook in preExecutionHooks { hook(client, command, args) } }
+        if observed { preExecutionHooks.forEachArmed { $0(client, command, args) } }
         let dirtyBefore = dirty
         let outerOverride = propagationOverride
         propagationOverride = nil
@@ -196,7 +195,7 @@ public final class Engine {
             let elapsed = max(0, Clock.unixMicros() - start)
             command.stats.calls += 1
             command.stats.microseconds += elapsed
-            for observer in commandObservers { observer(client, command, args, elapsed) }
+            commandObservers.forEachArmed { $0(client, command, args, elapsed) }
             stats.commandsProcessed += 1
             if client.reply.buffer.writerIndex > errorMark,
                client.reply.buffer.getInteger(at: errorMark, as: UInt8.self) == UInt8(ascii: "-") {
@@ -285,7 +284,7 @@ public final class Engine {
     var executionDepth = 0
     /// Run right before a command's handler, for every origin but replay (the evictor's LFU
     /// bookkeeping).
-    public var preExecutionHooks: [(ClientSession, RegisteredCommand, Arguments) -> Void] = []
+    public var preExecutionHooks = ArmableList<(ClientSession, RegisteredCommand, Arguments) -> Void>()
     /// Receivers of propagated writes (the AOF, replicas): one call per top-level command with
     /// every command it propagates (Propagation.swift). Added with `addPropagationSink`.
     public internal(set) var propagationSinks: [PropagationSink] = []
@@ -299,7 +298,9 @@ public final class Engine {
     /// What the running handler asked to propagate instead of its own call (nil: the call).
     var propagationOverride: [PropagatedCommand]? = nil
     /// Observers of every executed command, with its duration in µs (SLOWLOG, MONITOR, LATENCY).
-    public var commandObservers: [(ClientSession, RegisteredCommand, Arguments, Int64) -> Void] = []
+    public var commandObservers = ArmableList<(ClientSession, RegisteredCommand, Arguments, Int64) -> Void>()
+    /// Run by FLUSHALL once the databases are empty (the persistence component saves then).
+    public var flushAllHooks: [() -> Void] = []
 
     /// Every command that adds elements to a list or sorted set (or creates one) calls this, so
     /// clients blocked on the key can be served once the command has finished.

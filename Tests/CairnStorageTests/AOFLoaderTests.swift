@@ -306,7 +306,7 @@ import Glibc
         let engine = Engine()
         var checked = 0, observed = 0, propagated = 0
         engine.admission.install(.acl) { _ in checked += 1; return "ERR refused" }
-        engine.commandObservers.append { _, _, _, _ in observed += 1 }
+        engine.commandObservers.add { _, _, _, _ in observed += 1 }
         engine.addPropagationSink(PropagationSink(.aof) { _ in propagated += 1 })
         let dir = Self.makeDirectory(base: nil, increments: [Self.commands([["SET", "a", "1"], ["BLPOP", "nolist", "0"],
                                                                              ["RPUSH", "l", "x"]])])

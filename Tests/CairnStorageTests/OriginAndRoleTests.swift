@@ -88,7 +88,7 @@ import Testing
 
     @Test func aMasterLinkPassesEveryAdmissionStage() {
         let (user, master) = pair(role: .replica)
-        for stage in AdmissionStage.allCases {
+        for stage in Self.installable {
             user.engine.admission.install(stage) { _ in "ERR refused by \(stage)" }
         }
         master.client.authenticated = false
@@ -96,14 +96,23 @@ import Testing
         #expect(user.run("GET", "k") == .err("ERR refused by protectedCommand"))
     }
 
+    static let installable = AdmissionStage.allCases.filter { !AdmissionPipeline.builtIn.contains($0) }
+
     @Test func stagesRunInRedisOrderWhateverTheInstallOrder() {
         let h = EngineHarness()
         var order: [AdmissionStage] = []
-        for stage in AdmissionStage.allCases.reversed() {
+        for stage in Self.installable.reversed() {
             h.engine.admission.install(stage) { _ in order.append(stage); return nil }
         }
         h.run("PING")
-        #expect(order == AdmissionStage.allCases)
+        #expect(order == Self.installable)
+        // The built-in stages sit at their places: NOAUTH comes after the protected-command
+        // stage and before ACL.
+        h.client.authenticated = false
+        order = []
+        #expect(h.run("GET", "k") == .err("NOAUTH Authentication required."))
+        #expect(order == [.protectedCommand])
+        h.client.authenticated = true
         h.engine.admission.install(.readOnlyReplica) { r in r.isWrite ? "READONLY You can't write against a read only replica." : nil }
         h.engine.admission.install(.acl) { r in r.command.spec.name == "set" ? "NOPERM no" : nil }
         #expect(h.run("SET", "k", "v") == .err("NOPERM no"))
@@ -144,7 +153,6 @@ import Testing
         #expect(h.run("EXEC") == .err("EXECABORT Transaction discarded because of: NOPERM no"))
         // ...but a stage that lets EXEC in and refuses the queued command answers inside EXEC.
         h.engine.admission = AdmissionPipeline()
-        h.engine.installBuiltInAdmission()
         var execArrived = false
         h.engine.admission.install(.acl, recheckInsideExec: true) { r in
             if r.command.spec.name == "exec" { execArrived = true; return nil }
@@ -153,6 +161,21 @@ import Testing
         h.run("MULTI")
         h.run("SET", "k", "v")
         #expect(h.run("EXEC") == .array([.err("NOPERM changed")]))
+    }
+
+    /// A disarmed check is skipped (its owner knows it has nothing to refuse); one meant for a
+    /// single command runs for that command only.
+    @Test func armedAndCommandSpecificChecks() {
+        let h = EngineHarness()
+        var calls = 0
+        let handle = h.engine.admission.install(.diskError, armed: false) { _ in calls += 1; return "MISCONF no" }
+        #expect(h.run("SET", "k", "v") == .ok && calls == 0)
+        h.engine.admission.arm(handle, true)
+        #expect(h.run("SET", "k", "v") == .err("MISCONF no") && calls == 1)
+        h.engine.admission.arm(handle, false)
+        h.engine.admission.install(.protectedCommand, only: h.engine.commands.lookup("echo")) { _ in "ERR no echo" }
+        #expect(h.run("PING") == .simple("PONG"))
+        #expect(h.run("ECHO", "x") == .err("ERR no echo"))
     }
 
     // MARK: typed propagation

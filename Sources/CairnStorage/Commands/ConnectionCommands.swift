@@ -107,6 +107,7 @@ enum ConnectionCommands {
         c.engine.dirty += Int64(c.engine.totalKeys) + 1
         for db in c.engine.databases { c.engine.touchAllWatchedKeys(in: db) }
         c.engine.flushAll()
+        for hook in c.engine.flushAllHooks { hook() }
         c.reply.ok()
     }
 

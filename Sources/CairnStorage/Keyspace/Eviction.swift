@@ -123,9 +123,17 @@ public final class MemoryGauge {
 }
 
 public final class Evictor {
-    public var policy: MaxmemoryPolicy = .noeviction
+    public var policy: MaxmemoryPolicy = .noeviction {
+        didSet { updateArming() }
+    }
     /// Bytes; 0 = no limit.
-    public var maxmemory = 0
+    public var maxmemory = 0 {
+        didSet { updateArming() }
+    }
+    /// The engine this evictor is installed on, and its hooks there (armed only when there is a
+    /// limit to enforce or LFU counters to keep).
+    private unowned(unsafe) var engine: Engine?
+    private var hooks: (oom: HookHandle, lfu: HookHandle, after: HookHandle)?
     public var samples = 5
     public var lfuLogFactor = 10
     public var lfuDecayMinutes = 1
@@ -170,22 +178,32 @@ public final class Evictor {
     /// Installs the OOM admission stage, the LFU snapshot before each command and the
     /// write-accounting/LFU observer after it.
     public func install(on engine: Engine) {
-        engine.admission.install(.outOfMemory) { [unowned(unsafe) self, unowned(unsafe) engine] request in
+        self.engine = engine
+        let oom = engine.admission.install(.outOfMemory, armed: false) { [unowned(unsafe) self, unowned(unsafe) engine] request in
             admit(engine, request)
         }
-        engine.preExecutionHooks.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args in
+        let lfu = engine.preExecutionHooks.add(armed: false) { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args in
             snapshotAccessClocks(engine, client, command, args)
         }
-        engine.commandObservers.append { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args, _ in
+        let after = engine.commandObservers.add(armed: false) { [unowned(unsafe) self, unowned(unsafe) engine] client, command, args, _ in
             afterCommand(engine, client, command, args)
         }
+        hooks = (oom, lfu, after)
+        updateArming()
+    }
+
+    private func updateArming() {
+        guard let engine, let hooks else { return }
+        engine.admission.arm(hooks.oom, maxmemory > 0)
+        engine.preExecutionHooks.arm(hooks.lfu, policy.isLFU)
+        engine.commandObservers.arm(hooks.after, maxmemory > 0 || policy.isLFU)
     }
 
     /// Access clocks of the command's keys before it runs, so that afterCommand can tell the
     /// keys it touched (LFU counters count touches).
     func snapshotAccessClocks(_ engine: Engine, _ client: ClientSession, _ command: RegisteredCommand, _ args: Arguments) {
-        lfuBefore.removeAll(keepingCapacity: true)
         guard policy.isLFU else { return }
+        lfuBefore.removeAll(keepingCapacity: true)
         let db = engine.databases[client.db]
         for i in command.spec.keyIndices(args) {
             let key = args.bytes(i)

@@ -99,6 +99,7 @@ extension Persistence {
         aof.status = .on
         deleteHistoryFiles()
         installAOFSink()
+        updateDiskErrorStage()
     }
 
     func makeWriter(fd: Int32, name: String, existingBytes: Int64) -> AOFWriter {
@@ -154,6 +155,7 @@ extension Persistence {
     /// CONFIG SET appendonly changed: start or stop the AOF. The error text for CONFIG SET when
     /// it cannot be started.
     public func appendOnlyChanged(to enabled: Bool) -> String? {
+        defer { updateDiskErrorStage() }
         if enabled && aof.status == .off {
             return startAppendOnly() ? nil : "Unable to turn on AOF. Check server logs."
         }

@@ -60,7 +60,10 @@ public final class ChildJob {
 public final class Persistence {
     public let engine: Engine
     public var settings: PersistenceSettings {
-        didSet { applyAOFSettings() }
+        didSet {
+            applyAOFSettings()
+            updateDiskErrorStage()
+        }
     }
     public var logger: Logger
     /// RDB saves and loads (RDBSaving.swift, DatasetLoading.swift).
@@ -72,6 +75,8 @@ public final class Persistence {
     /// fork() and copy-on-write figures of the last child (INFO persistence and stats).
     public internal(set) var latestForkMicros: Int64 = 0
     public internal(set) var totalForks: Int64 = 0
+    /// The MISCONF admission stage, armed only when it may refuse.
+    var diskErrorStage: HookHandle?
 
     // What the server supplies.
     /// AUX fields every RDB carries besides Cairn's own (used-mem, repl-id, repl-offset).
@@ -92,14 +97,22 @@ public final class Persistence {
     }
 
     /// Installs what persistence adds to command execution: the disk-error admission stage
-    /// (MISCONF) and FLUSHALL's save.
+    /// (MISCONF), armed while there is an error to report or an AOF whose writes may fail, and
+    /// FLUSHALL's save.
     public func install() {
-        engine.admission.install(.diskError) { [unowned(unsafe) self] request in
+        diskErrorStage = engine.admission.install(.diskError, armed: false) { [unowned(unsafe) self] request in
             refusal(request)
         }
-        engine.commandObservers.append { [unowned(unsafe) self] _, command, _, _ in
-            if command.spec.name == "flushall" { flushedAll() }
-        }
+        engine.flushAllHooks.append { [unowned(unsafe) self] in flushedAll() }
+    }
+
+    /// Arms the MISCONF stage exactly when it may refuse something (a failed background save
+    /// with save points and stop-writes-on-bgsave-error, or an AOF, whose writer may turn
+    /// unhealthy between two commands).
+    func updateDiskErrorStage() {
+        guard let diskErrorStage else { return }
+        let rdbFailing = !rdb.lastBgsaveOK && settings.stopWritesOnBgsaveError && !settings.savePoints.isEmpty
+        engine.admission.arm(diskErrorStage, rdbFailing || aof.status != .off)
     }
 
     /// A forked child of any kind is running (Redis's hasActiveChildProcess).
@@ -113,6 +126,7 @@ public final class Persistence {
     /// The cron's part (Redis's serverCron): reap a finished child or enforce its watchdog, start
     /// due saves and rewrites, retry postponed AOF writes and owed fsyncs.
     public func cron() {
+        defer { updateDiskErrorStage() }
         if let job = child {
             let watchdog = job.kind.isRDB ? Int64(settings.rdbChildWatchdogSeconds) * 1_000_000 : 0
             let wasKilled = job.process.killedByWatchdog

@@ -52,6 +52,7 @@ extension Persistence {
     /// SAVE, SHUTDOWN, DEBUG RELOAD (Redis's rdbSave). Blocks the node for the whole save.
     @discardableResult
     public func saveInForeground() -> Bool {
+        defer { updateDiskErrorStage() }
         let temporary = SnapshotSave.temporaryPath(beside: settings.dbfilename, pid: getpid())
         do {
             try SnapshotSave.save(engine, to: settings.dbfilename, temporary: temporary, options: rdbSaveOptions)
@@ -201,6 +202,7 @@ extension Persistence {
     /// count as a failed save.
     public func abortBackgroundSave() {
         guard let job = child, job.kind.isRDB else { return }
+        defer { updateDiskErrorStage() }
         job.process.kill(SIGUSR1)
         let exit = job.process.wait()
         childEnded(job, exit)
