@@ -76,10 +76,6 @@ public final class Server: @unchecked Sendable {
         engine.host = self
         engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
         engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
-        engine.isReadOnlyKeyArgument = { command, index, argc in
-            guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
-            return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
-        }
         engine.commands.register(ServerCommands.specs)
         admin.install(on: self)
         engine.commands.register(ACLCommand.spec)  // [security]

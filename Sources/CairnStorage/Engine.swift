@@ -81,10 +81,6 @@ public final class Engine {
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
     /// True while EXEC runs its queued commands.
     var executingTransaction = false
-    /// Supplied by the server from Redis's key specifications: whether argument `index` of a call
-    /// with `argc` arguments is a key the command only reads (e.g. SINTERSTORE's sources), so that
-    /// a write does not invalidate WATCHes on keys it did not change.
-    public var isReadOnlyKeyArgument: ((RegisteredCommand, _ index: Int, _ argc: Int) -> Bool)?
     public var random = FastRandom()
     /// True while a data file is replayed (AOF loading): as Redis's `server.loading`, no key
     /// counts as expired and commands setting a time already past keep the key, because the log
