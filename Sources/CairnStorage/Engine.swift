@@ -37,6 +37,9 @@ public struct EngineSettings: Sendable {
     /// DUMP payloads LZF-compress long strings unless `rdbcompression no` (Redis follows its
     /// rdbcompression flag; payloads stay Redis-compatible whatever the file compression is).
     public var dumpCompressesStrings = true
+    /// Cluster mode (`cluster-enabled`, set by the server): every database keeps a count and a
+    /// list of its keys per hash slot (SlotIndex). Off, the key table pays nothing for it.
+    public var clusterEnabled = false
     public init() {}
 }
 
