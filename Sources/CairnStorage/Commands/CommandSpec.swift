@@ -139,8 +139,9 @@ public struct CommandSpec: Sendable {
         self.handler = handler
         // Redis's populateCommandMovableKeys: a key finder, or a spec the triple cannot describe.
         if findKeys != nil || keys.contains(where: { !$0.isPlainRange }) { self.flags.insert(.movableKeys) }
-        // keyIndices reads the triple unless there is a finder: a spec it cannot describe needs one.
-        assert(findKeys != nil || keys.allSatisfy(\.isPlainRange), "\(name): key specs need a key finder")
+        // keyIndices reads the triple unless there is a finder: specs it cannot describe need one.
+        assert(findKeys != nil || (keys.allSatisfy(\.isPlainRange) && (keys.isEmpty || keyPositions.first > 0)),
+               "\(name): key specs need a key finder")
     }
 
     /// Whether `argc` (including the name) satisfies the arity.
@@ -153,7 +154,9 @@ public struct CommandSpec: Sendable {
     public var hasKeys: Bool { keyPositions.first > 0 || findKeys != nil }
 
     /// Indices of the key arguments of a concrete call: the command's finder if it has one, else
-    /// the legacy triple, which is exact for specs that are all index ranges (the init checks so).
+    /// the legacy triple, which spans the index-range specs (the only kind a command without a
+    /// finder may have; the init checks so). Like the code before the specs moved here, it counts
+    /// a `notKey` spec's argument (SPUBLISH's channel) as a key, where Redis leaves it out.
     public func keyIndices(_ args: Arguments) -> [Int] {
         if let findKeys { return findKeys(args) }
         let keys = keyPositions
