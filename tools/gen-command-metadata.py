@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates Sources/CairnServer/RedisKeySpecs.swift and CommandTips.swift from a running
-Redis 7.0 (COMMAND output). Usage: tools/gen-command-metadata.py PORT"""
+"""Regenerates Sources/CairnServer/CommandTips.swift from a running Redis 7.0 (COMMAND output), and
+prints the `keys:` argument (Redis's key specs) for the commands named after the port, for their
+CommandSpec registrations. Usage: tools/gen-command-metadata.py PORT [COMMAND ...]"""
 import json, subprocess, sys, os
 
 port = sys.argv[1] if len(sys.argv) > 1 else "6379"
@@ -26,28 +27,34 @@ for k in sorted(tips): out.append("        %s: [%s]," % (q(k), ", ".join(q(t) fo
 out += ["    ]", "", "    static func tips(for fullName: String) -> [String] { byName[fullName] ?? [] }", "}", ""]
 open(os.path.join(root, "CommandTips.swift"), "w").write("\n".join(out))
 
-def bs(b):
-    s = b["spec"]
-    if b["type"] == "index": return ".index(%d)" % s["index"]
-    if b["type"] == "keyword": return ".keyword(%s, startFrom: %d)" % (q(s["keyword"]), s["startfrom"])
-    return ".unknown"
-def fk(f):
-    s = f["spec"]
-    if f["type"] == "range": return ".range(lastKey: %d, step: %d, limit: %d)" % (s["lastkey"], s["keystep"], s["limit"])
-    if f["type"] == "keynum": return ".keyNumber(index: %d, firstKey: %d, step: %d)" % (s["keynumidx"], s["firstkey"], s["keystep"])
-    return ".unknown"
+def literal(spec):
+    """One key spec as CommandSpec's `keys:` takes it (Sources/CairnStorage/Commands/KeySpec.swift)."""
+    flag = {"RO": ".RO", "RW": ".RW", "OW": ".OW", "RM": ".RM", "access": ".access", "update": ".update",
+            "insert": ".insert", "delete": ".delete", "not_key": ".notKey", "incomplete": ".incomplete",
+            "variable_flags": ".variableFlags"}
+    flags = "[" + ", ".join(flag[f] for f in spec["flags"]) + "]"
+    notes = (", notes: %s" % q(spec["notes"])) if "notes" in spec else ""
+    b, f = spec["begin_search"], spec["find_keys"]
+    if b["type"] == "index" and f["type"] == "range" and f["spec"]["limit"] == 0:
+        r = f["spec"]
+        if r["lastkey"] == 0 and r["keystep"] == 1:
+            return ".at(%d, %s%s)" % (b["spec"]["index"], flags, notes)
+        step = "" if r["keystep"] == 1 else ", step: %d" % r["keystep"]
+        return ".from(%d, lastKey: %d%s, %s%s)" % (b["spec"]["index"], r["lastkey"], step, flags, notes)
+    if b["type"] == "index" and f["type"] == "keynum" and f["spec"] == {"keynumidx": 0, "firstkey": 1, "keystep": 1}:
+        return ".numkeys(at: %d, %s%s)" % (b["spec"]["index"], flags, notes)
+    if b["type"] == "index": begin = ".index(%d)" % b["spec"]["index"]
+    elif b["type"] == "keyword": begin = ".keyword(%s, startFrom: %d)" % (q(b["spec"]["keyword"]), b["spec"]["startfrom"])
+    else: begin = ".unknown"
+    if f["type"] == "range":
+        find = ".range(lastKey: %d, step: %d, limit: %d)" % (f["spec"]["lastkey"], f["spec"]["keystep"], f["spec"]["limit"])
+    elif f["type"] == "keynum":
+        find = ".keyNumber(index: %d, firstKey: %d, step: %d)" % (f["spec"]["keynumidx"], f["spec"]["firstkey"], f["spec"]["keystep"])
+    else: find = ".unknown"
+    return "KeySpec(%s, %s, %s%s)" % (flags, begin, find, notes)
 
-out = header + ["// The key specifications of every Redis command with keys, and Redis's legacy (first, last,",
-                "// step) triple for it; COMMAND INFO uses a command's entry when Cairn's KeyPositions agree.", "",
-                "struct RedisKeySpecs {", "    var first: Int, last: Int, step: Int", "    var specs: [KeySpec]", "",
-                "    // One statement per command keeps type-checking fast.",
-                "    static let byName: [String: RedisKeySpecs] = {", "        var d: [String: RedisKeySpecs] = [:]"]
-for k in sorted(specs):
-    first, last, step, ks = specs[k]
-    items = []
-    for s in ks:
-        notes = (", notes: %s" % q(s["notes"])) if "notes" in s else ""
-        items.append("KeySpec([%s], %s, %s%s)" % (", ".join(q(f) for f in s["flags"]), "KeySpec.BeginSearch" + bs(s["begin_search"]), "KeySpec.FindKeys" + fk(s["find_keys"]), notes))
-    out.append("        d[%s] = RedisKeySpecs(first: %d, last: %d, step: %d, specs: [%s])" % (q(k), first, last, step, ", ".join(items)))
-out += ["        return d", "    }()", "}", ""]
-open(os.path.join(root, "RedisKeySpecs.swift"), "w").write("\n".join(out))
+# Key specs are part of each command's registration; print the `keys:` argument of the commands
+# named after the port (e.g. `tools/gen-command-metadata.py 6379 zunionstore object|freq`).
+for name in sys.argv[2:]:
+    if name not in specs: print("%s: no keys" % name); continue
+    print("%s: keys: [%s]" % (name, ", ".join(literal(s) for s in specs[name][3])))

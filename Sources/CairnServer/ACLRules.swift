@@ -324,14 +324,14 @@ struct ACLKeyAccess: Equatable {
         default:
             break
         }
-        let specs = KeySpec.specs(for: command.fullName, command.spec)
+        let specs = command.spec.keySpecs
         return indices.map { i in
             var covering = specs.filter { $0.covers(i, argc: args.count) }
             if covering.isEmpty { covering = specs }
             var read = false, write = false
             for spec in covering {
-                if spec.flags.contains("access") { read = true }
-                if spec.flags.contains("insert") || spec.flags.contains("delete") || spec.flags.contains("update") { write = true }
+                if spec.flags.readsData { read = true }
+                if spec.flags.writesData { write = true }
             }
             return ACLKeyAccess(index: i, read: read, write: write)
         }

@@ -86,7 +86,7 @@ enum CommandCommand {
             return c.reply.error("ERR Invalid command specified")
         }
         let spec = target.spec
-        guard spec.keys.first > 0 || spec.findKeys != nil else {
+        guard spec.hasKeys else {
             return c.reply.error("ERR The command has no key arguments")
         }
         guard spec.acceptsArgumentCount(words.count) else {
@@ -96,7 +96,7 @@ enum CommandCommand {
         guard !indices.isEmpty || spec.flags.contains(.noMandatoryKeys) else {
             return c.reply.error("ERR Invalid arguments specified for command")
         }
-        let keySpecs = KeySpec.specs(for: target.fullName, spec)
+        let keySpecs = spec.keySpecs
         c.reply.arrayHeader(indices.count)
         for i in indices {
             guard withFlags else {
@@ -106,8 +106,7 @@ enum CommandCommand {
             let flags = (keySpecs.first { $0.covers(i, argc: words.count) } ?? keySpecs.first)?.flags ?? []
             c.reply.arrayHeader(2)
             c.reply.bulk(words[i])
-            c.reply.setHeader(flags.count)
-            for f in flags { c.reply.simpleString(f) }
+            flags.write(&c.reply)
         }
     }
 

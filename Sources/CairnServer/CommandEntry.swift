@@ -38,19 +38,16 @@ struct CommandEntry {
         return e.subcommands.first { $0.fullName == wanted }
     }
 
-    var isMovable: Bool { spec.findKeys != nil || spec.flags.contains(.movableKeys) }
-
     /// Flags as COMMAND INFO shows them: `may_replicate` is internal in Redis and never shown.
     var flagNames: [String] {
         var flags = spec.flags
         flags.remove(.mayReplicate)
-        if isMovable { flags.insert(.movableKeys) }
         return flags.names
     }
 
     /// Redis's addReplyCommandInfo: the 10-element entry.
     func writeInfo(_ c: CommandContext) {
-        let k = spec.keys
+        let k = spec.keyPositions
         c.reply.arrayHeader(10)
         c.reply.bulk(fullName)
         c.reply.integer(spec.arity)
@@ -66,9 +63,8 @@ struct CommandEntry {
         let tips = CommandTips.tips(for: fullName)
         c.reply.setHeader(tips.count)
         for t in tips { c.reply.bulk(t) }
-        let keySpecs = KeySpec.specs(for: fullName, spec)
-        c.reply.setHeader(keySpecs.count)
-        for ks in keySpecs { ks.write(&c.reply) }
+        c.reply.setHeader(spec.keySpecs.count)
+        for ks in spec.keySpecs { ks.write(&c.reply) }
         // Redis answers "no subcommands" with an empty set, and subcommands with an array.
         if subcommands.isEmpty { c.reply.setHeader(0) } else { c.reply.arrayHeader(subcommands.count) }
         for s in subcommands { s.writeInfo(c) }

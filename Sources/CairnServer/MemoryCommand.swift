@@ -13,7 +13,7 @@ enum MemoryCommand {
             "memory", arity: -2, flags: [], categories: [.slow], group: "server", since: "4.0.0",
             summary: "A container for memory diagnostics commands",
             subcommands: [
-                CommandSpec("usage", arity: -3, flags: [.readonly], categories: [.read, .slow], keys: .range(2, 2),
+                CommandSpec("usage", arity: -3, flags: [.readonly], categories: [.read, .slow], keys: [.at(2, [.RO])],
                             group: "server", since: "4.0.0", summary: "Estimate the memory usage of a key", handler: usage),
                 plain("stats", "Show memory usage details", server.bind(stats)),
                 plain("doctor", "Outputs memory problems report", server.bind(doctor)),

@@ -81,10 +81,6 @@ public final class Server: @unchecked Sendable {
         shutdownPromise = loop.makePromise()
         engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
         engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
-        engine.isReadOnlyKeyArgument = { command, index, argc in
-            guard let redis = RedisKeySpecs.byName[command.fullName] else { return false }
-            return KeySpec.isReadOnly(redis.specs, index: index, argc: argc)
-        }
         engine.commands.register(ServerCommands.specs(self))
         admin.install(on: self)
         engine.commands.register(ACLCommand.spec(self))  // [security]

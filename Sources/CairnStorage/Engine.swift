@@ -37,6 +37,9 @@ public struct EngineSettings: Sendable {
     /// DUMP payloads LZF-compress long strings unless `rdbcompression no` (Redis follows its
     /// rdbcompression flag; payloads stay Redis-compatible whatever the file compression is).
     public var dumpCompressesStrings = true
+    /// Cluster mode (`cluster-enabled`, set by the server): every database keeps a count and a
+    /// list of its keys per hash slot (SlotIndex). Off, the key table pays nothing for it.
+    public var clusterEnabled = false
     public init() {}
 }
 
@@ -77,10 +80,6 @@ public final class Engine {
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
     /// True while EXEC runs its queued commands.
     var executingTransaction = false
-    /// Supplied by the server from Redis's key specifications: whether argument `index` of a call
-    /// with `argc` arguments is a key the command only reads (e.g. SINTERSTORE's sources), so that
-    /// a write does not invalidate WATCHes on keys it did not change.
-    public var isReadOnlyKeyArgument: ((RegisteredCommand, _ index: Int, _ argc: Int) -> Bool)?
     public var random = FastRandom()
     /// True while a data file is replayed (AOF loading): as Redis's `server.loading`, no key
     /// counts as expired and commands setting a time already past keep the key, because the log

@@ -95,28 +95,31 @@ import Testing
         #expect(h.run("COMMAND", "GETKEYSANDFLAGS", "get", "a") == .array([.array([.bulk("a"), .array([.simple("RO"), .simple("access")])])]))
     }
 
-    @Test func derivedKeySpecsForCommandsRedisDoesNotHave() {
+    @Test func keySpecsOfACommandRedisDoesNotHave() {
         let h = ServerHarness()
         h.server.engine.commands.register(CommandSpec(
             "cairn-test-mset", arity: -3, flags: [.write], categories: [.write, .slow],
-            keys: .range(1, -1, step: 2), group: "string", handler: { $0.reply.ok() }))
+            keys: [.from(1, lastKey: -1, step: 2, [.OW, .update])], group: "string", handler: { $0.reply.ok() }))
         let entry = h.run("COMMAND", "INFO", "cairn-test-mset").arrayValue?.first?.arrayValue ?? []
         #expect(entry.count == 10)
-        #expect(Array(entry[3...5]) == [.integer(1), .integer(-1), .integer(2)])
+        #expect(Array(entry[3...5]) == [.integer(1), .integer(-1), .integer(2)], "the legacy triple, from the spec")
         let spec = entry[8].arrayValue?.first
-        #expect(spec?.field("flags") == .array([.simple("RW"), .simple("update")]))
+        #expect(spec?.field("flags") == .array([.simple("OW"), .simple("update")]))
         #expect(spec?.field("find_keys")?.field("spec") == .array([.bulk("lastkey"), .integer(-1), .bulk("keystep"), .integer(2), .bulk("limit"), .integer(0)]))
         #expect(h.run("COMMAND", "GETKEYS", "cairn-test-mset", "a", "1", "b", "2") == .array([.bulk("a"), .bulk("b")]))
     }
 
-    @Test func movableKeysAreFlaggedAndMarkedIncomplete() {
+    @Test func movableKeysAreFlaggedFromTheSpecs() {
         let h = ServerHarness()
         h.server.engine.commands.register(CommandSpec(
             "cairn-test-movable", arity: -2, flags: [.readonly, .mayReplicate], categories: [.read, .slow],
+            keys: [KeySpec([.RO, .access, .incomplete], .unknown, .unknown, notes: "found by the command")],
             group: "generic", findKeys: { args in args.count > 2 ? [2] : [] }, handler: { $0.reply.ok() }))
         let entry = h.run("COMMAND", "INFO", "cairn-test-movable").arrayValue?.first?.arrayValue ?? []
         #expect(entry[2] == .array([.simple("readonly"), .simple("movablekeys")]), "may_replicate is never shown")
+        #expect(Array(entry[3...5]) == [.integer(0), .integer(0), .integer(0)], "no range spec, no triple")
         let spec = entry[8].arrayValue?.first
+        #expect(spec?.field("notes") == .bulk("found by the command"))
         #expect(spec?.field("flags") == .array([.simple("RO"), .simple("access"), .simple("incomplete")]))
         #expect(spec?.field("begin_search") == .array([.bulk("type"), .bulk("unknown"), .bulk("spec"), .array([])]))
         #expect(h.run("COMMAND", "GETKEYS", "cairn-test-movable", "x", "k") == .array([.bulk("k")]))

@@ -32,10 +32,9 @@ func checkSpecs(_ table: [ExpectedSpec]) {
         let spec = command.spec
         #expect(spec.arity == e.arity, "\(e.name) arity")
         var flags = spec.flags
-        if spec.findKeys != nil { flags.insert(.movableKeys) }
         flags.remove(.mayReplicate)
         #expect(flags.names == e.flags, "\(e.name) flags")
-        #expect(spec.keys == KeyPositions(first: e.keys.0, last: e.keys.1, step: e.keys.2), "\(e.name) keys")
+        #expect(spec.keyPositions == KeyPositions(first: e.keys.0, last: e.keys.1, step: e.keys.2), "\(e.name) keys")
         #expect(spec.categories.names == e.categories, "\(e.name) categories")
     }
 }

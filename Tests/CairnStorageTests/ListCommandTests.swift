@@ -470,7 +470,7 @@ import Testing
     @Test func lmpopKeyPositions() {
         let spec = ListCommands.specs.first { $0.name == "lmpop" }
         #expect(spec?.flags.contains(.movableKeys) == true)
-        #expect(spec?.keys == KeyPositions.none)
+        #expect(spec?.keyPositions == KeyPositions.none)
         func keys(_ words: String...) -> [Int] {
             Arguments.with(words.map { Array($0.utf8) }) { spec?.keyIndices($0) ?? [-1] }
         }
@@ -524,7 +524,7 @@ import Testing
             #expect(spec.arity == e.arity, "\(spec.name)")
             #expect(spec.flags.names == e.flags, "\(spec.name)")
             #expect(spec.categories.names == e.acl, "\(spec.name)")
-            #expect(spec.keys == .range(e.keys.0, e.keys.1, step: e.keys.2), "\(spec.name)")
+            #expect(spec.keyPositions == KeyPositions(first: e.keys.0, last: e.keys.1, step: e.keys.2), "\(spec.name)")
             #expect(spec.group == "list")
         }
         // Registered with the engine; the blocking variants are not ours to register.

@@ -158,7 +158,7 @@ extension EngineHarness {
             #expect(spec.arity == arity, "\(name) arity")
             #expect(spec.flags.names == flags, "\(name) flags")
             #expect(spec.categories.names == categories, "\(name) categories")
-            #expect(spec.keys == KeyPositions(first: first, last: last, step: step), "\(name) keys")
+            #expect(spec.keyPositions == KeyPositions(first: first, last: last, step: step), "\(name) keys")
             #expect(spec.group == "sorted-set", "\(name) group")
             #expect((spec.findKeys != nil) == flags.contains("movablekeys"), "\(name) findKeys")
         }

@@ -464,7 +464,7 @@ extension RESPValue {
             #expect(spec.arity == arity, "\(name) arity")
             #expect(spec.flags.names == flags, "\(name) flags")
             #expect(spec.categories.names == categories, "\(name) categories")
-            #expect(spec.keys == KeyPositions(first: first, last: last, step: step), "\(name) keys")
+            #expect(spec.keyPositions == KeyPositions(first: first, last: last, step: step), "\(name) keys")
         }
     }
 }

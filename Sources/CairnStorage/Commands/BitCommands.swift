@@ -6,19 +6,22 @@ import CairnRESP
 enum BitCommands {
     static let specs: [CommandSpec] = [
         CommandSpec("setbit", arity: 4, flags: [.write, .denyOOM], categories: [.write, .bitmap, .slow],
-                    keys: .one, group: "bitmap", since: "2.2.0",
+                    keys: [.at(1, [.RW, .access, .update])], group: "bitmap", since: "2.2.0",
                     summary: "Sets or clears the bit at offset in the string value stored at key", handler: setbit),
         CommandSpec("getbit", arity: 3, flags: [.readonly, .fast], categories: [.read, .bitmap, .fast],
-                    keys: .one, group: "bitmap", since: "2.2.0",
+                    keys: [.at(1, [.RO, .access])], group: "bitmap", since: "2.2.0",
                     summary: "Returns the bit value at offset in the string value stored at key", handler: getbit),
         CommandSpec("bitcount", arity: -2, flags: [.readonly], categories: [.read, .bitmap, .slow],
-                    keys: .one, group: "bitmap", since: "2.6.0", summary: "Count set bits in a string",
+                    keys: [.at(1, [.RO, .access])],
+                    group: "bitmap", since: "2.6.0", summary: "Count set bits in a string",
                     handler: bitcount),
         CommandSpec("bitpos", arity: -3, flags: [.readonly], categories: [.read, .bitmap, .slow],
-                    keys: .one, group: "bitmap", since: "2.8.7", summary: "Find first bit set or clear in a string",
+                    keys: [.at(1, [.RO, .access])],
+                    group: "bitmap", since: "2.8.7", summary: "Find first bit set or clear in a string",
                     handler: bitpos),
         CommandSpec("bitop", arity: -4, flags: [.write, .denyOOM], categories: [.write, .bitmap, .slow],
-                    keys: .range(2, -1), group: "bitmap", since: "2.6.0",
+                    keys: [.at(2, [.OW, .update]), .from(3, lastKey: -1, [.RO, .access])],
+                    group: "bitmap", since: "2.6.0",
                     summary: "Perform bitwise operations between strings", handler: bitop),
     ]
 

@@ -6,15 +6,18 @@ import CairnRESP
 enum BlockingSortedSetCommands {
     static let specs: [CommandSpec] = [
         CommandSpec("bzpopmin", arity: -3, flags: [.write, .noscript, .blocking, .fast],
-                    categories: [.write, .sortedset, .fast, .blocking], keys: .range(1, -2), group: "sorted-set", since: "5.0.0",
+                    categories: [.write, .sortedset, .fast, .blocking],
+                    keys: [.from(1, lastKey: -2, [.RW, .access, .delete])], group: "sorted-set", since: "5.0.0",
                     summary: "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
                     handler: { pop($0, min: true) }),
         CommandSpec("bzpopmax", arity: -3, flags: [.write, .noscript, .blocking, .fast],
-                    categories: [.write, .sortedset, .fast, .blocking], keys: .range(1, -2), group: "sorted-set", since: "5.0.0",
+                    categories: [.write, .sortedset, .fast, .blocking],
+                    keys: [.from(1, lastKey: -2, [.RW, .access, .delete])], group: "sorted-set", since: "5.0.0",
                     summary: "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
                     handler: { pop($0, min: false) }),
-        CommandSpec("bzmpop", arity: -5, flags: [.write, .blocking, .movableKeys],
-                    categories: [.write, .sortedset, .slow, .blocking], group: "sorted-set", since: "7.0.0",
+        CommandSpec("bzmpop", arity: -5, flags: [.write, .blocking],
+                    categories: [.write, .sortedset, .slow, .blocking],
+                    keys: [.numkeys(at: 2, [.RW, .access, .delete])], group: "sorted-set", since: "7.0.0",
                     summary: "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
                     findKeys: { SortedSetCommands.numkeysKeys($0, numkeysAt: 2, destination: nil) }, handler: bzmpop),
     ]

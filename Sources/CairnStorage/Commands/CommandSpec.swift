@@ -1,7 +1,7 @@
 import CairnRESP
 
 // One command table records, for every command: name, arity, flags, ACL categories and key
-// positions. COMMAND (COUNT/INFO/DOCS/GETKEYS/LIST), ACL categories, cluster slot routing and the
+// specs (KeySpec.swift). COMMAND (COUNT/INFO/DOCS/GETKEYS/LIST), ACL categories, cluster slot routing and the
 // propagation path all read it, so a command is described in exactly one place.
 
 public typealias CommandHandler = @Sendable (CommandContext) -> Void
@@ -81,52 +81,67 @@ public struct ACLCategories: OptionSet, Sendable, Hashable {
     public var names: [String] { Self.names.filter { contains($0.0) }.map { "@" + $0.1 } }
 }
 
-/// Where a command's keys are: positions firstKey...lastKey (negative counts from the end) every
-/// `step`. firstKey 0 means no keys. Commands whose keys move (`movableKeys`) also give `findKeys`.
+/// Redis's legacy description of where a command's keys are, as COMMAND INFO's elements 4-6 show
+/// it: positions first...last (negative counts from the end) every `step`; first 0 means none.
+/// Derived from the key specs (`[KeySpec].legacyKeyPositions`), never given by hand.
 public struct KeyPositions: Sendable, Equatable {
     public var first: Int
     public var last: Int
     public var step: Int
     public static let none = KeyPositions(first: 0, last: 0, step: 0)
-    public static let one = KeyPositions(first: 1, last: 1, step: 1)
-    public static func range(_ first: Int, _ last: Int, step: Int = 1) -> KeyPositions {
-        KeyPositions(first: first, last: last, step: step)
+    public init(first: Int, last: Int, step: Int) {
+        self.first = first
+        self.last = last
+        self.step = step
     }
 }
+
+public typealias KeyFinder = @Sendable (Arguments) -> [Int]
 
 public struct CommandSpec: Sendable {
     /// Lowercase name; subcommands are named by the subcommand word only (`get` under `config`).
     public var name: String
     /// Positive: exact argument count (incl. the name); negative: at least -arity.
     public var arity: Int
+    /// As registered, plus `movableKeys` when the keys say so (see `init`).
     public var flags: CommandFlags
     public var categories: ACLCategories
-    public var keys: KeyPositions
+    /// Redis's key specifications for the command: the one description of its keys.
+    public private(set) var keySpecs: [KeySpec]
+    /// The legacy (first, last, step) triple derived from `keySpecs`.
+    public private(set) var keyPositions: KeyPositions
     public var summary: String
     public var since: String
     public var group: String
     public var handler: CommandHandler
-    /// For movable-key commands: argument indices of the keys.
-    public var findKeys: (@Sendable (Arguments) -> [Int])?
+    /// The command's own key finder, where Redis has one (a getkeys_proc): argument indices of the
+    /// keys of a call whose key positions depend on its arguments (ZUNION's numkeys, LMPOP's).
+    public private(set) var findKeys: KeyFinder?
     public var subcommands: [CommandSpec]
 
     public init(
         _ name: String, arity: Int, flags: CommandFlags, categories: ACLCategories,
-        keys: KeyPositions = .none, group: String, since: String = "1.0.0", summary: String = "",
-        findKeys: (@Sendable (Arguments) -> [Int])? = nil,
+        keys: [KeySpec] = [], group: String, since: String = "1.0.0", summary: String = "",
+        findKeys: KeyFinder? = nil,
         subcommands: [CommandSpec] = [], handler: @escaping CommandHandler
     ) {
         self.name = name
         self.arity = arity
         self.flags = flags
         self.categories = categories
-        self.keys = keys
+        self.keySpecs = keys
+        self.keyPositions = keys.legacyKeyPositions
         self.group = group
         self.since = since
         self.summary = summary
         self.findKeys = findKeys
         self.subcommands = subcommands
         self.handler = handler
+        // Redis's populateCommandMovableKeys: a key finder, or a spec the triple cannot describe.
+        if findKeys != nil || keys.contains(where: { !$0.isPlainRange }) { self.flags.insert(.movableKeys) }
+        // keyIndices reads the triple unless there is a finder: specs it cannot describe need one.
+        assert(findKeys != nil || (keys.allSatisfy(\.isPlainRange) && (keys.isEmpty || keyPositions.first > 0)),
+               "\(name): key specs need a key finder")
     }
 
     /// Whether `argc` (including the name) satisfies the arity.
@@ -135,9 +150,16 @@ public struct CommandSpec: Sendable {
         arity >= 0 ? argc == arity : argc >= -arity
     }
 
-    /// Indices of the key arguments of a concrete call.
+    /// Whether the command takes keys at all (COMMAND GETKEYS refuses those that do not).
+    public var hasKeys: Bool { keyPositions.first > 0 || findKeys != nil }
+
+    /// Indices of the key arguments of a concrete call: the command's finder if it has one, else
+    /// the legacy triple, which spans the index-range specs (the only kind a command without a
+    /// finder may have; the init checks so). Like the code before the specs moved here, it counts
+    /// a `notKey` spec's argument (SPUBLISH's channel) as a key, where Redis leaves it out.
     public func keyIndices(_ args: Arguments) -> [Int] {
         if let findKeys { return findKeys(args) }
+        let keys = keyPositions
         guard keys.first > 0 else { return [] }
         let last = keys.last < 0 ? args.count + keys.last : keys.last
         var out: [Int] = []
@@ -147,5 +169,10 @@ public struct CommandSpec: Sendable {
             i += max(1, keys.step)
         }
         return out
+    }
+
+    /// Whether argument `index` of a call with `argc` arguments is a key the command only reads.
+    public func isReadOnlyKey(at index: Int, argc: Int) -> Bool {
+        keySpecs.isReadOnlyKey(at: index, argc: argc)
     }
 }

@@ -6,10 +6,10 @@ import CairnRESP
 enum DumpRestoreCommands {
     static let specs: [CommandSpec] = [
         CommandSpec("dump", arity: 2, flags: [.readonly], categories: [.keyspace, .read, .slow],
-                    keys: .one, group: "generic", since: "2.6.0",
+                    keys: [.at(1, [.RO, .access])], group: "generic", since: "2.6.0",
                     summary: "Return a serialized version of the value stored at the specified key.", handler: dump),
         CommandSpec("restore", arity: -4, flags: [.write, .denyOOM], categories: [.keyspace, .write, .slow, .dangerous],
-                    keys: .one, group: "generic", since: "2.6.0",
+                    keys: [.at(1, [.OW, .update])], group: "generic", since: "2.6.0",
                     summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
                     handler: restore),
     ]

@@ -16,18 +16,19 @@ enum ExpireCommands {
         getter("pexpiretime", since: "7.0.0",
                summary: "Get the expiration Unix timestamp for a key in milliseconds", handler: pexpiretime),
         CommandSpec("persist", arity: 2, flags: [.write, .fast], categories: [.keyspace, .write, .fast],
-                    keys: .one, group: "generic", since: "2.2.0", summary: "Remove the expiration from a key",
+                    keys: [.at(1, [.RW, .update])],
+                    group: "generic", since: "2.2.0", summary: "Remove the expiration from a key",
                     handler: persist),
     ]
 
     static func setter(_ name: String, since: String, summary: String, handler: @escaping CommandHandler) -> CommandSpec {
         CommandSpec(name, arity: -3, flags: [.write, .fast], categories: [.keyspace, .write, .fast],
-                    keys: .one, group: "generic", since: since, summary: summary, handler: handler)
+                    keys: [.at(1, [.RW, .update])], group: "generic", since: since, summary: summary, handler: handler)
     }
 
     static func getter(_ name: String, since: String, summary: String, handler: @escaping CommandHandler) -> CommandSpec {
         CommandSpec(name, arity: 2, flags: [.readonly, .fast], categories: [.keyspace, .read, .fast],
-                    keys: .one, group: "generic", since: since, summary: summary, handler: handler)
+                    keys: [.at(1, [.RO, .access])], group: "generic", since: since, summary: summary, handler: handler)
     }
 
     // MARK: EXPIRE family

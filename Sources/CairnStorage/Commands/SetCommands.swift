@@ -1,6 +1,6 @@
 import CairnRESP
 
-// Set commands (t_set.c in Redis). Arity, flags, ACL categories and key positions mirror Redis
+// Set commands (t_set.c in Redis). Arity, flags, ACL categories and key specs mirror Redis
 // 7.0's COMMAND INFO. A set is never stored empty: the key goes with its last member. The
 // multi-set commands (SINTER, SUNION, SDIFF and their STORE / CARD forms) are in
 // SetAlgebraCommands.swift.
@@ -10,32 +10,40 @@ enum SetCommands {
 
     static let basicSpecs: [CommandSpec] = [
         CommandSpec("sadd", arity: -3, flags: [.write, .denyOOM, .fast], categories: [.write, .set, .fast],
-                    keys: .one, group: "set", since: "1.0.0", summary: "Add one or more members to a set", handler: sadd),
+                    keys: [.at(1, [.RW, .insert])],
+                    group: "set", since: "1.0.0", summary: "Add one or more members to a set", handler: sadd),
         CommandSpec("srem", arity: -3, flags: [.write, .fast], categories: [.write, .set, .fast],
-                    keys: .one, group: "set", since: "1.0.0", summary: "Remove one or more members from a set",
+                    keys: [.at(1, [.RW, .delete])],
+                    group: "set", since: "1.0.0", summary: "Remove one or more members from a set",
                     handler: srem),
         CommandSpec("smembers", arity: 2, flags: [.readonly], categories: [.read, .set, .slow],
-                    keys: .one, group: "set", since: "1.0.0", summary: "Get all the members in a set",
+                    keys: [.at(1, [.RO, .access])],
+                    group: "set", since: "1.0.0", summary: "Get all the members in a set",
                     handler: { intersect($0, keys: 1..<2, destination: nil) }),
         CommandSpec("sismember", arity: 3, flags: [.readonly, .fast], categories: [.read, .set, .fast],
-                    keys: .one, group: "set", since: "1.0.0", summary: "Determine if a given value is a member of a set",
+                    keys: [.at(1, [.RO])],
+                    group: "set", since: "1.0.0", summary: "Determine if a given value is a member of a set",
                     handler: sismember),
         CommandSpec("smismember", arity: -3, flags: [.readonly, .fast], categories: [.read, .set, .fast],
-                    keys: .one, group: "set", since: "6.2.0",
+                    keys: [.at(1, [.RO, .access])], group: "set", since: "6.2.0",
                     summary: "Returns the membership associated with the given elements for a set", handler: smismember),
         CommandSpec("scard", arity: 2, flags: [.readonly, .fast], categories: [.read, .set, .fast],
-                    keys: .one, group: "set", since: "1.0.0", summary: "Get the number of members in a set", handler: scard),
+                    keys: [.at(1, [.RO])],
+                    group: "set", since: "1.0.0", summary: "Get the number of members in a set", handler: scard),
         CommandSpec("spop", arity: -2, flags: [.write, .fast], categories: [.write, .set, .fast],
-                    keys: .one, group: "set", since: "1.0.0",
+                    keys: [.at(1, [.RW, .access, .delete])], group: "set", since: "1.0.0",
                     summary: "Remove and return one or multiple random members from a set", handler: spop),
         CommandSpec("srandmember", arity: -2, flags: [.readonly], categories: [.read, .set, .slow],
-                    keys: .one, group: "set", since: "1.0.0", summary: "Get one or multiple random members from a set",
+                    keys: [.at(1, [.RO, .access])],
+                    group: "set", since: "1.0.0", summary: "Get one or multiple random members from a set",
                     handler: srandmember),
         CommandSpec("smove", arity: 4, flags: [.write, .fast], categories: [.write, .set, .fast],
-                    keys: .range(1, 2), group: "set", since: "1.0.0", summary: "Move a member from one set to another",
+                    keys: [.at(1, [.RW, .access, .delete]), .at(2, [.RW, .insert])],
+                    group: "set", since: "1.0.0", summary: "Move a member from one set to another",
                     handler: smove),
         CommandSpec("sscan", arity: -3, flags: [.readonly], categories: [.read, .set, .slow],
-                    keys: .one, group: "set", since: "2.8.0", summary: "Incrementally iterate Set elements", handler: sscan),
+                    keys: [.at(1, [.RO, .access])],
+                    group: "set", since: "2.8.0", summary: "Incrementally iterate Set elements", handler: sscan),
     ]
 
     // MARK: lookup and replies

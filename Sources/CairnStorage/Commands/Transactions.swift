@@ -131,7 +131,7 @@ extension Engine {
     /// Redis would run; it never lets a modified key go unnoticed.
     func touchWrittenKeys(_ command: RegisteredCommand, _ args: Arguments, db: Int) {
         guard watchedKeys[db] != nil else { return }
-        for i in command.spec.keyIndices(args) where !(isReadOnlyKeyArgument?(command, i, args.count) ?? false) {
+        for i in command.spec.keyIndices(args) where !command.spec.isReadOnlyKey(at: i, argc: args.count) {
             touchWatchedKey(db: db, args.bytes(i))
         }
     }

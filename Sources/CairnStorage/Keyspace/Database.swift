@@ -14,6 +14,7 @@ public final class Database {
     init(id: Int, engine: Engine) {
         self.id = id
         self.engine = engine
+        if engine.settings.clusterEnabled { table.enableSlotIndex() }
     }
 
     public var count: Int { table.count }
@@ -157,6 +158,21 @@ public final class Database {
     }
 
     public func removeAll() { table.removeAll() }
+
+    // MARK: keys per cluster hash slot (see SlotIndex.swift)
+
+    /// Keys in hash `slot`, counting those past their time but not yet reclaimed (COUNTKEYSINSLOT).
+    /// O(1) when the slot index is on (cluster mode), O(keys) otherwise.
+    public func countKeys(inSlot slot: Int) -> Int { table.count(inSlot: slot) }
+
+    /// Up to `limit` keys of hash `slot`, newest first (GETKEYSINSLOT). O(returned keys) when the
+    /// slot index is on (cluster mode), O(keys) otherwise.
+    public func keys(inSlot slot: Int, limit: Int) -> [[UInt8]] {
+        table.indices(inSlot: slot, limit: limit).map { table.key(at: $0) }
+    }
+
+    /// Turns the slot index on for a database that may already hold keys (indexes them, O(keys)).
+    public func enableSlotIndex() { table.enableSlotIndex() }
 
     /// Remaining time to live in ms of the entry at `index`, or nil if it has none.
     public func ttlMillis(at index: Int) -> Int64? {

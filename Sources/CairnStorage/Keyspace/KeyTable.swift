@@ -6,7 +6,9 @@ import Glibc
 // hand-written: borrowed-bytes lookups, O(1) random choice, resize-safe SCAN cursors) whose
 // payload is the key's record, plus the list of keys that carry an expiry time, so active
 // expiry samples only those. Each record knows its slot in that list; when ByteMap moves its last
-// entry into a removed one's place, the list is re-pointed.
+// entry into a removed one's place, the list is re-pointed. In cluster mode it also keeps a
+// SlotIndex (the keys of each hash slot); without it, `slotIndex` is nil and costs one test of
+// that per insert and remove.
 
 public let noExpiry: Int64 = -1
 
@@ -30,6 +32,8 @@ public struct KeyEntry {
 public struct KeyTable {
     @usableFromInline var map = ByteMap<KeyEntry>(minimumCapacity: 16)
     @usableFromInline var volatile: [Int32] = []
+    /// Keys per cluster hash slot; nil unless enabled (cluster mode).
+    var slotIndex: SlotIndex?
 
     public init() {}
 
@@ -68,6 +72,7 @@ public struct KeyTable {
     public mutating func insert(key: [UInt8], hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
         let index = map.insert(key, hash: hash, KeyEntry(value: value, expireAt: noExpiry, accessClock: accessClock))
         if expireAt != noExpiry { setExpire(at: index, expireAt) }
+        slotIndex?.append(index, slot: HashSlot.of(key))
         return index
     }
 
@@ -79,6 +84,7 @@ public struct KeyTable {
     public mutating func reserveCapacity(_ count: Int, volatileCount: Int) {
         map.reserveCapacity(count)
         volatile.reserveCapacity(volatileCount)
+        slotIndex?.reserveCapacity(count)
     }
 
     /// Sets or clears (`noExpiry`) the expiry time of the entry at `index`.
@@ -114,12 +120,14 @@ public struct KeyTable {
             let slot = map[payloadAt: index].volatileSlot
             if slot >= 0 { volatile[Int(slot)] = Int32(index) }
         }
+        slotIndex?.remove(at: index, movingLastFrom: movedFrom)
         return removed.payload
     }
 
     public mutating func removeAll() {
         map.removeAll()
         volatile = []
+        slotIndex?.removeAll()
     }
 
     // MARK: sampling and scanning
@@ -156,6 +164,9 @@ extension KeyTable {
             }
         }
         if volatileEntries != volatile.count { return "volatile list has \(volatile.count) slots for \(volatileEntries) entries" }
+        if let slotIndex {
+            return slotIndex.validate(entryCount: map.count) { HashSlot.of(map.key(at: $0)) }
+        }
         return nil
     }
 }
