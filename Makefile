@@ -9,6 +9,8 @@ PORT ?= 6379
 BIND ?= 127.0.0.1
 DATA_DIR ?= ./data
 PYTEST_ARGS ?=
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
 BUILD_PACKAGES := zlib1g-dev liblz4-dev liblzf-dev pkg-config
 TEST_PACKAGES := $(BUILD_PACKAGES) redis-server redis-tools lz4 gzip
@@ -19,7 +21,7 @@ DEBUG_SERVER := .build/debug/cairn-server
 INTEGRATION := Tests/Integration
 
 .PHONY: all build release run test unit-test integration-test test-redis test-both bench \
-        deps test-deps clean help
+        deps test-deps clean help fuzz fuzz-build fuzz-regression
 
 all: build
 
@@ -29,6 +31,7 @@ help:
 	@echo "make test-redis  the integration suite against a real redis-server (proves the tests)"
 	@echo "make test-both   the integration suite against both servers"
 	@echo "make bench       tools/bench: cairn-server vs redis-server (release build)"
+	@echo "make fuzz        each libFuzzer target for FUZZ_SECONDS (default 60) (docs/fuzzing.md)"
 
 deps:
 	@tools/ensure-deps apt $(BUILD_PACKAGES)
@@ -50,6 +53,7 @@ run: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory fuzz-regression
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 unit-test: deps
@@ -73,8 +77,23 @@ test-both: test-deps
 	$(SWIFT) build --product cairn-backup
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q --both $(PYTEST_ARGS)
 
+# Fuzzing (docs/fuzzing.md): a separate package (Fuzz/) built with ASan and libFuzzer into
+# .build-fuzz; seeds are written from Fixtures/ into .fuzz/seeds, new inputs kept in .fuzz/corpus.
+fuzz-build: deps
+	tools/fuzz build
+	tools/fuzz seeds
+
+# Each target for FUZZ_SECONDS, one after the other (FUZZ_TARGETS="rdb-lz4 ..." picks some).
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz run $(FUZZ_TARGETS)
+
+# Part of `make test`: every committed crasher (Fixtures/fuzz/<target>/), every seed, then a
+# fixed number of mutations with a fixed seed per target; any finding fails.
+fuzz-regression: fuzz-build
+	tools/fuzz regress
+
 bench: test-deps release
 	tools/bench --server $(RELEASE_SERVER) $(BENCH_ARGS)
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -19,9 +19,9 @@ public final class ScratchFile {
 
     deinit { close(fd) }
 
-    /// Replaces the file's content with `bytes`.
+    /// Replaces the file's content with `bytes`; the descriptor's offset is 0 afterwards.
     public func replace(with bytes: UnsafeRawBufferPointer) {
-        guard ftruncate(fd, 0) == 0 else { fatalError("ftruncate: \(String(cString: strerror(errno)))") }
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { fatalError("truncate: \(String(cString: strerror(errno)))") }
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(done))
