@@ -40,8 +40,9 @@ public enum RDBSnapshot {
     /// Writes every database of `engine` as one RDB stream to `fd` (not fsynced, not closed).
     @discardableResult
     public static func write(_ engine: Engine, to fd: Int32, options: RDBSaveOptions,
+                             fileSystem: any FileSystem = POSIXFileSystem(),
                              progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
-        let writer = try RDBWriter(fd: fd, options: options)
+        let writer = try RDBWriter(fd: fd, options: options, fileSystem: fileSystem)
         var aux = options.aux
         if !aux.contains(where: { $0.key == "aof-base" }) { aux.append(("aof-base", [UInt8(ascii: "0")])) }
         try writer.writeHeader(aux: aux)
