@@ -21,15 +21,16 @@ public enum AOFBase {
     /// Writes a base file for the current dataset to `fd`: an RDB (with AUX aof-base=1, in
     /// `rdb.compression`) when `rdbPreamble`, else the commands that recreate it (SELECT,
     /// SET/RPUSH/SADD/ZADD/HSET in batches, PEXPIREAT). Not fsynced, not closed.
-    public static func write(_ engine: Engine, to fd: Int32, rdbPreamble: Bool, rdb: RDBSaveOptions) throws {
+    public static func write(_ engine: Engine, to fd: Int32, rdbPreamble: Bool, rdb: RDBSaveOptions,
+                             fileSystem: any FileSystem = POSIXFileSystem()) throws {
         if rdbPreamble {
             var options = rdb
             options.aux.removeAll { $0.key == "aof-base" }
             options.aux.append(("aof-base", [UInt8(ascii: "1")]))
-            try RDBSnapshot.write(engine, to: fd, options: options)
+            try RDBSnapshot.write(engine, to: fd, options: options, fileSystem: fileSystem)
             return
         }
-        var out = CommandOutput(fd: fd)
+        var out = CommandOutput(fd: fd, fileSystem: fileSystem)
         for db in engine.databases where db.count > 0 {
             out.command([selectWord, Decimal.bytes(Int64(db.id))])
             for i in db.table.indices {
@@ -167,10 +168,12 @@ public enum AOFBase {
 /// RESP commands gathered in a buffer and written to a descriptor in large chunks.
 struct CommandOutput {
     let fd: Int32
+    let fileSystem: any FileSystem
     var buffer: [UInt8] = []
 
-    init(fd: Int32) {
+    init(fd: Int32, fileSystem: any FileSystem) {
         self.fd = fd
+        self.fileSystem = fileSystem
         buffer.reserveCapacity(AOFBase.writeChunkBytes + 4096)
     }
 
@@ -202,7 +205,7 @@ struct CommandOutput {
 
     mutating func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path: "AOF base") }
+        try buffer.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path: "AOF base", fileSystem: fileSystem) }
         buffer.removeAll(keepingCapacity: true)
     }
 }

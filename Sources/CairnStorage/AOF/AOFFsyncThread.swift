@@ -29,10 +29,30 @@ public final class AOFFsyncThread: @unchecked Sendable {
     private var working = false
     private var failureCode: Int32 = 0
     private var thread: pthread_t?
-    /// fdatasync, or a stand-in from a test (a slow or failing disk).
+    /// Where the fsyncs and closes go (docs/file-system.md); the AOFWriter writes through it too.
+    public let fileSystem: any FileSystem
+    /// The file system's fdatasync, or a test's stand-in: 0, or the errno.
     private let sync: @Sendable (Int32) -> Int32
 
-    public init(sync: @escaping @Sendable (Int32) -> Int32 = { fdatasync($0) }) {
+    public convenience init(fileSystem: any FileSystem = POSIXFileSystem()) {
+        self.init(fileSystem: fileSystem) { fd in
+            do throws(Errno) {
+                try fileSystem.fdatasync(fd)
+                return 0
+            } catch {
+                return error.code
+            }
+        }
+    }
+
+    /// fdatasync replaced by `sync`, which returns -1 and sets errno on failure as fdatasync
+    /// does: a test's slow or failing disk.
+    public convenience init(sync: @escaping @Sendable (Int32) -> Int32) {
+        self.init(fileSystem: POSIXFileSystem()) { fd in sync(fd) == 0 ? 0 : errno }
+    }
+
+    private init(fileSystem: any FileSystem, syncReturningErrno sync: @escaping @Sendable (Int32) -> Int32) {
+        self.fileSystem = fileSystem
         self.sync = sync
         lock = .allocate(capacity: 1)
         wake = .allocate(capacity: 1)
@@ -69,11 +89,11 @@ public final class AOFFsyncThread: @unchecked Sendable {
     /// fdatasync of `fd` on the calling thread (`always`, shutdown): 0, or the errno. A file
     /// that cannot be synced (EINVAL: a pipe, /dev/null) has nothing to lose and counts as done.
     public func syncNow(_ fd: Int32) -> Int32 {
-        while sync(fd) != 0 {
-            if errno == EINTR { continue }
-            return errno == EINVAL ? 0 : errno
+        while true {
+            let code = sync(fd)
+            if code == EINTR { continue }
+            return code == EINVAL ? 0 : code
         }
-        return 0
     }
 
     /// Queues an fsync (fdatasync) of `fd`; the caller keeps the descriptor open.
@@ -161,7 +181,7 @@ public final class AOFFsyncThread: @unchecked Sendable {
         case .stop: return
         }
         let code = syncNow(fd)
-        if case .fsyncAndClose = job { close(fd) }
+        if case .fsyncAndClose = job { try? fileSystem.close(fd) }
         if !locked { pthread_mutex_lock(lock) }
         if case .fsync = job {
             fsyncsPending -= 1

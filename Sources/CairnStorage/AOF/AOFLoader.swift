@@ -37,9 +37,9 @@ public struct AOFLoadSummary: Sendable {
 public enum AOFLoader {
     /// Loads <directory>/<prefix>.manifest → base → increments into `engine` (empty databases, no
     /// propagation sinks). Returns nil when there is no manifest. Throws AOFError naming file and
-    /// offset for damage it may not repair.
+    /// offset for damage it may not repair. The cut of a torn tail goes through `fileSystem`.
     public static func load(directory: String, prefix: String, into engine: Engine, options: AOFLoadOptions,
-                            logger: Logger) throws -> AOFLoadSummary? {
+                            logger: Logger, fileSystem: any FileSystem = POSIXFileSystem()) throws -> AOFLoadSummary? {
         guard let manifest = try AOFManifest.load(directory: directory, prefix: prefix) else { return nil }
         let started = Clock.monotonicMicros()
         let files = manifest.loadOrder
@@ -63,7 +63,7 @@ public enum AOFLoader {
         for (i, entry) in files.enumerated() {
             let fileStarted = Clock.monotonicMicros()
             let outcome = try loadFile(directory: directory, name: entry.name, size: sizes[i], isLast: i == files.count - 1,
-                                       options: options, replay: replay, logger: logger)
+                                       options: options, replay: replay, logger: logger, fileSystem: fileSystem)
             summary.commands += outcome.commands
             summary.baseKeys += outcome.rdbKeys
             if let cut = outcome.cut {
@@ -100,7 +100,7 @@ public enum AOFLoader {
     /// Replays one file of the AOF. A file that starts with an RDB (plain "REDIS", or Cairn's
     /// LZ4/gzip frame) is loaded as one, then the commands after a plain RDB are replayed.
     static func loadFile(directory: String, name: String, size: Int64, isLast: Bool, options: AOFLoadOptions,
-                         replay: Replay, logger: Logger) throws -> FileOutcome {
+                         replay: Replay, logger: Logger, fileSystem: any FileSystem) throws -> FileOutcome {
         var outcome = FileOutcome()
         guard size > 0 else { return outcome }
         let path = directory + "/" + name
@@ -192,22 +192,30 @@ public enum AOFLoader {
         if rolledBack { logger.warning("Revert incomplete MULTI/EXEC transaction in AOF file \(name)") }
         logger.warning("!!! Warning: short read while loading the AOF file \(name)!!!")
         logger.warning("!!! Truncating the AOF \(name) at offset \(cutAt) (\(size - cutAt) bytes dropped) !!!")
-        try truncate(path: path, name: name, to: cutAt)
+        try truncate(path: path, name: name, to: cutAt, fileSystem: fileSystem)
         logger.warning("AOF \(name) loaded anyway because aof-load-truncated is enabled")
         outcome.cut = (size - cutAt, rolledBack)
         return outcome
     }
 
     /// Cuts `path` to `length` bytes and makes that durable before new writes are appended.
-    static func truncate(path: String, name: String, to length: Int64) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw AOFError(.io, "cannot open the AOF file to truncate it: \(String(cString: strerror(errno)))", file: name) }
-        defer { close(fd) }
-        guard ftruncate(fd, off_t(length)) == 0 else {
-            throw AOFError(.io, "Error truncating the AOF file: \(String(cString: strerror(errno)))", file: name, offset: length)
+    static func truncate(path: String, name: String, to length: Int64, fileSystem: any FileSystem) throws {
+        let fd: Int32
+        do throws(Errno) {
+            fd = try fileSystem.open(path, flags: O_WRONLY | O_CLOEXEC, mode: 0)
+        } catch {
+            throw AOFError(.io, "cannot open the AOF file to truncate it: \(error)", file: name)
         }
-        guard fsync(fd) == 0 else {
-            throw AOFError(.io, "cannot fsync the truncated AOF file: \(String(cString: strerror(errno)))", file: name)
+        defer { try? fileSystem.close(fd) }
+        do throws(Errno) {
+            try fileSystem.ftruncate(fd, length: length)
+        } catch {
+            throw AOFError(.io, "Error truncating the AOF file: \(error)", file: name, offset: length)
+        }
+        do throws(Errno) {
+            try fileSystem.fsync(fd)
+        } catch {
+            throw AOFError(.io, "cannot fsync the truncated AOF file: \(error)", file: name)
         }
     }
 }

@@ -267,7 +267,7 @@ extension AOFManifest {
     }
 
     /// Replaces `<dir>/<prefix>.manifest` atomically (temp file, fsync, rename, fsync dir).
-    public func write(directory: String, prefix: String) throws {
-        try AtomicFile.replace(directory + "/" + Self.manifestName(prefix), with: serialized())
+    public func write(directory: String, prefix: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
+        try AtomicFile.replace(directory + "/" + Self.manifestName(prefix), with: serialized(), fileSystem: fileSystem)
     }
 }

@@ -55,6 +55,9 @@ public final class AOFWriter {
     /// errno of the last failed write, 0 once a write succeeds (aof_last_write_status).
     public private(set) var writeErrorCode: Int32 = 0
     public let fsyncThread: AOFFsyncThread
+    /// The fsync thread's: writes, fsyncs and truncations of the AOF share one seam
+    /// (docs/file-system.md).
+    public let fileSystem: any FileSystem
     private let logger: Logger
     /// When a failed write was last logged: the cron retries often, the log says it rarely.
     private var lastErrorLogSeconds: Int64 = 0
@@ -78,6 +81,7 @@ public final class AOFWriter {
         self.fsyncedBytes = existingBytes
         self.lastFsyncSeconds = nowSeconds
         self.fsyncThread = fsyncThread
+        self.fileSystem = fsyncThread.fileSystem
         self.logger = logger
     }
 
@@ -156,14 +160,10 @@ public final class AOFWriter {
         var written = 0
         var code: Int32 = 0
         buffer.withUnsafeBytes { raw in
-            while written < wanted {
-                let n = write(fd, raw.baseAddress.map { $0 + written }, wanted - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    code = errno
-                    return
-                }
-                written += n
+            do throws(Errno) {
+                try fileSystem.writeAll(fd, raw, written: &written)
+            } catch {
+                code = error.code
             }
         }
         if written == wanted {
@@ -184,11 +184,14 @@ public final class AOFWriter {
         if logNow { lastErrorLogSeconds = nowSeconds }
         if written > 0 {
             if logNow { logger.warning("Short write while writing to the AOF file: (nwritten=\(written), expected=\(wanted))") }
-            if ftruncate(fd, off_t(incrementBytes)) == 0 {
+            do throws(Errno) {
+                try fileSystem.ftruncate(fd, length: incrementBytes)
                 written = 0
                 code = ENOSPC
-            } else if logNow {
-                logger.warning("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: \(String(cString: strerror(errno)))")
+            } catch {
+                if logNow {
+                    logger.warning("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: \(error)")
+                }
             }
         } else if logNow {
             logger.warning("Error writing to the AOF file: \(String(cString: strerror(code)))")
@@ -237,12 +240,8 @@ public final class AOFWriter {
     public func close(nowSeconds: Int64) -> Int32 {
         guard fd >= 0 else { return 0 }
         let code = flushAndSync(nowSeconds: nowSeconds)
-        closeDescriptor(fd)
+        try? fileSystem.close(fd)
         fd = -1
         return code
     }
-}
-
-private func closeDescriptor(_ fd: Int32) {
-    _ = close(fd)
 }

@@ -15,31 +15,29 @@ public protocol ByteSink: AnyObject {
     func finish() throws
 }
 
-/// Writes to a file descriptor, retrying short writes and EINTR. A failed write throws a
-/// FileError that keeps the errno (a full disk is logged as "No space left on device").
+/// Writes to a file descriptor through `fileSystem`, continuing after short writes. A failed
+/// write throws a FileError that keeps the errno (a full disk is logged as "No space left on
+/// device").
 public final class FileSink: ByteSink {
     public let fd: Int32
     /// Names the file in errors.
     public let path: String
+    public let fileSystem: any FileSystem
     public private(set) var bytesWritten: Int64 = 0
 
-    public init(fd: Int32, path: String = "") {
+    public init(fd: Int32, path: String = "", fileSystem: any FileSystem = POSIXFileSystem()) {
         self.fd = fd
         self.path = path
+        self.fileSystem = fileSystem
     }
 
     public func consume(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var p = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let n = write(fd, p, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(.write, path, code: errno)
-            }
-            p += n
-            left -= n
-            bytesWritten += Int64(n)
+        var written = 0
+        defer { bytesWritten += Int64(written) }
+        do throws(Errno) {
+            try fileSystem.writeAll(fd, bytes, written: &written)
+        } catch {
+            throw FileError(.write, path, error)
         }
     }
 

@@ -49,8 +49,9 @@ public enum RDBSnapshot {
     /// Writes every database of `engine` as one RDB stream to `fd` (not fsynced, not closed).
     @discardableResult
     public static func write(_ engine: Engine, to fd: Int32, options: RDBSaveOptions,
+                             fileSystem: any FileSystem = POSIXFileSystem(),
                              progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
-        try write(engine, with: RDBWriter(fd: fd, options: options), options: options, progress: progress)
+        try write(engine, with: RDBWriter(fd: fd, options: options, fileSystem: fileSystem), options: options, progress: progress)
     }
 
     /// As `write(_:to:...)`, into any sink (the descriptors of a diskless replica sync).

@@ -30,8 +30,8 @@ public final class RDBWriter {
     /// Bytes handed to the file descriptor so far (after compression).
     public var bytesWritten: Int64 { fileSink?.bytesWritten ?? output.offset }
 
-    public convenience init(fd: Int32, options: RDBSaveOptions) throws {
-        let file = FileSink(fd: fd)
+    public convenience init(fd: Int32, options: RDBSaveOptions, fileSystem: any FileSystem = POSIXFileSystem()) throws {
+        let file = FileSink(fd: fd, fileSystem: fileSystem)
         try self.init(sink: options.compression.outerSink(over: file, level: options.compressionLevel), file: file, options: options)
     }
 

@@ -33,14 +33,14 @@ public enum SnapshotSave {
     }
 
     /// Writes `engine` to `path` through `temporary` (in the same directory) and replaces `path`
-    /// unless `beforeCommit` throws.
+    /// unless `beforeCommit` throws. Every call goes through `fileSystem` (tests inject faults).
     @discardableResult
     public static func save(_ engine: Engine, to path: String, temporary: String, options: RDBSaveOptions,
-                            beforeCommit: () throws -> Void = {},
+                            fileSystem: any FileSystem = POSIXFileSystem(), beforeCommit: () throws -> Void = {},
                             progress: ((RDBSaveProgress) -> Void)? = nil) throws -> RDBSaveProgress {
         var written = RDBSaveProgress()
-        try AtomicFile.replace(path, temporary: temporary, beforeCommit: beforeCommit) { fd in
-            written = try RDBSnapshot.write(engine, to: fd, options: options, progress: progress)
+        try AtomicFile.replace(path, temporary: temporary, fileSystem: fileSystem, beforeCommit: beforeCommit) { fd in
+            written = try RDBSnapshot.write(engine, to: fd, options: options, fileSystem: fileSystem, progress: progress)
         }
         return written
     }
