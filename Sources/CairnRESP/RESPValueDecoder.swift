@@ -89,6 +89,9 @@ public struct RESPValueDecoder: Sendable {
             if buffer.readableBytes > limits.inlineBytesMax { throw RESPDecodingError("too big header line") }
             return nil
         }
+        // A line without a type byte: the CR stands where the type byte should. (Waiting would
+        // wait forever: no later byte can complete this element.)
+        guard lineEnd > 0 else { throw RESPDecodingError("unknown type byte '\\r'") }
         guard buffer.readableBytes >= lineEnd + 2 else { return nil }
         guard let marker = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               let line = buffer.getBytes(at: buffer.readerIndex + 1, length: lineEnd - 1)

@@ -83,6 +83,18 @@ import Testing
         #expect(throws: RESPDecodingError.self) { try d.decode(&b) }
     }
 
+    /// A line with no type byte is refused at once; it used to return "need more bytes" forever,
+    /// without consuming anything (found by the resp-value fuzz target:
+    /// Fixtures/fuzz/resp-value/line-without-type-byte).
+    @Test(arguments: ["\r\n", "\r", "\r\n+OK\r\n", "*2\r\n:1\r\n\r\n"])
+    func lineWithoutTypeByte(_ input: String) {
+        var d = RESPValueDecoder()
+        var b = ByteBuffer(string: input)
+        #expect(throws: RESPDecodingError("unknown type byte '\\r'")) {
+            while try d.decode(&b) != nil {}
+        }
+    }
+
     @Test func incompleteReturnsNil() throws {
         var d = RESPValueDecoder()
         var b = ByteBuffer(string: "*2\r\n$3\r\nfo")
