@@ -163,3 +163,59 @@ import Glibc
         #expect(DatasetDigest.dataset(copy) == DatasetDigest.dataset(f.harness.engine))
     }
 }
+
+/// The component through the faulty file system: what it acknowledges under `always` survives a
+/// crash, and a failed write turns into MISCONF rather than lost data.
+@Suite struct PersistenceFaultTests {
+    func component(_ fs: FaultyFileSystem, engine: Engine = Engine()) -> (Persistence, EngineHarness) {
+        var settings = PersistenceSettings()
+        settings.savePoints = []
+        settings.appendonly = true
+        settings.appendfsync = .always
+        settings.dbfilename = fs.root + "/dump.rdb"
+        settings.appenddirname = fs.root + "/appendonlydir"
+        let harness = EngineHarness(engine: engine)
+        let persistence = Persistence(engine: engine, settings: settings,
+                                      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), fileSystem: fs)
+        persistence.install()
+        return (persistence, harness)
+    }
+
+    @Test func acknowledgedWritesSurviveACrash() throws {
+        let fs = FaultyFileSystem()
+        let (persistence, h) = component(fs)
+        try persistence.loadDataFromDisk()
+        for i in 0..<50 {
+            h.run("RPUSH", "log", String(i))
+            persistence.endAOFTurn()  // the turn's replies may leave: written and fsynced
+        }
+        h.run("RPUSH", "log", "not-acknowledged")  // buffered, its turn never ended
+        persistence.aof.fsyncThread.stop()
+        fs.simulateCrash()
+        fs.restart()
+        let (reloaded, h2) = component(fs)
+        defer { reloaded.shutdown() }
+        try reloaded.loadDataFromDisk()
+        #expect(h2.run("LLEN", "log") == .integer(50))
+        #expect(h2.run("LINDEX", "log", "49") == .bulk("49"))
+    }
+
+    @Test func aFailedWriteBecomesMISCONFAndRecovers() throws {
+        let fs = FaultyFileSystem()
+        let (persistence, h) = component(fs)
+        defer { persistence.shutdown() }
+        var fatal: String?
+        persistence.onFatalWriteError = { fatal = $0 }
+        persistence.settings.appendfsync = .everysec
+        try persistence.loadDataFromDisk()
+        fs.fail(.write, with: ENOSPC, path: { $0.hasSuffix(".incr.aof") }, times: 1)
+        h.run("SET", "k", "v")
+        persistence.endAOFTurn()
+        #expect(fatal == nil)
+        #expect(h.run("SET", "k2", "v") == .err("MISCONF Errors writing to the AOF file: No space left on device"))
+        #expect(h.run("GET", "k") == .bulk("v"))
+        // The cron retries the write; writes are accepted again once it succeeded.
+        persistence.cron()
+        #expect(h.run("SET", "k2", "v") == .ok)
+    }
+}

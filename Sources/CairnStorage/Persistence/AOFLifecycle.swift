@@ -23,7 +23,7 @@ extension Persistence {
         options.loadTruncated = settings.aofLoadTruncated
         try upgradeSingleFileAOF(directory: directory)
         if let summary = try AOFLoader.load(directory: directory, prefix: settings.appendfilename, into: engine,
-                                            options: options, logger: logger) {
+                                            options: options, logger: logger, fileSystem: fileSystem) {
             logger.notice("DB loaded from append only file: \(InfoFormat.fixed(summary.seconds, 3)) seconds")
             rdb.lastLoadKeysLoaded = engine.totalKeys
         } else if access(settings.dbfilename, F_OK) == 0 {
@@ -46,14 +46,15 @@ extension Persistence {
         if let manifest = try AOFManifest.load(directory: directory, prefix: name) {
             guard manifest.base?.name == name, access(moved, F_OK) != 0 else { return }
         } else {
-            try Self.createDirectory(directory)
-            try AOFManifest(base: .init(name: name, seq: 1, type: .base)).write(directory: directory, prefix: name)
+            try createDirectory(directory)
+            try AOFManifest(base: .init(name: name, seq: 1, type: .base)).write(directory: directory, prefix: name,
+                                                                                fileSystem: fileSystem)
         }
-        guard rename(name, moved) == 0 else {
-            throw AOFError(.io, "cannot move \(name) into \(directory): \(String(cString: strerror(errno)))")
+        if let reason = renameFile(name, to: moved) {
+            throw AOFError(.io, "cannot move \(name) into \(directory): \(reason)")
         }
-        try AtomicFile.syncDirectory(of: moved)
-        try AtomicFile.syncDirectory(of: name)
+        try AtomicFile.syncDirectory(of: moved, fileSystem: fileSystem)
+        try AtomicFile.syncDirectory(of: name, fileSystem: fileSystem)
         logger.notice("Successfully migrated an old-style AOF into the AOF directory \(settings.appenddirname).")
     }
 
@@ -62,39 +63,40 @@ extension Persistence {
     /// persists the manifest and removes history files.
     func openAppendOnlyFileAtStart(directory: String) throws {
         let prefix = settings.appendfilename
-        try Self.createDirectory(directory)
+        try createDirectory(directory)
         var manifest = try AOFManifest.load(directory: directory, prefix: prefix) ?? AOFManifest()
-        Self.removeTemporaryFiles(in: directory, prefix: prefix)
+        removeTemporaryFiles(in: directory, prefix: prefix)
         if manifest.base == nil && manifest.increments.isEmpty {
             let base = manifest.replaceBase(prefix: prefix, rdbPreamble: settings.aofUseRdbPreamble)
             let preamble = settings.aofUseRdbPreamble
             let options = rdbSaveOptions
-            try AtomicFile.replace(directory + "/" + base.name) { fd in
-                try AOFBase.write(engine, to: fd, rdbPreamble: preamble, rdb: options)
+            try AtomicFile.replace(directory + "/" + base.name, fileSystem: fileSystem) { [fileSystem] fd in
+                try AOFBase.write(engine, to: fd, rdbPreamble: preamble, rdb: options, fileSystem: fileSystem)
             }
             logger.notice("Creating AOF base file \(base.name) on server start")
         }
         let creating = manifest.increments.isEmpty
         let increment = creating ? manifest.addIncrement(prefix: prefix) : manifest.increments[manifest.increments.count - 1]
         let path = directory + "/" + increment.name
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw AOFError(.io, "Can't open the append-only file \(increment.name): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        switch openFile(path, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC) {
+        case .success(let opened): fd = opened
+        case .failure(let error): throw AOFError(.io, "Can't open the append-only file \(increment.name): \(error)")
         }
         do {
-            try manifest.write(directory: directory, prefix: prefix)
+            try manifest.write(directory: directory, prefix: prefix, fileSystem: fileSystem)
         } catch {
-            close(fd)
+            try? fileSystem.close(fd)
             throw error
         }
         logger.notice("\(creating ? "Creating" : "Opening") AOF incr file \(increment.name) on server start")
         let aof = self.aof
         aof.directory = directory
         aof.manifest = manifest
-        let incrementBytes = Self.fileSize(path)
+        let incrementBytes = fileSize(path)
         aof.writer = makeWriter(fd: fd, name: increment.name, existingBytes: incrementBytes)
-        let baseBytes = manifest.base.map { Self.fileSize(directory + "/" + $0.name) } ?? 0
-        aof.otherFilesBytes = manifest.increments.dropLast().reduce(baseBytes) { $0 + Self.fileSize(directory + "/" + $1.name) }
+        let baseBytes = manifest.base.map { fileSize(directory + "/" + $0.name) } ?? 0
+        aof.otherFilesBytes = manifest.increments.dropLast().reduce(baseBytes) { $0 + fileSize(directory + "/" + $1.name) }
         aof.sizeAtLastRewrite = baseBytes
         aof.status = .on
         deleteHistoryFiles()
@@ -108,19 +110,24 @@ extension Persistence {
                   nowSeconds: Self.unixSeconds())
     }
 
-    static func createDirectory(_ path: String) throws {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw AOFError(.io, "Can't open or create append-only dir \(path): \(String(cString: strerror(errno)))")
+    func createDirectory(_ path: String) throws {
+        do { try fileSystem.mkdir(path, mode: 0o755) } catch {
+            if error.code == EEXIST { return }
+            throw AOFError(.io, "Can't open or create append-only dir \(path): \(error)")
+        }
+        // A new directory exists after a crash only once its parent is synced: otherwise every
+        // file in it, the manifest included, could vanish with it.
+        do { try AtomicFile.syncDirectory(of: path, fileSystem: fileSystem) } catch {
+            throw AOFError(.io, "Can't fsync the directory holding \(path): \(error)")
         }
     }
 
-    static func fileSize(_ path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    func fileSize(_ path: String) -> Int64 {
+        (try? fileSystem.status(path).size) ?? 0
     }
 
     /// Leftovers of a rewrite or a first base that a crash interrupted: never in the manifest.
-    static func removeTemporaryFiles(in directory: String, prefix: String) {
+    func removeTemporaryFiles(in directory: String, prefix: String) {
         guard let dir = opendir(directory) else { return }
         defer { closedir(dir) }
         let temporaryIncrement = AOFState.temporaryIncrementName(prefix)
@@ -129,7 +136,7 @@ extension Persistence {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             if name.hasPrefix("temp-rewriteaof-") || name == temporaryIncrement || (name.hasPrefix(prefix + ".") && name.contains(".tmp-")) {
-                unlink(directory + "/" + name)
+                removeFile(directory + "/" + name)
             }
         }
     }
@@ -140,11 +147,11 @@ extension Persistence {
         guard !aof.manifest.history.isEmpty else { return }
         for entry in aof.manifest.history {
             logger.notice("Removing the history file \(entry.name)")
-            unlink(aof.directory + "/" + entry.name)
+            removeFile(aof.directory + "/" + entry.name)
         }
         aof.manifest.history = []
         do {
-            try aof.manifest.write(directory: aof.directory, prefix: settings.appendfilename)
+            try aof.manifest.write(directory: aof.directory, prefix: settings.appendfilename, fileSystem: fileSystem)
         } catch {
             logger.warning("Can't persist the AOF manifest after removing history files: \(error)")
         }
@@ -214,7 +221,7 @@ extension Persistence {
         guard let writer = aof.writer else { return }
         let code = writer.close(nowSeconds: Self.unixSeconds())
         if code != 0 { logger.warning("Fail to fsync the AOF file: \(String(cString: strerror(code)))") }
-        if aof.status == .waitRewrite { unlink(aof.directory + "/" + AOFState.temporaryIncrementName(settings.appendfilename)) }
+        if aof.status == .waitRewrite { removeFile(aof.directory + "/" + AOFState.temporaryIncrementName(settings.appendfilename)) }
         aof.writer = nil
     }
 
@@ -251,7 +258,8 @@ extension Persistence {
         var options = AOFLoadOptions()
         options.loadTruncated = settings.aofLoadTruncated
         let directory = aof.status == .off ? aofDirectoryPath() : aof.directory
-        _ = try AOFLoader.load(directory: directory, prefix: settings.appendfilename, into: engine, options: options, logger: logger)
+        _ = try AOFLoader.load(directory: directory, prefix: settings.appendfilename, into: engine, options: options, logger: logger,
+                               fileSystem: fileSystem)
         engine.dirty = 0
         logger.warning("Append Only File loaded by DEBUG LOADAOF")
     }

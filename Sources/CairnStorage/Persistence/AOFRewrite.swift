@@ -58,7 +58,7 @@ extension Persistence {
             directory = aof.directory
         }
         do {
-            try Self.createDirectory(directory)
+            try createDirectory(directory)
         } catch {
             logger.warning("\(error)")
             aof.lastRewriteOK = false
@@ -153,18 +153,20 @@ extension Persistence {
         var manifest = aof.manifest
         let name = aof.status == .waitRewrite ? AOFState.temporaryIncrementName(prefix) : manifest.addIncrement(prefix: prefix).name
         let path = aof.directory + "/" + name
-        let fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            logger.warning("Can't open the append-only file \(name): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        switch openFile(path, flags: O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC) {
+        case .success(let opened): fd = opened
+        case .failure(let error):
+            logger.warning("Can't open the append-only file \(name): \(error)")
             return false
         }
         if aof.status == .on {
             do {
-                try manifest.write(directory: aof.directory, prefix: prefix)
+                try manifest.write(directory: aof.directory, prefix: prefix, fileSystem: fileSystem)
             } catch {
                 logger.warning("Can't persist the AOF manifest: \(error)")
-                close(fd)
-                unlink(path)
+                try? fileSystem.close(fd)
+                removeFile(path)
                 return false
             }
             aof.manifest = manifest
@@ -205,7 +207,7 @@ extension Persistence {
             aof.lastRewriteOK = false
             aof.consecutiveFailures += 1
         }
-        unlink(job.temporaryPath)
+        removeFile(job.temporaryPath)
         if aof.status == .waitRewrite {
             // The next try starts from the dataset in memory again.
             closeWriter()
@@ -223,8 +225,8 @@ extension Persistence {
         var manifest = aof.manifest
         let base = manifest.replaceBase(prefix: prefix, rdbPreamble: job.rdbPreamble)
         let basePath = directory + "/" + base.name
-        guard rename(temporary, basePath) == 0 else {
-            logger.warning("Error trying to rename the temporary AOF file \(temporary) into \(base.name): \(String(cString: strerror(errno)))")
+        if let reason = renameFile(temporary, to: basePath) {
+            logger.warning("Error trying to rename the temporary AOF file \(temporary) into \(base.name): \(reason)")
             return false
         }
         logger.notice("Successfully renamed the temporary AOF base file \(Self.lastComponent(temporary)) into \(base.name)")
@@ -233,9 +235,9 @@ extension Persistence {
             let increment = manifest.addIncrement(prefix: prefix)
             let from = directory + "/" + AOFState.temporaryIncrementName(prefix)
             let to = directory + "/" + increment.name
-            guard rename(from, to) == 0 else {
-                logger.warning("Error trying to rename the temporary AOF incr file \(Self.lastComponent(from)) into \(increment.name): \(String(cString: strerror(errno)))")
-                unlink(basePath)
+            if let reason = renameFile(from, to: to) {
+                logger.warning("Error trying to rename the temporary AOF incr file \(Self.lastComponent(from)) into \(increment.name): \(reason)")
+                removeFile(basePath)
                 return false
             }
             logger.notice("Successfully renamed the temporary AOF incr file \(Self.lastComponent(from)) into \(increment.name)")
@@ -244,17 +246,17 @@ extension Persistence {
         }
         manifest.markRewrittenIncrementsAsHistory(keepingLast: aof.writer != nil)
         do {
-            try manifest.write(directory: directory, prefix: prefix)
+            try manifest.write(directory: directory, prefix: prefix, fileSystem: fileSystem)
         } catch {
             logger.warning("Can't persist the AOF manifest after a rewrite: \(error)")
-            unlink(basePath)
-            if let renamedIncrement { rename(renamedIncrement.to, renamedIncrement.from) }
+            removeFile(basePath)
+            if let renamedIncrement { _ = renameFile(renamedIncrement.to, to: renamedIncrement.from) }
             return false
         }
         aof.manifest = manifest
         if aof.writer != nil {
             aof.writer?.encoder.selectedDB = -1
-            aof.otherFilesBytes = Self.fileSize(basePath)
+            aof.otherFilesBytes = fileSize(basePath)
             aof.sizeAtLastRewrite = aof.currentSize
         }
         deleteHistoryFiles()
@@ -272,7 +274,7 @@ extension Persistence {
         logger.notice("Killing running AOF rewrite child: \(job.process.pid)")
         job.process.kill(SIGUSR1)
         _ = job.process.wait()
-        unlink(job.temporaryPath)
+        removeFile(job.temporaryPath)
         child = nil
     }
 

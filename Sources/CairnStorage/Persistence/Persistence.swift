@@ -66,6 +66,9 @@ public final class Persistence {
         }
     }
     public var logger: Logger
+    /// Every file operation of the parent goes through it (tests inject faults). Forked children
+    /// use the real file system: a double's bookkeeping would stay in the child.
+    public let fileSystem: any FileSystem
     /// RDB saves and loads (RDBSaving.swift, DatasetLoading.swift).
     public let rdb = RDBState()
     /// The append-only file (AOF*.swift).
@@ -90,10 +93,28 @@ public final class Persistence {
     /// no longer be made durable, so the process must stop, as Redis does.
     public var onFatalWriteError: (String) -> Void = { _ in }
 
-    public init(engine: Engine, settings: PersistenceSettings, logger: Logger) {
+    public init(engine: Engine, settings: PersistenceSettings, logger: Logger, fileSystem: any FileSystem = POSIXFileSystem()) {
         self.engine = engine
         self.settings = settings
         self.logger = logger
+        self.fileSystem = fileSystem
+        aof.fsyncThread = AOFFsyncThread(fileSystem: fileSystem)
+    }
+
+    /// Renames through the file system; the system's text when it fails.
+    func renameFile(_ from: String, to: String) -> String? {
+        do { try fileSystem.rename(from, to: to) } catch { return error.description }
+        return nil
+    }
+
+    /// Opens through the file system.
+    func openFile(_ path: String, flags: Int32) -> Result<Int32, Errno> {
+        do { return .success(try fileSystem.open(path, flags: flags, mode: 0o644)) } catch { return .failure(error) }
+    }
+
+    /// Removes a file if it is there (leftovers, history).
+    func removeFile(_ path: String) {
+        try? fileSystem.unlink(path)
     }
 
     /// Installs what persistence adds to command execution: the disk-error admission stage

@@ -55,7 +55,8 @@ extension Persistence {
         defer { updateDiskErrorStage() }
         let temporary = SnapshotSave.temporaryPath(beside: settings.dbfilename, pid: getpid())
         do {
-            try SnapshotSave.save(engine, to: settings.dbfilename, temporary: temporary, options: rdbSaveOptions)
+            try SnapshotSave.save(engine, to: settings.dbfilename, temporary: temporary, options: rdbSaveOptions,
+                                  fileSystem: fileSystem)
         } catch let error as FileError {
             logger.warning("\(saveFailure(SnapshotSave.Step(error.operation), code: error.code, temporary: temporary))")
             return false
@@ -184,12 +185,12 @@ extension Persistence {
             if job.kind == .rdbToDisk { rdb.lastBgsaveOK = false }
         case .signaled(let signal):
             logger.warning(job.kind == .rdbToDisk ? "Background saving terminated by signal \(signal)" : "Background transfer terminated by signal \(signal)")
-            if !job.temporaryPath.isEmpty { unlink(job.temporaryPath) }
+            if !job.temporaryPath.isEmpty { removeFile(job.temporaryPath) }
             // SIGUSR1 is how the server itself stops a save that became pointless.
             if signal != SIGUSR1 && job.kind == .rdbToDisk { rdb.lastBgsaveOK = false }
         case .vanished:
             logger.warning("Background saving child \(process.pid) could not be waited for")
-            if !job.temporaryPath.isEmpty { unlink(job.temporaryPath) }
+            if !job.temporaryPath.isEmpty { removeFile(job.temporaryPath) }
             if job.kind == .rdbToDisk { rdb.lastBgsaveOK = false }
         }
         if job.kind == .rdbToDisk { rdb.lastBgsaveDurationSeconds = Self.unixSeconds() - job.startedSeconds }
