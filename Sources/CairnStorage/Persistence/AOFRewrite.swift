@@ -253,7 +253,7 @@ extension Persistence {
         }
         aof.manifest = manifest
         if aof.writer != nil {
-            aof.writer?.encoder.selectedDB = -1
+            aof.writer?.encoder.forgetSelectedDB()
             aof.otherFilesBytes = Self.fileSize(basePath)
             aof.sizeAtLastRewrite = aof.currentSize
         }
