@@ -90,6 +90,8 @@ public struct RESPValueDecoder: Sendable {
             return nil
         }
         guard buffer.readableBytes >= lineEnd + 2 else { return nil }
+        // A line without even a type byte: refused, not taken for one still arriving.
+        guard lineEnd > 0 else { throw RESPDecodingError("empty line") }
         guard let marker = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               let line = buffer.getBytes(at: buffer.readerIndex + 1, length: lineEnd - 1)
         else { return nil }
