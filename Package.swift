@@ -105,7 +105,11 @@ let package = Package(
         // Backups: archives of a node's files (tar, gzip/LZ4, AES-GCM), verify, restore, retention.
         .target(
             name: "CairnBackup",
-            dependencies: ["CairnStorage", "CairnTools", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CairnRESP", "CairnStorage", "CairnTools",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: releaseSettings
         ),
 

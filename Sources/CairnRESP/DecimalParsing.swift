@@ -60,6 +60,16 @@ public enum Decimal {
         }
     }
 
+    /// Appends the decimal form of `v` to `out` (formatted on the stack: no allocation).
+    @inlinable
+    public static func append(_ v: Int64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { buffer in
+            let n = digitCount(v)
+            write(v, into: buffer, digits: n)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
+
     /// Writes the decimal form of `v` (exactly `digits` bytes, from `digitCount`) at the start of `out`.
     @inlinable
     public static func write(_ v: Int64, into out: UnsafeMutableRawBufferPointer, digits: Int) {

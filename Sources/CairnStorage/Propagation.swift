@@ -57,69 +57,38 @@ public struct PropagatedCommand: Sendable, Equatable {
 
     public init(db: Int, args: [[UInt8]]) {
         self.db = db
-        var out: [UInt8] = []
-        out.reserveCapacity(args.reduce(16) { $0 + $1.count + 16 })
-        Self.header(UInt8(ascii: "*"), args.count, &out)
-        for a in args {
-            Self.header(UInt8(ascii: "$"), a.count, &out)
-            out.append(contentsOf: a)
-            out.append(13)
-            out.append(10)
-        }
-        self.resp = out
+        resp = CommandEncoder.encode(args)
     }
 
     /// Encodes the borrowed arguments of the running command.
     public init(db: Int, arguments: Arguments) {
         self.db = db
-        var size = 16
-        for i in 0..<arguments.count { size += arguments[i].count + 16 }
-        var out: [UInt8] = []
-        out.reserveCapacity(size)
-        Self.header(UInt8(ascii: "*"), arguments.count, &out)
-        for i in 0..<arguments.count {
-            let a = arguments[i]
-            Self.header(UInt8(ascii: "$"), a.count, &out)
-            out.append(contentsOf: a)
-            out.append(13)
-            out.append(10)
+        var size = CommandEncoder.arrayHeaderBytes(arguments.count)
+        for i in 0..<arguments.count { size += CommandEncoder.bulkBytes(arguments[i].count) }
+        resp = CommandEncoder.encode(size: size) { w in
+            w.arrayHeader(arguments.count)
+            for i in 0..<arguments.count { w.bulk(arguments[i]) }
         }
-        self.resp = out
     }
 
-    @inline(__always)
-    static func header(_ marker: UInt8, _ n: Int, _ out: inout [UInt8]) {
-        out.append(marker)
-        if n < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(n))
-        } else {
-            out.append(contentsOf: CairnRESP.Decimal.bytes(Int64(n)))
+    /// Encodes each word straight into the command's array (no copy of a word on the way).
+    init(db: Int, words: [PropagationWord]) {
+        self.db = db
+        var size = CommandEncoder.arrayHeaderBytes(words.count)
+        for word in words { size += word.encodedBytes }
+        resp = CommandEncoder.encode(size: size) { w in
+            w.arrayHeader(words.count)
+            for word in words { word.write(to: &w) }
         }
-        out.append(13)
-        out.append(10)
     }
 
-    /// The arguments, decoded back from `resp` (tests, tools; not on the hot path).
+    /// The arguments, parsed back from `resp` (tests; not on the hot path).
     public var args: [[UInt8]] {
-        var out: [[UInt8]] = []
-        var i = 1
-        func number() -> Int {
-            var v = 0
-            while i < resp.count && resp[i] != 13 {
-                v = v * 10 + Int(resp[i] - UInt8(ascii: "0"))
-                i += 1
-            }
-            i += 2
-            return v
+        var parser = CommandParser()
+        return resp.withUnsafeBytes { raw in
+            guard case .multibulk = parser.parse(raw) else { return [] }
+            return parser.arguments.map { Array(raw[Int($0.start)..<Int($0.start + $0.count)]) }
         }
-        let count = number()
-        for _ in 0..<count {
-            i += 1  // "$"
-            let n = number()
-            out.append(Array(resp[i..<i + n]))
-            i += n + 2
-        }
-        return out
     }
 }
 
@@ -192,13 +161,17 @@ extension CommandContext {
     /// calls queue several commands; they replace the original only if the command wrote.
     public func propagate(_ args: [[UInt8]]) {
         guard engine.propagating else { return }
-        engine.propagationOverride = (engine.propagationOverride ?? []) + [PropagatedCommand(db: client.db, args: args)]
+        addOverride(PropagatedCommand(db: client.db, args: args))
     }
 
     /// As `propagate`, building the arguments from text words and byte strings.
     public func propagate(_ words: PropagationWord...) {
         guard engine.propagating else { return }
-        propagate(words.map(\.bytes))
+        addOverride(PropagatedCommand(db: client.db, words: words))
+    }
+
+    private func addOverride(_ command: PropagatedCommand) {
+        engine.propagationOverride = (engine.propagationOverride ?? []) + [command]
     }
 }
 
@@ -209,12 +182,22 @@ public enum PropagationWord {
     case raw(UnsafeRawBufferPointer)
     case int(Int64)
 
-    var bytes: [UInt8] {
+    /// Bytes of the word as a bulk string.
+    var encodedBytes: Int {
         switch self {
-        case .word(let s): return Array(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
-        case .bytes(let b): return b
-        case .raw(let p): return Array(p)
-        case .int(let v): return Array(String(v).utf8)
+        case .word(let s): return CommandEncoder.bulkBytes(s.utf8CodeUnitCount)
+        case .bytes(let b): return CommandEncoder.bulkBytes(b.count)
+        case .raw(let p): return CommandEncoder.bulkBytes(p.count)
+        case .int(let v): return CommandEncoder.bulkBytes(decimal: v)
+        }
+    }
+
+    func write(to w: inout CommandEncoder.Writer) {
+        switch self {
+        case .word(let s): w.bulk(s)
+        case .bytes(let b): b.withUnsafeBytes { w.bulk($0) }
+        case .raw(let p): w.bulk(p)
+        case .int(let v): w.bulk(decimal: v)
         }
     }
 }

@@ -219,7 +219,7 @@ enum AOFInspector {
                 if let open = multiStart { report.problem = .unfinishedMulti(offset: open) }
                 return report
             case .annotation(let text):
-                if let limit = timestampLimit, let ts = timestamp(text), ts > limit {
+                if let limit = timestampLimit, let ts = AOFTimestamp.seconds(text), ts > limit {
                     report.timestampCut = scanner.itemStart
                     return report
                 }
@@ -255,12 +255,6 @@ enum AOFInspector {
         return Array(head.prefix(max(0, n)))
     }
 
-    /// `TS:<unix seconds>` (the annotation without '#').
-    static func timestamp(_ text: UnsafeRawBufferPointer) -> Int64? {
-        guard text.count > 3, text[0] == UInt8(ascii: "T"), text[1] == UInt8(ascii: "S"), text[2] == UInt8(ascii: ":") else { return nil }
-        return Decimal.parseInt64(UnsafeRawBufferPointer(rebasing: text[3...]))
-    }
-
     /// As the engine's lookup: the command, and its subcommand when it has them.
     static func isKnown(_ args: Arguments, _ table: CommandTable) -> Bool {
         guard let command = table.lookup(args[0]) else { return false }
@@ -268,8 +262,6 @@ enum AOFInspector {
         return true
     }
 }
-
-import CairnRESP
 
 extension AOFError {
     /// The tool's view: damage and bad manifests exit 1, system failures 4.

@@ -16,18 +16,22 @@ public struct DumpOptions: Sendable {
     public var path: String
     public var format: DumpFormat
     public var filter: KeyFilter
+    /// Elements (hash: field-value pairs) per command of `--resp` output.
     public var batchElements: Int
     /// The time `ttl=` in text output counts from (unix ms); nil is now.
     public var nowMs: Int64?
 
     public init(path: String, format: DumpFormat = .text, filter: KeyFilter = KeyFilter(),
-                batchElements: Int = EntryRESP.batchElementsDefault, nowMs: Int64? = nil) {
+                batchElements: Int = DumpOptions.batchElementsDefault, nowMs: Int64? = nil) {
         self.path = path
         self.format = format
         self.filter = filter
         self.batchElements = batchElements
         self.nowMs = nowMs
     }
+
+    /// Large enough that a collection takes few commands, small enough that none is huge.
+    public static let batchElementsDefault = 1000
 }
 
 public enum DumpCommand {
@@ -38,7 +42,7 @@ public enum DumpCommand {
     public static func run(_ options: DumpOptions, output: ByteOutput) throws {
         let input = try RDBFile(path: options.path)
         let now = options.nowMs ?? currentTimeMs()
-        var selectedDB: Int? = nil
+        var stream = CommandStreamEncoder()
         var line: [UInt8] = []
         line.reserveCapacity(4096)
         try input.forEachRecord { record in
@@ -52,12 +56,10 @@ public enum DumpCommand {
                 EntryJSON.append(db: e.db, key: e.key, value: e.value, expireAt: e.expireAt, to: &line)
                 line.append(10)
             case .resp:
-                if selectedDB != e.db {
-                    EntryRESP.appendSelect(e.db, to: &line)
-                    selectedDB = e.db
-                }
-                try EntryRESP.append(key: e.key, value: e.value, expireAt: e.expireAt,
-                                     batchElements: options.batchElements, to: &line) { pending in
+                // Each command is written out as it ends, so a huge collection never sits in memory.
+                stream.select(e.db, to: &line)
+                try KeyCommands.append(key: e.key, value: e.value, expireAt: e.expireAt,
+                                       itemsPerCommand: options.batchElements, to: &line) { pending in
                     try output.write(pending)
                     pending.removeAll(keepingCapacity: true)
                 }

@@ -13,7 +13,7 @@ import Testing
         try writeFile(scratch.file("a.aof"), bytes)
         let fd = open(scratch.file("a.aof"), O_RDONLY)
         defer { close(fd) }
-        return try AOFTimestampScanner(fd: fd, name: "a.aof").scan(after: after)
+        return try AOFTimestampScan(fd: fd, name: "a.aof", after: after)
     }
 
     let c = SampleData.command

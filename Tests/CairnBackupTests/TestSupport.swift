@@ -1,6 +1,7 @@
 // Shared helpers: scratch directories, small data directories, archives in memory.
 
 @testable import CairnBackup
+import CairnRESP
 import CairnStorage
 import Foundation
 import Testing
@@ -73,11 +74,7 @@ enum SampleData {
         return sink.bytes
     }
 
-    static func command(_ args: String...) -> [UInt8] {
-        var out = b("*\(args.count)\r\n")
-        for a in args { out += b("$\(a.utf8.count)\r\n\(a)\r\n") }
-        return out
-    }
+    static func command(_ args: String...) -> [UInt8] { CommandEncoder.encode(args.map(b)) }
 
     /// A data directory: dump.rdb, appendonlydir/ (manifest, base RDB, two increments), nodes.conf.
     static func dataDir(in scratch: Scratch, name: String = "data", keys: Int = 50) throws -> String {

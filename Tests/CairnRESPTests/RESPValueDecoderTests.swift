@@ -76,7 +76,7 @@ import Testing
         #expect(throws: RESPDecodingError.self) { try bad.decode(&b2) }
     }
 
-    @Test(arguments: ["?x\r\n", ":abc\r\n", "#x\r\n", ",nope\r\n", "*-2\r\n", "$-2\r\n", "=2\r\nab\r\n"])
+    @Test(arguments: ["?x\r\n", ":abc\r\n", "#x\r\n", ",nope\r\n", "*-2\r\n", "$-2\r\n", "=2\r\nab\r\n", "\r\n", "*1\r\n\r\n"])
     func malformed(_ input: String) {
         var d = RESPValueDecoder()
         var b = ByteBuffer(string: input)

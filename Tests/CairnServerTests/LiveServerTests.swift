@@ -30,10 +30,10 @@ final class TestConnection {
 
     deinit { close(fd) }
 
-    func send(_ words: String...) {
-        var out = "*\(words.count)\r\n"
-        for w in words { out += "$\(w.utf8.count)\r\n\(w)\r\n" }
-        let bytes = Array(out.utf8)
+    func send(_ words: String...) { send(words) }
+
+    private func send(_ words: [String]) {
+        let bytes = CommandEncoder.encode(words.map { Array($0.utf8) })
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
@@ -49,10 +49,7 @@ final class TestConnection {
     }
 
     func call(_ words: String...) -> RESPValue? {
-        var out = "*\(words.count)\r\n"
-        for w in words { out += "$\(w.utf8.count)\r\n\(w)\r\n" }
-        let bytes = Array(out.utf8)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        send(words)
         return reply()
     }
 }

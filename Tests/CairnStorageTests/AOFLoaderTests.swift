@@ -51,7 +51,7 @@ import Glibc
     }
 
     static func commands(_ list: [[String]], db: Int = 0) -> [UInt8] {
-        var encoder = AOFCommandEncoder(timestamps: true)
+        var encoder = CommandStreamEncoder(timestamps: true)
         var out: [UInt8] = []
         for words in list {
             encoder.append([PropagatedCommand(db: db, args: words.map { Array($0.utf8) })], nowMillis: 1_700_000_000_000, to: &out)
@@ -61,7 +61,7 @@ import Glibc
 
     static func resp(_ words: String...) -> [UInt8] {
         var out: [UInt8] = []
-        AOFCommandEncoder.encode(words.map { Array($0.utf8) }, to: &out)
+        CommandEncoder.append(words.map { Array($0.utf8) }, to: &out)
         return out
     }
 
@@ -143,7 +143,7 @@ import Glibc
     /// Everything a workload propagates, written through the encoder, rebuilds the workload's dataset.
     @Test func propagatedWorkloadReplays() throws {
         let h = EngineHarness()
-        var encoder = AOFCommandEncoder(timestamps: true)
+        var encoder = CommandStreamEncoder(timestamps: true)
         var log: [UInt8] = []
         h.engine.addPropagationSink(PropagationSink(.aof) { encoder.append($0.commands, nowMillis: Clock.unixMillis(), to: &log) })
         h.run("SET", "s", "v", "EX", "1000")

@@ -35,15 +35,4 @@ import Testing
     func refusesBadManifests(_ text: String) {
         #expect(throws: AOFError.self) { try AOFManifest.parse(Array(text.utf8)) }
     }
-
-    @Test func encoderSelectsAndAnnotates() {
-        var e = AOFCommandEncoder(timestamps: true)
-        var out: [UInt8] = []
-        e.append([PropagatedCommand(db: 0, args: [Array("SET".utf8), Array("k".utf8), Array("v".utf8)])], nowMillis: 5_000, to: &out)
-        e.append([PropagatedCommand(db: 0, args: [Array("DEL".utf8), Array("k".utf8)])], nowMillis: 5_999, to: &out)
-        e.append([PropagatedCommand(db: 2, args: [Array("INCR".utf8), Array("n".utf8)])], nowMillis: 6_000, to: &out)
-        let expected = "#TS:5\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
-            + "*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n#TS:6\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
-        #expect(String(decoding: out, as: UTF8.self) == expected)
-    }
 }

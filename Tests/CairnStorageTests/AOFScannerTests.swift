@@ -1,3 +1,4 @@
+import CairnRESP
 @testable import CairnStorage
 import Testing
 #if canImport(Glibc)
@@ -35,7 +36,7 @@ import Glibc
 
     static func resp(_ words: String...) -> [UInt8] {
         var out: [UInt8] = []
-        AOFCommandEncoder.encode(words.map { Array($0.utf8) }, to: &out)
+        CommandEncoder.append(words.map { Array($0.utf8) }, to: &out)
         return out
     }
 

@@ -1,5 +1,6 @@
-// cairn-aof's subcommands on directories built here with AOFBase and AOFCommandEncoder.
+// cairn-aof's subcommands on directories built here with AOFBase and CommandEncoder.
 
+import CairnRESP
 @testable import CairnTools
 import CairnStorage
 import Foundation
@@ -11,7 +12,7 @@ import Testing
 
     static func resp(_ words: [String]) -> [UInt8] {
         var out: [UInt8] = []
-        AOFCommandEncoder.encode(words.map { Array($0.utf8) }, to: &out)
+        CommandEncoder.append(words.map { Array($0.utf8) }, to: &out)
         return out
     }
 

@@ -18,7 +18,7 @@ import Testing
     func commands(_ key: [UInt8], _ value: Value, expireAt: Int64 = noExpiry, batch: Int = 1000) throws -> [[String]] {
         var out: [UInt8] = []
         var flushed: [UInt8] = []
-        try EntryRESP.append(key: key, value: value, expireAt: expireAt, batchElements: batch, to: &out) { pending in
+        try KeyCommands.append(key: key, value: value, expireAt: expireAt, itemsPerCommand: batch, to: &out) { pending in
             flushed += pending
             pending.removeAll()
         }
@@ -50,11 +50,10 @@ import Testing
                 == #"db=3 key="z" type=zset ttl=expired expire_at_ms=5000 value={"m": 1.5}"#)
     }
 
-    @Test func respCommandEncodingIsExact() {
-        let bytes = RESPCommandEncoding.command([b("SET"), b("k"), [0, 13, 10]])
-        #expect(bytes == b("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n") + [0, 13, 10] + b("\r\n"))
+    @Test func respSelectsTheDatabase() {
         var select: [UInt8] = []
-        EntryRESP.appendSelect(12, to: &select)
+        var stream = CommandStreamEncoder()
+        stream.select(12, to: &select)
         #expect(select == b("*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n"))
     }
 
@@ -84,7 +83,7 @@ import Testing
 
     @Test func respKeepsBinaryBytes() throws {
         var out: [UInt8] = []
-        try EntryRESP.append(key: [0, 0xff, 13, 10], value: Samples.string([10, 0]), expireAt: noExpiry, to: &out)
+        try KeyCommands.append(key: [0, 0xff, 13, 10], value: Samples.string([10, 0]), expireAt: noExpiry, itemsPerCommand: 1000, to: &out) { _ in }
         #expect(parseCommands(out) == [[b("SET"), [0, 0xff, 13, 10], [10, 0]]])
     }
 

@@ -4,6 +4,7 @@
 // and succeeded (rdb_last_bgsave_status:ok, LASTSAVE not older than the request); the file is
 // found through CONFIG GET dir / dbfilename, so the tool must run on the node's machine.
 
+import CairnRESP
 import CairnStorage
 #if canImport(Glibc)
 import Glibc
@@ -39,8 +40,7 @@ enum NodeSnapshot {
             requestedAt = UTCTime.nowMillis() / 1000
         }
         while true {
-            let reply = try client.command("BGSAVE")
-            if case .error(let message) = reply {
+            if let message = try client.command("BGSAVE").errorText {
                 // Another save or an AOF rewrite holds the fork: wait for it, then ask again.
                 if message.contains("in progress") || message.contains("child process is active") {
                     try wait(until: deadline, options)
@@ -76,7 +76,7 @@ enum NodeSnapshot {
         var files = [rdb]
         var nodeId: String? = nil
         if let cluster = try? info(client, section: "cluster"), cluster["cluster_enabled"] == "1" {
-            if case .bulk(let id?)? = try? client.command("CLUSTER", "MYID") { nodeId = String(decoding: id, as: UTF8.self) }
+            if case .bulkString(let id?)? = try? client.command("CLUSTER", "MYID") { nodeId = String(decoding: id, as: UTF8.self) }
             if let name = try? configGet(client, "cluster-config-file"), !name.contains("/"),
                let conf = try SourceFile.read(dir + "/" + name, as: name, role: .nodesConf) {
                 files.append(conf)
@@ -123,7 +123,7 @@ enum NodeSnapshot {
         if let user { args.append(Array(user.utf8)) }
         args.append(password)
         // The reply is shown, never the password.
-        if case .error(let message) = try client.command(args) {
+        if let message = try client.command(args).errorText {
             throw BackupError(.node, "AUTH refused by \(client.address): \(message)")
         }
     }
@@ -134,8 +134,8 @@ enum NodeSnapshot {
 
     private static func info(_ client: RESPClient, section: String) throws -> [String: String] {
         let reply = try client.command("INFO", section)
-        if case .error(let message) = reply { throw BackupError(.node, "INFO \(section) refused by \(client.address): \(message)") }
-        guard let text = reply.text else { throw BackupError(.node, "unexpected INFO reply from \(client.address)") }
+        if let message = reply.errorText { throw BackupError(.node, "INFO \(section) refused by \(client.address): \(message)") }
+        guard let text = reply.string else { throw BackupError(.node, "unexpected INFO reply from \(client.address)") }
         var fields: [String: String] = [:]
         for line in text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
             guard !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
@@ -151,8 +151,8 @@ enum NodeSnapshot {
 
     private static func configGet(_ client: RESPClient, _ name: String) throws -> String {
         let reply = try client.command("CONFIG", "GET", name)
-        guard case .array(let items?) = reply, items.count == 2, let value = items[1].text else {
-            if case .error(let message) = reply { throw BackupError(.node, "CONFIG GET \(name) refused by \(client.address): \(message)") }
+        guard case .array(let items?) = reply, items.count == 2, let value = items[1].string else {
+            if let message = reply.errorText { throw BackupError(.node, "CONFIG GET \(name) refused by \(client.address): \(message)") }
             throw BackupError(.node, "unexpected CONFIG GET \(name) reply from \(client.address)")
         }
         return value

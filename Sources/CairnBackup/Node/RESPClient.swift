@@ -1,34 +1,33 @@
 // A minimal blocking RESP2 client for the few commands `create --node` sends (AUTH, BGSAVE, INFO,
 // LASTSAVE, CONFIG GET, CLUSTER MYID). Plain sockets, no event loop: the tool does one thing at a
-// time. Replies are bounded (`replyBytesMax`) so a confused peer cannot make it allocate without end.
+// time. Commands are encoded by CairnRESP's CommandEncoder and replies decoded by its
+// RESPValueDecoder; a reply is bounded (`replyBytesMax`, and the decoder's line and nesting
+// limits) so that a confused peer cannot make the tool allocate without end.
 
+import CairnRESP
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-indirect enum RESPReply: Equatable {
-    case simple(String)
-    case error(String)
-    case integer(Int64)
-    case bulk([UInt8]?)
-    case array([RESPReply]?)
-
-    var text: String? {
-        switch self {
-        case .simple(let s): return s
-        case .bulk(let b?): return String(decoding: b, as: UTF8.self)
-        default: return nil
-        }
-    }
-}
-
 final class RESPClient {
     static let replyBytesMax = 64 * 1024 * 1024
+    static let readChunkBytes = 64 * 1024
+    /// Header lines of at most 64 KiB; no bulk string or array longer than a whole reply may be.
+    static let replyLimits: RESPLimits = {
+        var limits = RESPLimits.redisDefault
+        limits.inlineBytesMax = 64 * 1024
+        limits.bulkLengthBytesMax = replyBytesMax
+        limits.multibulkCountMax = replyBytesMax
+        return limits
+    }()
     private let fd: Int32
-    private var buffer: [UInt8] = []
-    private var position = 0
+    /// Bytes received and not decoded yet.
+    private var input = ByteBufferAllocator().buffer(capacity: RESPClient.readChunkBytes)
+    /// A value at most 7 aggregates deep, as this client always accepted.
+    private var decoder = RESPValueDecoder(limits: RESPClient.replyLimits, nestingDepthMax: 7)
     let address: String
 
     /// Connects to `host:port` (a name, IPv4 or IPv6 address) within `timeoutSeconds`; the same
@@ -77,15 +76,10 @@ final class RESPClient {
     deinit { close(fd) }
 
     /// Sends one command and reads its reply.
-    func command(_ args: String...) throws -> RESPReply { try command(args.map { Array($0.utf8) }) }
+    func command(_ args: String...) throws -> RESPValue { try command(args.map { Array($0.utf8) }) }
 
-    func command(_ args: [[UInt8]]) throws -> RESPReply {
-        var out = Array("*\(args.count)\r\n".utf8)
-        for a in args {
-            out += Array("$\(a.count)\r\n".utf8)
-            out += a
-            out += [0x0D, 0x0A]
-        }
+    func command(_ args: [[UInt8]]) throws -> RESPValue {
+        let out = CommandEncoder.encode(args)
         var done = 0
         while done < out.count {
             let n = out.withUnsafeBytes { send(fd, $0.baseAddress! + done, out.count - done, Int32(MSG_NOSIGNAL)) }
@@ -95,38 +89,20 @@ final class RESPClient {
             }
             done += n
         }
-        var budget = Self.replyBytesMax
-        return try reply(depth: 0, budget: &budget)
+        return try reply()
     }
 
-    private func reply(depth: Int, budget: inout Int) throws -> RESPReply {
-        guard depth < 8 else { throw BackupError(.node, "reply from \(address) nests too deeply") }
-        let line = try readLine(budget: &budget)
-        guard let kind = line.first else { throw BackupError(.node, "empty reply line from \(address)") }
-        let body = String(decoding: line.dropFirst(), as: UTF8.self)
-        switch kind {
-        case UInt8(ascii: "+"): return .simple(body)
-        case UInt8(ascii: "-"): return .error(body)
-        case UInt8(ascii: ":"):
-            guard let v = Int64(body) else { throw protocolError("bad integer '\(body)'") }
-            return .integer(v)
-        case UInt8(ascii: "$"):
-            guard let n = Int(body), n >= -1 else { throw protocolError("bad bulk length '\(body)'") }
-            if n == -1 { return .bulk(nil) }
-            guard n + 2 <= budget else { throw protocolError("reply larger than \(Self.replyBytesMax) bytes") }
-            budget -= n + 2
-            let data = try readExactly(n + 2)
-            guard data[n] == 0x0D && data[n + 1] == 0x0A else { throw protocolError("bulk string without CRLF") }
-            return .bulk(Array(data[0..<n]))
-        case UInt8(ascii: "*"):
-            guard let n = Int(body), n >= -1 else { throw protocolError("bad array length '\(body)'") }
-            if n == -1 { return .array(nil) }
-            guard n <= budget else { throw protocolError("array too long") }
-            var items: [RESPReply] = []
-            for _ in 0..<n { items.append(try reply(depth: depth + 1, budget: &budget)) }
-            return .array(items)
-        default:
-            throw protocolError("unexpected reply type byte \(kind)")
+    /// Decodes the reply as its bytes arrive, counting them against `replyBytesMax`.
+    private func reply() throws -> RESPValue {
+        var received = input.readableBytes
+        while true {
+            do {
+                if let value = try decoder.decode(&input) { return value }
+            } catch let e as RESPDecodingError {
+                throw protocolError(e.message)
+            }
+            guard received <= Self.replyBytesMax else { throw protocolError("reply larger than \(Self.replyBytesMax) bytes") }
+            received += try fill()
         }
     }
 
@@ -134,48 +110,30 @@ final class RESPClient {
         BackupError(.node, "protocol error from \(address): \(what)")
     }
 
-    private func fill() throws {
-        if position > 0 {
-            buffer.removeFirst(position)
-            position = 0
-        }
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Reads what the socket has (at least one byte) and returns how much.
+    private func fill() throws -> Int {
+        input.discardReadBytes()
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
-                buffer.append(contentsOf: chunk[0..<n])
-                return
+            var n = 0
+            var code: Int32 = 0
+            input.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.readChunkBytes) { free in
+                n = recv(fd, free.baseAddress, free.count, 0)
+                code = errno
+                return max(n, 0)
             }
+            if n > 0 { return n }
             if n == 0 { throw BackupError(.node, "\(address) closed the connection") }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { throw BackupError(.node, "\(address) did not reply in time") }
-            throw BackupError(.node, "cannot read from \(address): \(SystemText.error(errno))")
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { throw BackupError(.node, "\(address) did not reply in time") }
+            throw BackupError(.node, "cannot read from \(address): \(SystemText.error(code))")
         }
     }
+}
 
-    private func readLine(budget: inout Int) throws -> [UInt8] {
-        var scanned = position
-        while true {
-            while scanned + 1 < buffer.count {
-                if buffer[scanned] == 0x0D && buffer[scanned + 1] == 0x0A {
-                    let line = Array(buffer[position..<scanned])
-                    budget -= scanned + 2 - position
-                    position = scanned + 2
-                    return line
-                }
-                scanned += 1
-            }
-            guard buffer.count - position < 64 * 1024 else { throw protocolError("reply line too long") }
-            let consumed = position
-            try fill()
-            scanned -= consumed
-        }
-    }
-
-    private func readExactly(_ n: Int) throws -> [UInt8] {
-        while buffer.count - position < n { try fill() }
-        let out = Array(buffer[position..<(position + n)])
-        position += n
-        return out
+extension RESPValue {
+    /// The message of an error reply; nil for any other reply.
+    var errorText: String? {
+        guard case .error(let message) = self else { return nil }
+        return String(decoding: message, as: UTF8.self)
     }
 }

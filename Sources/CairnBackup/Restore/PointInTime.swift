@@ -42,7 +42,7 @@ enum PointInTime {
             let fd = open(path, O_RDWR | O_CLOEXEC)
             guard fd >= 0 else { throw BackupError.io("cannot open \(path)", errno: errno) }
             defer { close(fd) }
-            let scan = try AOFTimestampScanner(fd: fd, name: aofRelative + "/" + incr.name).scan(after: ts)
+            let scan = try AOFTimestampScan(fd: fd, name: aofRelative + "/" + incr.name, after: ts)
             if result.firstTimestamp == nil { result.firstTimestamp = scan.firstTimestamp }
             if let last = scan.lastTimestamp { result.lastTimestamp = last }
             guard let cut = scan.cutOffset else { continue }
@@ -85,6 +85,6 @@ enum PointInTime {
             }
             return nil
         }
-        return try AOFTimestampScanner(fd: fd, name: path).scan(after: Int64.max).firstTimestamp
+        return try AOFTimestampScan(fd: fd, name: path, after: Int64.max).firstTimestamp
     }
 }

@@ -39,7 +39,7 @@ public final class AOFWriter {
     public private(set) var fd: Int32
     public var name: String
     public var policy: AOFFsyncPolicy
-    public var encoder: AOFCommandEncoder
+    public var encoder: CommandStreamEncoder
     /// Encoded commands not yet written (INFO aof_buffer_length).
     public private(set) var buffer: [UInt8] = []
     /// Bytes in the current increment (Redis's aof_last_incr_size).
@@ -76,7 +76,7 @@ public final class AOFWriter {
         self.fd = fd
         self.name = name
         self.policy = policy
-        self.encoder = AOFCommandEncoder(timestamps: timestamps)
+        self.encoder = CommandStreamEncoder(timestamps: timestamps)
         self.incrementBytes = existingBytes
         self.fsyncedBytes = existingBytes
         self.lastFsyncSeconds = nowSeconds
@@ -217,7 +217,7 @@ public final class AOFWriter {
         fsyncedBytes = 0
         lastFsyncSeconds = nowSeconds
         // The new file must say which database its first command is for.
-        encoder.selectedDB = -1
+        encoder.forgetSelectedDB()
     }
 
     /// Writes what is buffered and fsyncs on the calling thread (shutdown, CONFIG SET appendonly

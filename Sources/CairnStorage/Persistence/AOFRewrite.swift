@@ -255,7 +255,7 @@ extension Persistence {
         }
         aof.manifest = manifest
         if aof.writer != nil {
-            aof.writer?.encoder.selectedDB = -1
+            aof.writer?.encoder.forgetSelectedDB()
             aof.otherFilesBytes = fileSize(basePath)
             aof.sizeAtLastRewrite = aof.currentSize
         }
