@@ -23,19 +23,7 @@ import Glibc
         return names.sorted()
     }
 
-    static func contents(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { break }
-            out += chunk[0..<n]
-        }
-        return out
-    }
+    static func contents(_ path: String) -> [UInt8]? { AOFTestFiles.read(path) }
 
     static func cleanUp(_ dir: String) {
         for name in entries(dir) {

@@ -143,17 +143,5 @@ extension FaultyFileSystem {
     }
 
     /// The whole content of the file at `path` (nil if it cannot be read), with plain calls.
-    static func contents(_ path: String) -> [UInt8]? {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { Glibc.close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out += chunk[0..<n]
-        }
-        return out
-    }
+    static func contents(_ path: String) -> [UInt8]? { AOFTestFiles.read(path) }
 }

@@ -98,7 +98,7 @@ import Testing
     /// Random inserts, removals (so every kind of move into a hole), expiry changes and flushes
     /// against a model of each slot's keys; the structure is validated along the way.
     @Test func randomizedAgainstAModel() {
-        var rng = SlotTestRandom(seed: 0x5107)
+        var rng = FastRandom(seed: 0x5107)
         var t = KeyTable()
         t.enableSlotIndex()
         var model: [Int: [String]] = [:]  // slot -> keys, newest last
@@ -204,18 +204,5 @@ import Testing
         h.run("SET", "{e}4", "v")
         h.run("FLUSHALL")
         #expect(h.engine.databases.allSatisfy { $0.countKeys(inSlot: slot) == 0 && $0.table.isSlotIndexEnabled })
-    }
-}
-
-/// A small seeded generator, so a failing run can be replayed.
-private struct SlotTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
