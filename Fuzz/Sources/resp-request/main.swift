@@ -6,7 +6,10 @@ import FuzzSupport
 // error ends the connection, as the request loop does. Checked beyond "no trap": argument ranges
 // lie inside their request, and the same bytes fed in pieces (split where the input's hash says)
 // give the same requests and the same error as fed at once: the parser resumes where it stopped.
-// One input in four is parsed with tight limits and as an unauthenticated client too.
+// One input in four is parsed with tight limits and as an unauthenticated client too. And the
+// parser never stalls: with tight limits, once enough filler follows the input to finish any bulk
+// string and overflow any line, the connection must end in a protocol error; "need more bytes"
+// is then a parser waiting for what can never come.
 
 /// What a connection made of its input: each request's arguments, or its protocol error.
 enum Outcome: Equatable {
@@ -63,7 +66,18 @@ func parseConnection(_ input: UnsafeRawBufferPointer, pieces: [Int], limits: RES
 let tightLimits = RESPLimits(bulkLengthBytesMax: 100, queryBufferBytesMax: 1000, inlineBytesMax: 32,
                              multibulkCountMax: 20, unauthenticatedMultibulkCountMax: 3, unauthenticatedBulkLengthBytesMax: 10)
 
+/// Parses `input` followed by filler; true when the connection ended in a protocol error (as it
+/// must: the filler is not a request that fits the limits), false when it still wanted bytes.
+func endsWithError(_ input: UnsafeRawBufferPointer) -> Bool {
+    let filler = tightLimits.bulkLengthBytesMax + 2 + tightLimits.inlineBytesMax + 1
+    let bytes = Array(input) + [UInt8](repeating: UInt8(ascii: "x"), count: filler)
+    let outcomes = bytes.withUnsafeBytes { parseConnection($0, pieces: [$0.count], limits: tightLimits, authenticated: true) }
+    if case .protocolError? = outcomes.last { return true }
+    return false
+}
+
 FuzzDriver.run { input in
+    FuzzCheck.require(endsWithError(input), "the parser waits for more bytes that cannot help (\(input.count) input bytes)")
     let whole = parseConnection(input, pieces: [input.count], limits: .redisDefault, authenticated: true)
     // A header line or inline request longer than the limit is refused only while its end has
     // not arrived (as Redis): pieces can change the verdict only for inputs longer than that.
