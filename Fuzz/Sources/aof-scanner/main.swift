@@ -5,15 +5,24 @@ import FuzzSupport
 // one AOF file, as the loader and `cairn-aof check` read it: commands and annotations until the
 // end, a torn tail or damage. Checked beyond "no trap": each item lies between the previous one
 // and the end of the file, every argument's bytes can be read, and a refusal names an offset
-// inside the file at or after the command it refuses.
+// inside the file at or after the command it refuses. A file that starts with an RDB (a base
+// written with the RDB preamble, a Redis 5/6 single-file AOF) is read as AOFLoader reads it: the
+// RDB is loaded, then the commands after it are scanned from where it ended.
 
 nonisolated(unsafe) let file = ScratchFile()
 
 FuzzDriver.run { input in
     file.replace(with: input)
     let size = Int64(input.count)
-    let scanner = AOFScanner(fd: file.fd, fileSize: size)
-    var previousEnd: Int64 = 0
+    var start: Int64 = 0
+    if input.starts(with: RDBFormat.magic) {
+        let reader = try RDBReader(fd: file.fd)
+        reader.allowsTrailingData = true
+        _ = try RDBSnapshot.load(from: reader, into: Engine(), options: RDBLoadOptions())
+        start = Int64(reader.offset)
+    }
+    let scanner = AOFScanner(fd: file.fd, startOffset: start, fileSize: size)
+    var previousEnd = start
     var checksum: UInt8 = 0
     do throws(AOFScanProblem) {
         while true {

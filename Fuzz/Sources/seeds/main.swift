@@ -108,6 +108,11 @@ for path in rdbFiles {
 for directory in aofDirectories {
     for path in files(directory, where: { $0.hasSuffix(".manifest") }) { write("aof-manifest", base(directory) + "-" + base(path), read(path)) }
     for path in files(directory, where: { $0.hasSuffix(".aof") }) { write("aof-scanner", base(directory) + "-" + base(path), read(path)) }
+    // A Redis 5/6 AOF with an RDB preamble: the base RDB, then the commands of an increment.
+    if let rdb = files(directory, where: { $0.hasSuffix(".base.rdb") }).first,
+       let incr = files(directory, where: { $0.hasSuffix(".incr.aof") }).last {
+        write("aof-scanner", base(directory) + "-preamble.aof", read(rdb) + read(incr))
+    }
 }
 
 // Backups: the archives, and the tar streams of the unencrypted ones.
