@@ -1,9 +1,12 @@
 #ifndef CAIRN_CPOSIX_SHIM_H
 #define CAIRN_CPOSIX_SHIM_H
-// Linux system calls Swift cannot call directly because glibc declares them variadic.
+// Linux calls Swift cannot reach directly: prctl (glibc declares it variadic) and
+// malloc_usable_size (in <malloc.h>, which the Glibc module does not export).
 #include <signal.h>
+#include <stddef.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <malloc.h>
 #endif
 
 /// Asks the kernel to send `signal` to the calling process when the thread that forked it ends
@@ -14,6 +17,16 @@ static inline int cairn_set_parent_death_signal(int signal) {
 #else
     (void)signal;
     return -1;
+#endif
+}
+
+/// Usable bytes of a block from malloc (at least what was asked for).
+static inline size_t cairn_malloc_usable_size(void *block) {
+#ifdef __linux__
+    return malloc_usable_size(block);
+#else
+    (void)block;
+    return 0;
 #endif
 }
 #endif

@@ -156,7 +156,7 @@ enum DebugCommand {
                     }
                 }
                 let i = db.insert(key, .string(StringBytes(value, raw: value.count > Value.embeddedStringBytesMax)))
-                db.table[i].accessClock = server.admin.evictor.initialClock(c.engine)
+                db.table.setAccessClock(at: i, server.admin.evictor.initialClock(c.engine))
             }
             j += 1
         }

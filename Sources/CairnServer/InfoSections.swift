@@ -190,7 +190,7 @@ enum InfoSections {
         var counted: Int64 = 0
         for _ in 0..<n {
             guard let i = db.table.randomVolatileIndex(using: &engine.random) else { break }
-            let remaining = db.table[i].expireAt - engine.now
+            let remaining = db.table.expireAt(at: i) - engine.now
             if remaining > 0 {
                 sum += remaining
                 counted += 1

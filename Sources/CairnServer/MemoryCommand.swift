@@ -47,7 +47,7 @@ enum MemoryCommand {
         }
         let db = c.db
         guard let i = db.table.find(c.args[2]) else { return c.reply.null() }
-        c.reply.integer(MemoryUsage.keyBytes(key: db.table.key(at: i), entry: db.table[i], samples: samples == Int.max ? 0 : samples))
+        c.reply.integer(MemoryUsage.keyBytes(db.table, at: i, samples: samples == Int.max ? 0 : samples))
     }
 
     struct Overview {

@@ -163,7 +163,7 @@ extension Engine {
 
     private func holds(_ db: Database, _ key: [UInt8], _ awaits: BlockedState.Awaits) -> Bool {
         guard let i = db.lookup(key) else { return false }
-        switch (db.table[i].value, awaits) {
+        switch (db.table.value(at: i), awaits) {
         case (.list, .list), (.zset, .zset): return true
         default: return false
         }

@@ -107,7 +107,7 @@ import Testing
         let engine = h.server.engine
         let db = engine.databases[0]
         // Age every key, then touch the first ten.
-        for i in db.table.indices { db.table[i].accessClock = engine.lruClock &- 1000 }
+        for i in db.table.indices { db.table.setAccessClock(at: i, engine.lruClock &- 1000) }
         for i in 0..<10 { h.run("GET", "k\(i)") }
         let full = MemoryUsage.datasetBytes(engine)
         Self.limit(h, full / 2)

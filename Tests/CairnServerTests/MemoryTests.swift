@@ -14,11 +14,15 @@ import Testing
               case .integer(let int) = h.run("MEMORY", "USAGE", "int") else {
             Issue.record("MEMORY USAGE answers integers"); return
         }
-        #expect(small > 0 && int > 0)
-        #expect(big > 10_000 && big < 11_000)
-        #expect(int <= small)
+        // A 16-byte table slot and a 4-byte bucket share, plus the key's record as one malloc chunk
+        // (KeyRecord.swift): header 16 + key + value bytes, or + 8 for an integer's scalar.
+        #expect(small == 16 + 4 + MemoryUsage.mallocChunk(16 + 5 + 1))
+        #expect(int == 16 + 4 + MemoryUsage.mallocChunk(16 + 8 + 3))
+        #expect(big == 16 + 4 + MemoryUsage.mallocChunk(16 + 3 + 10_000))
+        // An expiry: a volatile-list slot and the record's 16-byte expiry block.
         h.run("EXPIRE", "small", "100")
-        #expect(h.run("MEMORY", "USAGE", "small") == .integer(small + 4))
+        let withExpiry = Int64(16 + 4 + 4 + MemoryUsage.mallocChunk(16 + 16 + 5 + 1))
+        #expect(h.run("MEMORY", "USAGE", "small") == .integer(withExpiry))
         #expect(h.run("MEMORY", "USAGE", "nokey") == .nilBulk)
         #expect(h.run("MEMORY", "USAGE", "big", "SAMPLES", "0") == .integer(big))
         #expect(h.run("MEMORY", "USAGE", "big", "samples", "1", "SAMPLES", "2") == .integer(big))

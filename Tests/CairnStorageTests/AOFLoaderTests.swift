@@ -68,10 +68,10 @@ import Glibc
     static func value(_ engine: Engine, _ key: String, db: Int = 0) -> String? {
         let database = engine.databases[db]
         guard let i = database.table.find(Array(key.utf8)) else { return nil }
-        switch database.table[i].value {
+        switch database.table.value(at: i) {
         case .int(let v): return String(v)
         case .string(let s): return String(decoding: s.bytes, as: UTF8.self)
-        default: return "<\(database.table[i].value.typeName)>"
+        default: return "<\(database.table.value(at: i).typeName)>"
         }
     }
 

@@ -52,7 +52,7 @@ import Testing
         for i in 0..<10 { t.insert(key: key("k\(i)"), hash: i % 3, value: .int(Int64(i)), expireAt: i.isMultiple(of: 2) ? 1000 + Int64(i) : noExpiry) }
         // k9 is last; removing k2 moves it to index 2, with its chain link and volatile slot.
         guard let i2 = key("k2").withUnsafeBytes({ t.find($0, hash: 2) }) else { Issue.record("missing"); return }
-        let removed = t.remove(at: i2)
+        let removed = t.take(at: i2)
         if case .int(let v) = removed.value { #expect(v == 2) } else { Issue.record("wrong value") }
         #expect(removed.expireAt == 1002)
         #expect(t.key(at: i2) == key("k9"))
@@ -133,7 +133,7 @@ import Testing
             case 4...6:
                 if let i = find(k) {
                     #expect(t.key(at: i) == k)
-                    let removed = t.remove(at: i)
+                    let removed = t.take(at: i)
                     #expect(removed.expireAt == model[k]?.1)
                     model[k] = nil
                 } else {
@@ -147,7 +147,7 @@ import Testing
                 }
             default:
                 if let i = find(k) {
-                    t[i].value = .int(value)
+                    t.setValue(at: i, .int(value))
                     model[k]?.0 = value
                 }
             }
@@ -176,7 +176,7 @@ import Testing
         var seen: [[UInt8]: Int] = [:]
         var cursor: UInt64 = 0
         repeat {
-            cursor = t.scan(cursor: cursor) { seen[$0.key, default: 0] += 1 }
+            cursor = t.scan(cursor: cursor) { seen[t.key(at: $0), default: 0] += 1 }
         } while cursor != 0
         #expect(seen.count == 3000)
         #expect(seen.values.allSatisfy { $0 == 1 }, "without resizes, no key comes twice")
@@ -197,7 +197,7 @@ import Testing
         var cursor: UInt64 = 0
         var steps = 0
         repeat {
-            cursor = t.scan(cursor: cursor) { seen.insert($0.key) }
+            cursor = t.scan(cursor: cursor) { seen.insert(t.key(at: $0)) }
             steps += 1
             if Int.random(in: 0..<3, using: &rng) == 0 {
                 if Bool.random(using: &rng) {
@@ -235,5 +235,138 @@ import Testing
             counts[i] += 1
         }
         #expect(counts.allSatisfy { $0 > 800 && $0 < 1200 })
+    }
+
+    // MARK: records (KeyRecord.swift)
+
+    /// What a model says an entry holds, compared with the table's view of it.
+    enum Held: Equatable { case int(Int64), bytes([UInt8], raw: Bool), list([[UInt8]]) }
+
+    func held(_ t: KeyTable, _ i: Int) -> Held? {
+        switch t.value(at: i) {
+        case .int(let v): return .int(v)
+        case .string(let s): return .bytes(s.bytes, raw: s.raw)
+        case .list(let l):
+            var items: [[UInt8]] = []
+            if l.count > 0 { l.forEach(from: 0, through: l.count - 1) { items.append(Array($0)); return true } }
+            return .list(items)
+        default: return nil
+        }
+    }
+
+    /// Values of every kind and size replace each other in place, with and without an expiry, and
+    /// each record keeps its key, value, expiry, access clock and volatile slot through the moves
+    /// realloc makes; checked against a model after every step.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func recordsKeepEverythingThroughReplacements(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var t = KeyTable()
+        defer { t.removeAll() }
+        var model: [[UInt8]: (held: Held, expireAt: Int64, clock: UInt32)] = [:]
+        func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+        func randomValue() -> (Value, Held) {
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0:
+                let v = Int64.random(in: Int64.min...Int64.max, using: &rng)
+                return (.int(v), .int(v))
+            case 1:
+                let b = bytes(Int.random(in: 0...44, using: &rng))
+                return (.string(StringBytes(b, raw: false)), .bytes(b, raw: false))
+            case 2:
+                let b = bytes([45, 100, 5000, 70_000].randomElement(using: &rng)!)
+                return (.string(StringBytes(b, raw: true)), .bytes(b, raw: true))
+            default:
+                let items = (0..<Int.random(in: 1...5, using: &rng)).map { _ in bytes(Int.random(in: 0...20, using: &rng)) }
+                return (.list(QuickList(items)), .list(items))
+            }
+        }
+        for step in 0..<3000 {
+            let k = bytes(Int.random(in: 0...40, using: &rng) % (step % 7 + 1) + 1)
+            let found = t.find(k)
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0, 1:
+                let (v, h) = randomValue()
+                if let i = found {
+                    t.setValue(at: i, v)
+                    model[k]!.held = h
+                } else {
+                    let expire = Bool.random(using: &rng) ? Int64.random(in: 1...1_000_000, using: &rng) : noExpiry
+                    let clock = UInt32.random(in: 0...UInt32.max, using: &rng)
+                    t.insert(key: k, hash: KeyTable.hash(k), value: v, expireAt: expire, accessClock: clock)
+                    model[k] = (h, expire, clock)
+                }
+            case 2:
+                // SET's path: int when the bytes are a canonical integer.
+                let b = Bool.random(using: &rng) ? Array(String(Int64.random(in: -99999...99999, using: &rng)).utf8) : bytes(Int.random(in: 0...60, using: &rng))
+                let expected: Held = b.count <= 20 ? (Int64(String(decoding: b, as: UTF8.self)).flatMap { String($0) == String(decoding: b, as: UTF8.self) ? .int($0) : nil } ?? .bytes(b, raw: b.count > 44)) : .bytes(b, raw: b.count > 44)
+                if let i = found {
+                    b.withUnsafeBytes { t.setString(at: i, $0) }
+                    model[k]!.held = expected
+                } else {
+                    k.withUnsafeBytes { kb in b.withUnsafeBytes { _ = t.insertString(key: kb, hash: KeyTable.hash(k), $0, accessClock: 7) } }
+                    model[k] = (expected, noExpiry, 7)
+                }
+            case 3:
+                if let i = found {
+                    let expire = Bool.random(using: &rng) ? Int64.random(in: 1...1_000_000, using: &rng) : noExpiry
+                    t.setExpire(at: i, expire)
+                    model[k]!.expireAt = expire
+                }
+            case 4:
+                if let i = found {
+                    let clock = UInt32.random(in: 0...UInt32.max, using: &rng)
+                    t.setAccessClock(at: i, clock)
+                    model[k]!.clock = clock
+                }
+            default:
+                if let i = found {
+                    let taken = t.take(at: i)
+                    #expect(taken.expireAt == model[k]!.expireAt)
+                    model[k] = nil
+                }
+            }
+            if step % 50 == 0 || step == 2999 {
+                #expect(t.validate() == nil)
+                #expect(t.count == model.count)
+                #expect(t.volatileCount == model.values.filter { $0.expireAt != noExpiry }.count)
+                for (mk, m) in model {
+                    guard let i = t.find(mk) else { Issue.record("missing key"); return }
+                    #expect(t.key(at: i) == mk)
+                    #expect(held(t, i) == m.held)
+                    #expect(t.expireAt(at: i) == m.expireAt)
+                    #expect(t.accessClock(at: i) == m.clock)
+                }
+            }
+        }
+    }
+
+    /// A string value is read in place (no copy) and an integer as its number.
+    @Test func stringViewsReadInPlace() {
+        var t = KeyTable()
+        defer { t.removeAll() }
+        t.insert(key: key("n"), hash: KeyTable.hash(key("n")), value: .int(-42))
+        t.insert(key: key("s"), hash: KeyTable.hash(key("s")), value: .string(StringBytes(key("hello"), raw: false)))
+        t.insert(key: key("l"), hash: KeyTable.hash(key("l")), value: .list(QuickList([key("x")])))
+        guard case .int(-42)? = t.stringView(at: t.find(key("n"))!) else { Issue.record("int view"); return }
+        guard case .bytes(let b)? = t.stringView(at: t.find(key("s"))!) else { Issue.record("bytes view"); return }
+        #expect(Array(b) == key("hello"))
+        #expect(t.stringView(at: t.find(key("l"))!) == nil)
+        #expect(t.isString(at: t.find(key("n"))!) && t.isString(at: t.find(key("s"))!) && !t.isString(at: t.find(key("l"))!))
+    }
+
+    /// A collection in a record is retained once by it and released when the record goes.
+    @Test func recordsHoldOneReferenceToACollection() {
+        var t = KeyTable()
+        weak var weakList: QuickList?
+        do {
+            let list = QuickList([key("a")])
+            weakList = list
+            t.insert(key: key("l"), hash: KeyTable.hash(key("l")), value: .list(list))
+            t.setValue(at: t.find(key("l"))!, .list(list))  // the same object again
+        }
+        #expect(weakList != nil)
+        t.setValue(at: t.find(key("l"))!, .int(1))
+        #expect(weakList == nil)
+        t.removeAll()
     }
 }

@@ -85,7 +85,7 @@ extension RESPValue {
         h.run("SET", "a", "1")
         let db = h.engine.databases[0]
         guard let i = db.table.find(Array("a".utf8)) else { Issue.record("missing key"); return }
-        db.table[i].accessClock = h.engine.lruClock &- 100
+        db.table.setAccessClock(at: i, h.engine.lruClock &- 100)
         h.run("TYPE", "a")
         h.run("EXISTS", "a")
         h.run("TTL", "a")
@@ -353,12 +353,12 @@ extension RESPValue {
         #expect(fresh <= 1)
         let db = h.engine.databases[0]
         guard let i = db.table.find(Array("a".utf8)) else { Issue.record("missing key"); return }
-        db.table[i].accessClock = h.engine.lruClock &- 1000
+        db.table.setAccessClock(at: i, h.engine.lruClock &- 1000)
         guard case .integer(let idle) = h.run("OBJECT", "IDLETIME", "a") else { Issue.record("no idle time"); return }
         #expect(idle >= 999 && idle <= 1001)
         // An access clock ahead of the current one means the 24-bit clock wrapped since.
         let clock = h.engine.lruClock
-        db.table[i].accessClock = (clock + 10) & 0xFF_FFFF
+        db.table.setAccessClock(at: i, (clock + 10) & 0xFF_FFFF)
         guard case .integer(let wrapped) = h.run("OBJECT", "IDLETIME", "a") else { Issue.record("no idle time"); return }
         #expect(wrapped >= 0xFF_FFFF - 11 && wrapped <= 0xFF_FFFF - 9)
         h.run("GET", "a")

@@ -52,7 +52,7 @@ import Testing
     @Test func expiredKeysBecomeDelsBeforeTheCommand() {
         let (h, r) = recorded()
         h.run("SET", "k", "v", "PX", "1")
-        h.engine.databases[0].table[h.engine.databases[0].lookup(Array("k".utf8))!].expireAt = 1  // long past
+        h.engine.databases[0].table.setExpire(at: h.engine.databases[0].lookup(Array("k".utf8))!, 1)  // long past
         h.run("SET", "k", "new")
         let last = r.batches.last!.map { $0.args.map { String(decoding: $0, as: UTF8.self) } }
         #expect(last == [["MULTI"], ["DEL", "k"], ["SET", "k", "new"], ["EXEC"]])

@@ -171,7 +171,7 @@ struct ExpectedKeyspace: Equatable {
     static func encodings(_ engine: Engine) -> [Int: [[UInt8]: String]] {
         var out: [Int: [[UInt8]: String]] = [:]
         for db in engine.databases where db.count > 0 {
-            for i in db.table.indices { out[db.id, default: [:]][db.table.key(at: i)] = "\(db.table[i].value.encodingName)" }
+            for i in db.table.indices { out[db.id, default: [:]][db.table.key(at: i)] = "\(db.table.value(at: i).encodingName)" }
         }
         return out
     }

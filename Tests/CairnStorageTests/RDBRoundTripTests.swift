@@ -176,14 +176,14 @@ func loadFromBytes(_ bytes: [UInt8], verifyChecksum: Bool = true) throws -> Engi
         let engine = sampleEngine()
         let db = engine.databases[0]
         for i in db.table.indices {
-            let value = db.table[i].value
+            let value = db.table.value(at: i)
             let payload = DumpPayload.encode(value, lzf: true)
             #expect(DumpPayload.verify(payload))
             let back = try DumpPayload.decode(payload, settings: engine.settings)
             let copy = Engine()
-            copy.databases[0].insert(db.table.key(at: i), back, expireAt: db.table[i].expireAt)
+            copy.databases[0].insert(db.table.key(at: i), back, expireAt: db.table.expireAt(at: i))
             let original = Engine()
-            original.databases[0].insert(db.table.key(at: i), value, expireAt: db.table[i].expireAt)
+            original.databases[0].insert(db.table.key(at: i), value, expireAt: db.table.expireAt(at: i))
             #expect(renderKeyspace(copy) == renderKeyspace(original))
             var bad = payload
             bad[0] ^= 0x40
@@ -208,7 +208,7 @@ func loadFromBytes(_ bytes: [UInt8], verifyChecksum: Bool = true) throws -> Engi
         var crc = CRC64.checksum(body).littleEndian
         withUnsafeBytes(of: &crc) { body.append(contentsOf: $0) }
         let engine = try loadFromBytes(body)
-        guard let i = engine.databases[0].lookup(Array("s".utf8)), case .set(let set) = engine.databases[0].table[i].value else {
+        guard let i = engine.databases[0].lookup(Array("s".utf8)), case .set(let set) = engine.databases[0].table.value(at: i) else {
             Issue.record("no set loaded")
             return
         }

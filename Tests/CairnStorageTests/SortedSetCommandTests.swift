@@ -82,7 +82,7 @@ extension EngineHarness {
 
     func zset(_ key: String, db: Int = 0) -> SortedSetValue? {
         let database = engine.databases[db]
-        guard let i = database.lookup(Array(key.utf8)), case .zset(let z) = database.table[i].value else { return nil }
+        guard let i = database.lookup(Array(key.utf8)), case .zset(let z) = database.table.value(at: i) else { return nil }
         return z
     }
 }

@@ -8,12 +8,12 @@ extension EngineHarness {
 
     func encoding(_ key: String) -> String? {
         guard let i = db.lookup(Array(key.utf8)) else { return nil }
-        return "\(db.table[i].value.encodingName)"
+        return "\(db.table.value(at: i).encodingName)"
     }
 
     func expireAt(_ key: String) -> Int64? {
         guard let i = db.lookup(Array(key.utf8)) else { return nil }
-        return db.table[i].expireAt
+        return db.table.expireAt(at: i)
     }
 
     func run(bytes words: [UInt8]...) -> RESPValue { run(words) }
@@ -472,11 +472,11 @@ extension RESPValue {
 @Suite struct InPlaceEditTests {
     /// Address of the stored bytes of `key`.
     func storage(_ h: EngineHarness, _ key: String) -> UnsafeRawPointer? {
-        guard let i = h.db.lookup(Array(key.utf8)), case .string(let s) = h.db.table[i].value else { return nil }
-        return s.bytes.withUnsafeBytes { $0.baseAddress }
+        guard let i = h.db.lookup(Array(key.utf8)), case .bytes(let b)? = h.db.table.stringView(at: i) else { return nil }
+        return b.baseAddress
     }
 
-    /// APPEND, SETRANGE and SETBIT must edit the stored array, not copy it: with amortised growth
+    /// APPEND, SETRANGE and SETBIT must edit the stored bytes, not copy them: with amortised growth
     /// the buffer moves only a few times over many edits, while a copy per edit would move it always.
     @Test func editsDoNotCopyTheValue() {
         let h = EngineHarness()

@@ -42,30 +42,27 @@ enum BitCommands {
         let key = c.args[1]
         let db = c.db
         let byte = offset >> 3
-        var bytes: [UInt8]
-        var index: Int?
+        let index: Int
         var changed = false
         switch StringCommands.lookupStringIndex(c, key) {
         case .wrongType: return
         case .missing:
-            bytes = []
+            index = db.insert(key, .string(StringBytes([], raw: true)))
         case .found(let i):
             index = i
-            bytes = StringCommands.takeBytes(db, i)
         }
-        if bytes.count <= byte {
-            bytes.append(contentsOf: repeatElement(0, count: byte + 1 - bytes.count))
-            changed = true
-        }
+        let current = db.table.stringLength(at: index) ?? 0
+        if current <= byte { changed = true }
         let mask = UInt8(0x80) >> UInt8(offset & 7)
-        let old = bytes[byte] & mask != 0
-        if old != (on == 1) {
-            bytes[byte] ^= mask
-            changed = true
-        }
         // Redis unshares the value even when no bit changes, so it always ends up raw.
-        let value = Value.string(StringBytes(bytes, raw: true))
-        if let index { db.table[index].value = value } else { db.insert(key, value) }
+        let old = db.table.editString(at: index, length: max(current, byte + 1)) { out in
+            let old = out[byte] & mask != 0
+            if old != (on == 1) {
+                out[byte] ^= mask
+                changed = true
+            }
+            return old
+        }
         if changed { c.engine.dirty += 1 }
         c.reply.integer(old ? 1 : 0)
     }

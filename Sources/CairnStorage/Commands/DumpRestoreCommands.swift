@@ -16,7 +16,7 @@ enum DumpRestoreCommands {
 
     static func dump(_ c: CommandContext) {
         guard let i = c.db.lookupRead(c.args[1]) else { return c.reply.null() }
-        c.reply.bulk(DumpPayload.encode(c.db.table[i].value, lzf: c.engine.settings.dumpCompressesStrings))
+        c.reply.bulk(DumpPayload.encode(c.db.table.value(at: i), lzf: c.engine.settings.dumpCompressesStrings))
     }
 
     static func restore(_ c: CommandContext) {
@@ -70,10 +70,10 @@ enum DumpRestoreCommands {
         }
         let i = db.insert(key, value, expireAt: ttl > 0 ? ttl : noExpiry)
         if frequency >= 0 {
-            db.table[i].accessClock = LFU.minutes(nowMillis: c.engine.now) << 8 | UInt32(frequency)
+            db.table.setAccessClock(at: i, LFU.minutes(nowMillis: c.engine.now) << 8 | UInt32(frequency))
         } else if idle >= 0 {
             let clock = Int64(c.engine.lruClock) - idle
-            db.table[i].accessClock = UInt32(truncatingIfNeeded: clock) & 0xFF_FFFF
+            db.table.setAccessClock(at: i, UInt32(truncatingIfNeeded: clock) & 0xFF_FFFF)
         }
         c.engine.dirty += 1
         if ttl > 0 && !absoluteTTL {

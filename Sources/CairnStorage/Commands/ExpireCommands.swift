@@ -90,7 +90,7 @@ enum ExpireCommands {
 
         let db = c.db
         guard let i = db.lookupWrite(c.args[1]) else { return c.reply.integer(0) }
-        let current = db.table[i].expireAt
+        let current = db.table.expireAt(at: i)
         let hasExpiry = current != noExpiry
         if condition.contains(.nx) && hasExpiry { return c.reply.integer(0) }
         if condition.contains(.xx) && !hasExpiry { return c.reply.integer(0) }
@@ -122,7 +122,7 @@ enum ExpireCommands {
     static func ttlGeneric(_ c: CommandContext, milliseconds: Bool, absolute: Bool) {
         let db = c.db
         guard let i = db.lookupRead(c.args[1], touch: false) else { return c.reply.integer(-2) }
-        let at = db.table[i].expireAt
+        let at = db.table.expireAt(at: i)
         guard at != noExpiry else { return c.reply.integer(-1) }
         let value = max(0, absolute ? at : at - c.engine.now)
         // Rounded without forming value + 500, which overflows for times near Int64.max (Redis
@@ -132,7 +132,7 @@ enum ExpireCommands {
 
     static func persist(_ c: CommandContext) {
         let db = c.db
-        guard let i = db.lookupWrite(c.args[1]), db.table[i].expireAt != noExpiry else { return c.reply.integer(0) }
+        guard let i = db.lookupWrite(c.args[1]), db.table.expireAt(at: i) != noExpiry else { return c.reply.integer(0) }
         db.table.setExpire(at: i, noExpiry)
         c.engine.dirty += 1
         c.reply.integer(1)

@@ -72,7 +72,7 @@ enum HashCommands {
     static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool = false) -> Lookup {
         let db = c.db
         guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
-        guard case .hash(let h) = db.table[i].value else {
+        guard case .hash(let h) = db.table.value(at: i) else {
             c.replyWrongType()
             return .wrongType
         }

@@ -70,7 +70,7 @@ enum KeyspaceCommands {
     static func type(_ c: CommandContext) {
         let db = c.db
         if let i = db.lookupRead(c.args[1], touch: false) {
-            c.reply.simpleString(db.table[i].value.typeName)
+            c.reply.simpleString(db.table.value(at: i).typeName)
         } else {
             c.reply.simpleString("none")
         }
@@ -105,9 +105,9 @@ enum KeyspaceCommands {
         }
         // Looked up again: the deletion above may have moved the source entry to another index.
         guard let i = db.lookup(source) else { return c.reply.error("ERR no such key") }
-        let moved = db.table.remove(at: i)
+        let moved = db.table.take(at: i)
         let j = db.insert(destination, moved.value, expireAt: moved.expireAt)
-        db.table[j].unsharedInteger = moved.unsharedInteger
+        db.table.setUnsharedInteger(at: j, moved.unsharedInteger)
         c.engine.dirty += 1
         if nx { c.reply.integer(1) } else { c.reply.ok() }
     }
@@ -160,14 +160,14 @@ enum KeyspaceCommands {
         guard let i = source.lookupRead(key) else { return c.reply.integer(0) }
         // Copied out before the destination lookup, which may reclaim an expired key and move
         // entries around when both keys live in the same database.
-        let value = source.table[i].value.copied()
-        let expireAt = source.table[i].expireAt
+        let value = source.table.value(at: i).copied()
+        let expireAt = source.table.expireAt(at: i)
         if destination.lookupWrite(newKey) != nil {
             guard replace else { return c.reply.integer(0) }
             destination.delete(newKey)
         }
         let copied = destination.insert(newKey, value, expireAt: expireAt)
-        destination.table[copied].unsharedInteger = true
+        destination.table.setUnsharedInteger(at: copied, true)
         c.engine.dirty += 1
         c.reply.integer(1)
     }
@@ -179,9 +179,9 @@ enum KeyspaceCommands {
         let key = c.args[1]
         guard let i = source.lookupWrite(key) else { return c.reply.integer(0) }
         if destination.lookupWrite(key) != nil { return c.reply.integer(0) }
-        let moved = source.table.remove(at: i)
+        let moved = source.table.take(at: i)
         let j = destination.insert(key, moved.value, expireAt: moved.expireAt)
-        destination.table[j].unsharedInteger = moved.unsharedInteger
+        destination.table.setUnsharedInteger(at: j, moved.unsharedInteger)
         c.engine.dirty += 1
         c.reply.integer(1)
     }

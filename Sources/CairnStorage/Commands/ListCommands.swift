@@ -87,7 +87,7 @@ public enum ListCommands {
     static func lookupList(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool) -> ListLookup {
         let db = c.db
         guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
-        guard case .list(let list) = db.table[i].value else {
+        guard case .list(let list) = db.table.value(at: i) else {
             c.replyWrongType()
             return .wrongType
         }
@@ -147,7 +147,7 @@ public enum ListCommands {
         let key = c.args[1]
         let list: QuickList
         if let i = db.lookupWrite(key) {
-            guard case .list(let l) = db.table[i].value else { return c.replyWrongType() }
+            guard case .list(let l) = db.table.value(at: i) else { return c.replyWrongType() }
             list = l
         } else {
             if existingOnly { return c.reply.integer(0) }

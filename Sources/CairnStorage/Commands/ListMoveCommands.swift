@@ -47,7 +47,7 @@ extension ListCommands {
     public static func popForBlocked(engine: Engine, db: Database, key: UnsafeRawBufferPointer,
                                      side: ListSide, count: Int?, reply: inout ReplyWriter) -> ListPopResult {
         guard let i = db.lookupWrite(key) else { return .noList }
-        guard case .list(let list) = db.table[i].value else { return .wrongType }
+        guard case .list(let list) = db.table.value(at: i) else { return .wrongType }
         guard list.count > 0 else { return .noList }
         reply.arrayHeader(2)
         reply.bulk(key)
@@ -77,11 +77,11 @@ extension ListCommands {
                                       destination: UnsafeRawBufferPointer, from: ListSide, to: ListSide,
                                       reply: inout ReplyWriter) -> ListMoveResult {
         guard let si = db.lookupWrite(source) else { return .noSource }
-        guard case .list(let sourceList) = db.table[si].value else { return .sourceWrongType }
+        guard case .list(let sourceList) = db.table.value(at: si) else { return .sourceWrongType }
         // Looking the destination up may expire it and move other entries: `si` is not used again.
         var destinationList: QuickList?
         if let di = db.lookupWrite(destination) {
-            guard case .list(let l) = db.table[di].value else { return .destinationWrongType }
+            guard case .list(let l) = db.table.value(at: di) else { return .destinationWrongType }
             destinationList = l
         }
         guard let value = sourceList.withEndElement(front: from == .left, { Array($0) }) else { return .noSource }

@@ -51,7 +51,7 @@ extension KeyspaceCommands {
             // At most 10×COUNT further buckets per call, so a sparse table cannot stall the server.
             var iterationsLeft = options.maxIterations
             while true {
-                cursor = db.table.scan(cursor: cursor) { keys.append($0.key) }
+                cursor = db.table.scan(cursor: cursor) { keys.append(db.table.key(at: $0)) }
                 if cursor == 0 || iterationsLeft == 0 || keys.count >= count { break }
                 iterationsLeft -= 1
             }
@@ -65,7 +65,7 @@ extension KeyspaceCommands {
                 // As Redis: a counted, non-touching read lookup (which reclaims an expired key and
                 // then reports it as "none"), compared case-insensitively.
                 let i = key.withUnsafeBytes { db.lookupRead($0, touch: false) }
-                let actual = i.map { db.table[$0].value.typeName } ?? "none"
+                let actual = i.map { db.table.value(at: $0).typeName } ?? "none"
                 if !equalsIgnoringASCIICase(typeName, actual) { return true }
             }
             return db.expireIfNeeded(key)

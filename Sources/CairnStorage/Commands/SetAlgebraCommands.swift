@@ -57,7 +57,7 @@ extension SetCommands {
                 sets.append(nil)
                 continue
             }
-            guard case .set(let s) = db.table[i].value else {
+            guard case .set(let s) = db.table.value(at: i) else {
                 c.replyWrongType()
                 return nil
             }

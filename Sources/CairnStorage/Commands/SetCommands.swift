@@ -55,7 +55,7 @@ enum SetCommands {
     static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool = false) -> Lookup {
         let db = c.db
         guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
-        guard case .set(let s) = db.table[i].value else {
+        guard case .set(let s) = db.table.value(at: i) else {
             c.replyWrongType()
             return .wrongType
         }
@@ -218,7 +218,7 @@ enum SetCommands {
                 replyMember(c, member)
                 if recording { popped.append(member.bytes) }
             }
-            db.table[i].value = .set(survivors)
+            db.table.setValue(at: i, .set(survivors))
         }
         c.propagate(popped)
     }
@@ -284,8 +284,8 @@ enum SetCommands {
         let db = c.db
         // Both looked up before either is used: the second lookup may reclaim an expired key and
         // move entries, so values are held, not indices.
-        let source = db.lookupWrite(a[1]).map { db.table[$0].value }
-        let destination = db.lookupWrite(a[2]).map { db.table[$0].value }
+        let source = db.lookupWrite(a[1]).map { db.table.value(at: $0) }
+        let destination = db.lookupWrite(a[2]).map { db.table.value(at: $0) }
         guard let source else { return c.reply.integer(0) }
         guard case .set(let from) = source else { return c.replyWrongType() }
         var to: SetValue? = nil

@@ -121,7 +121,7 @@ enum SortedSetCommands {
     static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool) -> Lookup {
         let db = c.db
         guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
-        guard case .zset(let z) = db.table[i].value else {
+        guard case .zset(let z) = db.table.value(at: i) else {
             c.replyWrongType()
             return .wrongType
         }

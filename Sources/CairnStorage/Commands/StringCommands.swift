@@ -99,6 +99,15 @@ enum StringCommands {
         }
     }
 
+    /// Writes a string value read in place as a bulk reply.
+    @inline(__always)
+    static func replyString(_ c: CommandContext, _ view: StringView) {
+        switch view {
+        case .int(let v): c.reply.bulk(integer: v)
+        case .bytes(let b): c.reply.bulk(b)
+        }
+    }
+
     /// Looks up a key for reading; replies WRONGTYPE and returns `.wrongType` if it is not a string.
     enum StringLookup { case missing, found(Int, Value), wrongType }
 
@@ -106,7 +115,7 @@ enum StringCommands {
     static func lookupString(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool = false) -> StringLookup {
         let db = c.db
         guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
-        let v = db.table[i].value
+        let v = db.table.value(at: i)
         guard v.isString else {
             c.replyWrongType()
             return .wrongType
@@ -117,11 +126,11 @@ enum StringCommands {
     enum IndexLookup { case missing, found(Int), wrongType }
 
     /// As `lookupString` for commands that edit the value in place: only the index is returned, so
-    /// no second reference to the bytes is alive when the caller takes them with `takeBytes`.
+    /// the caller edits the value through the table (`KeyTable.editString`).
     static func lookupStringIndex(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> IndexLookup {
         let db = c.db
         guard let i = db.lookupWrite(key) else { return .missing }
-        guard db.table[i].value.isString else {
+        guard db.table.isString(at: i) else {
             c.replyWrongType()
             return .wrongType
         }
@@ -133,14 +142,6 @@ enum StringCommands {
         if case .int(let n) = v { return Decimal.digitCount(n) }
         if case .string(let s) = v { return s.bytes.count }
         return 0
-    }
-
-    /// Moves the bytes of the string at entry `i` out of the table, so that editing them does not
-    /// trigger a copy-on-write copy of the whole value; the caller stores the result back.
-    static func takeBytes(_ db: Database, _ i: Int) -> [UInt8] {
-        let bytes = db.table[i].value.stringBytes ?? []
-        db.table[i].value = .int(0)
-        return bytes
     }
 
     /// Redis's checkStringLength: replies the proto-max-bulk-len error if `size + append` is too long.
@@ -156,11 +157,10 @@ enum StringCommands {
     // MARK: GET / SET family
 
     static func get(_ c: CommandContext) {
-        switch lookupString(c, c.args[1]) {
-        case .missing: c.reply.null()
-        case .found(_, let v): replyString(c, v)
-        case .wrongType: return
-        }
+        let db = c.db
+        guard let i = db.lookupRead(c.args[1]) else { return c.reply.null() }
+        guard let view = db.table.stringView(at: i) else { return c.replyWrongType() }
+        replyString(c, view)
     }
 
     enum ExpireKind: Equatable {
@@ -241,9 +241,8 @@ enum StringCommands {
         let existing = o.get ? db.lookupRead(key) : db.lookupWrite(key)
         if o.get {
             if let i = existing {
-                let v = db.table[i].value
-                guard v.isString else { return c.replyWrongType() }
-                replyString(c, v)
+                guard let view = db.table.stringView(at: i) else { return c.replyWrongType() }
+                replyString(c, view)
             } else {
                 c.reply.null()
             }
@@ -252,13 +251,7 @@ enum StringCommands {
             if !o.get { c.reply.null() }
             return
         }
-        let value = Value.string(fromStored: c.args[2])
-        if let i = existing {
-            db.table[i].value = value
-            if !o.keepTTL || expireAt != noExpiry { db.table.setExpire(at: i, expireAt) }
-        } else {
-            db.insert(key, value, expireAt: expireAt)
-        }
+        db.setString(key, c.args[2], at: existing, keepTTL: o.keepTTL, expireAt: expireAt)
         c.engine.dirty += 1
         // A relative expiry replays as the absolute time it gave (Redis 7.0 propagates PXAT).
         if expireAt != noExpiry { c.propagate(.word("SET"), .raw(key), .raw(c.args[2]), .word("PXAT"), .int(expireAt)) }
@@ -272,7 +265,7 @@ enum StringCommands {
             c.reply.integer(0)
             return
         }
-        db.insert(key, Value.string(fromStored: c.args[2]))
+        db.setString(key, c.args[2], at: nil)
         c.engine.dirty += 1
         c.reply.integer(1)
     }
@@ -296,7 +289,7 @@ enum StringCommands {
             c.db.insert(key, value)
         case .found(let i, let old):
             replyString(c, old)
-            c.db.table[i].value = value
+            c.db.table.setValue(at: i, value)
             c.db.table.setExpire(at: i, noExpiry)
         }
         c.engine.dirty += 1
@@ -339,7 +332,7 @@ enum StringCommands {
                 c.propagate(.word("PEXPIREAT"), .raw(key), .int(expireAt))
             }
             c.engine.dirty += 1
-        } else if o.persist && db.table[i].expireAt != noExpiry {
+        } else if o.persist && db.table.expireAt(at: i) != noExpiry {
             db.table.setExpire(at: i, noExpiry)
             c.engine.dirty += 1
             c.propagate(.word("PERSIST"), .raw(key))
@@ -352,8 +345,8 @@ enum StringCommands {
         let db = c.db
         c.reply.arrayHeader(c.args.count - 1)
         for k in 1..<c.args.count {
-            if let i = db.lookupRead(c.args[k]), db.table[i].value.isString {
-                replyString(c, db.table[i].value)
+            if let i = db.lookupRead(c.args[k]), let view = db.table.stringView(at: i) {
+                replyString(c, view)
             } else {
                 c.reply.null()
             }
@@ -371,7 +364,7 @@ enum StringCommands {
             }
         }
         for k in stride(from: 1, to: a.count, by: 2) {
-            db.set(a[k], Value.string(fromStored: a[k + 1]))
+            db.setString(a[k], a[k + 1], at: db.lookupWrite(a[k]))
         }
         c.engine.dirty += Int64(a.count / 2)
         if onlyIfNoneExist { c.reply.integer(1) } else { c.reply.ok() }
@@ -404,7 +397,7 @@ enum StringCommands {
             guard let current else { return c.replyNotInteger() }
             let (result, overflow) = current.addingReportingOverflow(increment)
             guard !overflow else { return c.reply.error("ERR increment or decrement would overflow") }
-            db.table[i].value = .int(result)
+            db.table.setValue(at: i, .int(result))
             c.reply.integer(result)
         }
         c.engine.dirty += 1
@@ -437,7 +430,7 @@ enum StringCommands {
         // Redis stores the printed result as a plain string object, never int-encoded.
         let value = Value.string(StringBytes(bytes, raw: bytes.count > Value.embeddedStringBytesMax))
         if let index {
-            db.table[index].value = value
+            db.table.setValue(at: index, value)
         } else {
             db.insert(key, value)
         }

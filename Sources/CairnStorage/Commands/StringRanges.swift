@@ -14,11 +14,12 @@ extension StringCommands {
             db.insert(key, Value.string(fromStored: suffix))
             c.reply.integer(suffix.count)
         case .found(let i):
-            guard checkStringLength(c, Int64(stringLength(db.table[i].value)), Int64(suffix.count)) else { return }
-            var bytes = takeBytes(db, i)
-            bytes.append(contentsOf: suffix)
-            let count = bytes.count
-            db.table[i].value = .string(StringBytes(bytes, raw: true))
+            let current = db.table.stringLength(at: i) ?? 0
+            guard checkStringLength(c, Int64(current), Int64(suffix.count)) else { return }
+            let count = current + suffix.count
+            db.table.editString(at: i, length: count) { out in
+                if suffix.count > 0 { (out.baseAddress! + current).copyMemory(from: suffix.baseAddress!, byteCount: suffix.count) }
+            }
             c.reply.integer(count)
         }
         c.engine.dirty += 1
@@ -65,22 +66,17 @@ extension StringCommands {
             if patch.count == 0 { return c.reply.integer(0) }
             index = nil
         case .found(let i):
-            if patch.count == 0 { return c.reply.integer(stringLength(db.table[i].value)) }
+            if patch.count == 0 { return c.reply.integer(db.table.stringLength(at: i) ?? 0) }
             index = i
         }
         guard checkStringLength(c, offset, Int64(patch.count)) else { return }
         let start = Int(offset)
-        var bytes = index.map { takeBytes(db, $0) } ?? []
-        if bytes.count < start + patch.count {
-            bytes.append(contentsOf: repeatElement(0, count: start + patch.count - bytes.count))
+        // A new key starts as an empty raw string, edited like an existing one.
+        let i = index ?? db.insert(key, .string(StringBytes([], raw: true)))
+        let count = max(db.table.stringLength(at: i) ?? 0, start + patch.count)
+        db.table.editString(at: i, length: count) { out in
+            (out.baseAddress! + start).copyMemory(from: patch.baseAddress!, byteCount: patch.count)
         }
-        bytes.withUnsafeMutableBytes { out in
-            guard let base = out.baseAddress, let source = patch.baseAddress else { return }
-            (base + start).copyMemory(from: source, byteCount: patch.count)
-        }
-        let count = bytes.count
-        let value = Value.string(StringBytes(bytes, raw: true))
-        if let index { db.table[index].value = value } else { db.insert(key, value) }
         c.engine.dirty += 1
         c.reply.integer(count)
     }
@@ -89,8 +85,8 @@ extension StringCommands {
 
     static func lcs(_ c: CommandContext) {
         let db = c.db
-        let first = db.lookupRead(c.args[1]).map { db.table[$0].value }
-        let second = db.lookupRead(c.args[2]).map { db.table[$0].value }
+        let first = db.lookupRead(c.args[1]).map { db.table.value(at: $0) }
+        let second = db.lookupRead(c.args[2]).map { db.table.value(at: $0) }
         if first.map({ !$0.isString }) ?? false || second.map({ !$0.isString }) ?? false {
             return c.reply.error("ERR The specified keys must contain string values")
         }

@@ -22,7 +22,7 @@ extension SortedSetCommands {
     /// the key holds no sorted set: the caller looks up the key first (WRONGTYPE, blocking).
     public static func popForBlocked(db: Database, key: UnsafeRawBufferPointer, min: Bool, count: Int)
         -> [(member: [UInt8], score: Double)]? {
-        guard let i = db.lookupWrite(key), case .zset(let zset) = db.table[i].value else { return nil }
+        guard let i = db.lookupWrite(key), case .zset(let zset) = db.table.value(at: i) else { return nil }
         var out: [(member: [UInt8], score: Double)] = []
         out.reserveCapacity(Swift.min(count, zset.count))
         while out.count < count, let e = zset.popExtreme(max: !min) { out.append(e) }
@@ -67,7 +67,7 @@ extension SortedSetCommands {
         var found: Int? = nil
         for k in keys {
             guard let i = db.lookupWrite(c.args[k]) else { continue }
-            guard case .zset = db.table[i].value else { return c.replyWrongType() }
+            guard case .zset = db.table.value(at: i) else { return c.replyWrongType() }
             found = k
             break
         }

@@ -112,7 +112,7 @@ extension SortedSetCommands {
         for _ in 0..<setCount {
             var subject = Source.Subject.none
             if let i = db.lookupRead(a[j]) {
-                switch db.table[i].value {
+                switch db.table.value(at: i) {
                 case .zset(let z): subject = .zset(z)
                 case .set(let s): subject = .set(setInput(s))
                 default: return c.replyWrongType()

@@ -17,11 +17,13 @@ public final class Database {
         if engine.settings.clusterEnabled { table.enableSlotIndex() }
     }
 
+    deinit { table.removeAll() }
+
     public var count: Int { table.count }
 
     @inline(__always)
     func isExpired(_ index: Int) -> Bool {
-        let at = table[index].expireAt
+        let at = table.expireAt(at: index)
         return at != noExpiry && at <= engine.now && !engine.loading
     }
 
@@ -57,7 +59,7 @@ public final class Database {
             return nil
         }
         engine.stats.keyspaceHits += 1
-        table[i].accessClock = engine.lruClock
+        table.setAccessClock(at: i, engine.lruClock)
         return i
     }
 
@@ -77,7 +79,7 @@ public final class Database {
 
     public func lookupWrite(_ key: UnsafeRawBufferPointer) -> Int? {
         guard let i = lookup(key) else { return nil }
-        table[i].accessClock = engine.lruClock
+        table.setAccessClock(at: i, engine.lruClock)
         return i
     }
 
@@ -105,7 +107,7 @@ public final class Database {
     @discardableResult
     public func insert(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = noExpiry) -> Int {
         signalIfAwaited(key, value)
-        return table.insert(key: Array(key), hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        return table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
     }
 
     @discardableResult
@@ -130,12 +132,25 @@ public final class Database {
     @discardableResult
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = lookup(key) {
-            table[i].value = value
-            table[i].accessClock = engine.lruClock
+            table.setValue(at: i, value)
+            table.setAccessClock(at: i, engine.lruClock)
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
         }
         return insert(key, value, expireAt: expireAt)
+    }
+
+    /// SET's store: a string made from `bytes` as SET makes it (int, embstr or raw), at the entry
+    /// `existing` the caller found or as a new key; the expiry as `set`. No intermediate value.
+    @discardableResult
+    public func setString(_ key: UnsafeRawBufferPointer, _ bytes: UnsafeRawBufferPointer, at existing: Int?,
+                          keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
+        if let i = existing {
+            table.setString(at: i, bytes)
+            if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
+            return i
+        }
+        return table.insertString(key: key, hash: KeyTable.hash(key), bytes, expireAt: expireAt, accessClock: engine.lruClock)
     }
 
     /// Removes the key if present (and live); returns whether it was.
@@ -176,7 +191,7 @@ public final class Database {
 
     /// Remaining time to live in ms of the entry at `index`, or nil if it has none.
     public func ttlMillis(at index: Int) -> Int64? {
-        let at = table[index].expireAt
+        let at = table.expireAt(at: index)
         return at == noExpiry ? nil : max(0, at - engine.now)
     }
 }

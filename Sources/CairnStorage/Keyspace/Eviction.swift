@@ -207,7 +207,7 @@ public final class Evictor {
         let db = engine.databases[client.db]
         for i in command.spec.keyIndices(args) {
             let key = args.bytes(i)
-            lfuBefore.append((client.db, key, db.table.find(key).map { db.table[$0].accessClock }))
+            lfuBefore.append((client.db, key, db.table.find(key).map { db.table.accessClock(at: $0) }))
         }
     }
 
@@ -237,15 +237,15 @@ public final class Evictor {
         for (dbIndex, key, before) in lfuBefore {
             let db = engine.databases[dbIndex]
             guard let i = db.table.find(key) else { continue }
-            let now = db.table[i].accessClock
+            let now = db.table.accessClock(at: i)
             if let before {
                 // Unchanged means the command did not touch the key (LOOKUP_NOTOUCH).
                 guard now != before else { continue }
-                db.table[i].accessClock = LFU.touched(clock: before, nowMillis: engine.now, logFactor: lfuLogFactor,
-                                                      decayMinutes: lfuDecayMinutes, using: &engine.random)
+                db.table.setAccessClock(at: i, LFU.touched(clock: before, nowMillis: engine.now, logFactor: lfuLogFactor,
+                                                      decayMinutes: lfuDecayMinutes, using: &engine.random))
             } else if !(command.spec.name == "restore" && (4..<args.count).contains(where: { args.matches($0, "freq") })) {
                 // (RESTORE ... FREQ sets the counter itself.)
-                db.table[i].accessClock = LFU.initialClock(nowMillis: engine.now)
+                db.table.setAccessClock(at: i, LFU.initialClock(nowMillis: engine.now))
             }
         }
         lfuBefore.removeAll(keepingCapacity: true)
@@ -297,7 +297,7 @@ public final class Evictor {
             }
             let db = engine.databases[dbIndex]
             let key = db.table.key(at: index)
-            freed += MemoryUsage.keyBytes(key: key, entry: db.table[index], samples: 0)
+            freed += MemoryUsage.keyBytes(db.table, at: index, samples: 0)
             if !engine.watchedKeys.isEmpty { engine.touchWatchedKey(db: dbIndex, key) }
             if engine.propagating { engine.propagateDeletion(db: dbIndex, key: key) }
             db.table.remove(at: index)
@@ -342,7 +342,7 @@ public final class Evictor {
             while let best = pool.popLast() {
                 let db = dbs[best.db]
                 guard let i = db.table.find(best.key) else { continue }
-                if policy.onlyVolatile && db.table[i].expireAt == noExpiry { continue }
+                if policy.onlyVolatile && db.table.expireAt(at: i) == noExpiry { continue }
                 return (best.db, i)
             }
         }

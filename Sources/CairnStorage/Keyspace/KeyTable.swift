@@ -1,147 +1,381 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CairnRESP
 
-// The hash table behind each database: a ByteMap (see Collections/ByteMap.swift for why it is
-// hand-written: borrowed-bytes lookups, O(1) random choice, resize-safe SCAN cursors) whose
-// payload is the key's record, plus the list of keys that carry an expiry time, so active
-// expiry samples only those. Each record knows its slot in that list; when ByteMap moves its last
-// entry into a removed one's place, the list is re-pointed. In cluster mode it also keeps a
-// SlotIndex (the keys of each hash slot); without it, `slotIndex` is nil and costs one test of
+// The hash table behind each database. Each key is one record (KeyRecord.swift: header, expiry
+// only when set, key and string value inline, one malloc'd block); the table keeps a dense array
+// of 16-byte slots (record pointer, 32-bit hash, chain link) and a bucket array of Int32 chain
+// heads, as ByteMap does for collections (borrowed-bytes lookups, O(1) random choice,
+// resize-safe SCAN cursors), plus the list of keys that carry an expiry time, so active expiry
+// samples only those. Each record with an expiry knows its slot in that list; when removal moves
+// the last slot into a removed one's place, the list is re-pointed. In cluster mode it also keeps
+// a SlotIndex (the keys of each hash slot); without it, `slotIndex` is nil and costs one test of
 // that per insert and remove.
+//
+// The slots hold plain pointers (no reference counts): copying a KeyTable value would share its
+// records, so a table lives in one Database and is only moved (SWAPDB swaps two). Records are
+// freed by `remove`, `removeAll` and the owning Database's deinit.
 
 public let noExpiry: Int64 = -1
 
-/// What the keyspace keeps per key (the key itself is `KeyTable.key(at:)`).
+/// A snapshot of what the keyspace keeps for one key (the key itself is `KeyTable.key(at:)`).
 public struct KeyEntry {
-    public var value: Value {
-        // Any new value is built the usual way, so it is shared again if it is a small integer.
-        didSet { unsharedInteger = false }
-    }
+    public var value: Value
     /// Absolute expiry time in unix milliseconds, or `noExpiry`.
     public var expireAt: Int64
     /// Last access, in seconds of the engine's LRU clock (OBJECT IDLETIME, eviction).
     public var accessClock: UInt32
     /// Set by COPY: Redis duplicates the integer object instead of pointing at its shared one, so
     /// OBJECT REFCOUNT of a copied 0...9999 says 1. Travels with RENAME and MOVE (the object
-    /// moves); cleared by any assignment to `value`.
+    /// moves); cleared by any assignment of a value.
     public var unsharedInteger = false
-    @usableFromInline var volatileSlot: Int32 = -1
+}
+
+/// A string value read in place: valid until the table next changes.
+public enum StringView {
+    case int(Int64)
+    case bytes(UnsafeRawBufferPointer)
 }
 
 public struct KeyTable {
-    @usableFromInline var map = ByteMap<KeyEntry>(minimumCapacity: 16)
+    @usableFromInline struct Slot {
+        @usableFromInline var record: UnsafeMutableRawPointer
+        @usableFromInline var hash: UInt32
+        @usableFromInline var next: Int32
+    }
+
+    @usableFromInline var slots: [Slot] = []
+    @usableFromInline var buckets: [Int32]
+    @usableFromInline var mask: Int
     @usableFromInline var volatile: [Int32] = []
     /// Keys per cluster hash slot; nil unless enabled (cluster mode).
     var slotIndex: SlotIndex?
 
-    public init() {}
+    static var initialBucketCount: Int { 16 }
 
-    public var count: Int { map.count }
+    public init() {
+        buckets = [Int32](repeating: -1, count: Self.initialBucketCount)
+        mask = Self.initialBucketCount - 1
+    }
+
+    public var count: Int { slots.count }
     /// Indices of every entry (live or not yet reclaimed), for whole-table walks such as KEYS.
-    public var indices: Range<Int> { map.indices }
+    public var indices: Range<Int> { slots.indices }
     public var volatileCount: Int { volatile.count }
-    public var bucketCount: Int { map.bucketCount }
+    public var bucketCount: Int { buckets.count }
 
     @inlinable
-    public static func hash(_ key: UnsafeRawBufferPointer) -> Int { ByteMap<KeyEntry>.hash(key) }
+    public static func hash(_ key: UnsafeRawBufferPointer) -> Int {
+        var h = Hasher()
+        h.combine(bytes: key)
+        return h.finalize()
+    }
 
     @inlinable
     public static func hash(_ key: [UInt8]) -> Int { key.withUnsafeBytes { hash($0) } }
 
-    /// Index of the entry holding `key`, or nil.
     @inlinable
-    public func find(_ key: UnsafeRawBufferPointer, hash: Int) -> Int? { map.find(key, hash: hash) }
+    func record(_ index: Int) -> KeyRecord { KeyRecord(slots.withUnsafeBufferPointer { $0[index].record }) }
+
+    /// Index of the entry holding `key`, or nil. Reads slots and records in place.
+    @inlinable
+    public func find(_ key: UnsafeRawBufferPointer, hash: Int) -> Int? {
+        let h = UInt32(truncatingIfNeeded: hash)
+        return slots.withUnsafeBufferPointer { s in
+            var i = buckets.withUnsafeBufferPointer { $0[Int(h) & mask] }
+            let n = key.count
+            while i >= 0 {
+                let slot = s[Int(i)]
+                if slot.hash == h {
+                    let r = KeyRecord(slot.record)
+                    if r.keyLength == n && (n == 0 || memcmp(r.base + r.keyOffset, key.baseAddress!, n) == 0) {
+                        return Int(i)
+                    }
+                }
+                i = slot.next
+            }
+            return nil
+        }
+    }
 
     @inlinable
-    public func find(_ key: UnsafeRawBufferPointer) -> Int? { map.find(key) }
+    public func find(_ key: UnsafeRawBufferPointer) -> Int? { find(key, hash: Self.hash(key)) }
 
     @inlinable
-    public func find(_ key: [UInt8]) -> Int? { map.find(key) }
+    public func find(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { find($0) } }
 
-    public func key(at index: Int) -> [UInt8] { map.key(at: index) }
+    public func key(at index: Int) -> [UInt8] { Array(record(index).key) }
 
+    /// The key's bytes in place: valid until the table next changes.
     @inlinable
+    public func keyBytes(at index: Int) -> UnsafeRawBufferPointer { record(index).key }
+
+    // MARK: reading an entry
+
+    /// A snapshot of the entry (a string value's bytes are copied).
     public subscript(index: Int) -> KeyEntry {
-        get { map[payloadAt: index] }
-        _modify { yield &map[payloadAt: index] }
+        let r = record(index)
+        return KeyEntry(value: r.value, expireAt: r.expireAt, accessClock: r.accessClock, unsharedInteger: r.unsharedInteger)
+    }
+
+    @inlinable public func value(at index: Int) -> Value { record(index).value }
+    @inlinable public func expireAt(at index: Int) -> Int64 { record(index).expireAt }
+    @inlinable public func accessClock(at index: Int) -> UInt32 { record(index).accessClock }
+    @inlinable public func unsharedInteger(at index: Int) -> Bool { record(index).unsharedInteger }
+
+    /// Whether the value is a string (TYPE string: int, embstr or raw).
+    @inlinable public func isString(at index: Int) -> Bool { record(index).kind.rawValue <= RecordKind.raw.rawValue }
+
+    /// A string value read in place (no copy), or nil for another type.
+    @inlinable
+    public func stringView(at index: Int) -> StringView? {
+        let r = record(index)
+        switch r.kind {
+        case .int: return .int(r.scalar)
+        case .embstr, .raw: return .bytes(r.stringBytes)
+        default: return nil
+        }
+    }
+
+    // MARK: changing an entry
+
+    @inlinable
+    public mutating func setAccessClock(at index: Int, _ clock: UInt32) { record(index).accessClock = clock }
+
+    public mutating func setUnsharedInteger(at index: Int, _ unshared: Bool) { record(index).unsharedInteger = unshared }
+
+    /// Replaces the value (the expiry stays; the unshared-integer mark is cleared).
+    public mutating func setValue(at index: Int, _ value: Value) {
+        let r = record(index)
+        // Retain the new object before releasing the old one: they may be the same.
+        let parts = RecordValue(retaining: value)
+        r.releaseObject()
+        withRecordBytes(of: value) { bytes in
+            slots[index].record = r.replacingValue(kind: parts.kind, scalar: parts.scalar, stringBytes: bytes).base
+        }
+    }
+
+    /// Replaces the value with a string built from `bytes` as SET does (int, embstr or raw).
+    public mutating func setString(at index: Int, _ bytes: UnsafeRawBufferPointer) {
+        let r = record(index)
+        r.releaseObject()
+        let parts = RecordValue(stringFrom: bytes)
+        slots[index].record = r.replacingValue(kind: parts.kind, scalar: parts.scalar, stringBytes: bytes).base
+    }
+
+    /// Byte length of a string value (an integer's digit count), or nil for another type.
+    public func stringLength(at index: Int) -> Int? {
+        let r = record(index)
+        switch r.kind {
+        case .int: return CairnRESP.Decimal.digitCount(r.scalar)
+        case .embstr, .raw: return r.valueLength
+        default: return nil
+        }
+    }
+
+    /// Edits a string value in place (APPEND, SETRANGE, SETBIT): it becomes a raw string of at
+    /// least `length` bytes, its current bytes first and zeros after, and `body` writes into it.
+    /// Growth is amortised (KeyRecord.growingRawString), so repeated edits rarely move it.
+    public mutating func editString<R>(at index: Int, length: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        let r = record(index).growingRawString(to: length)
+        slots[index].record = r.base
+        return body(r.mutableStringBytes)
     }
 
     /// Adds a key that is not present; returns its index.
     @discardableResult
+    public mutating func insert(key: UnsafeRawBufferPointer, hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
+        let parts = RecordValue(retaining: value)
+        let r = withRecordBytes(of: value) {
+            KeyRecord.make(key: key, value: parts, stringBytes: $0, expireAt: expireAt, accessClock: accessClock)
+        }
+        return link(r, hash: hash, key: key)
+    }
+
+    @discardableResult
     public mutating func insert(key: [UInt8], hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
-        let index = map.insert(key, hash: hash, KeyEntry(value: value, expireAt: noExpiry, accessClock: accessClock))
-        if expireAt != noExpiry { setExpire(at: index, expireAt) }
+        key.withUnsafeBytes { insert(key: $0, hash: hash, value: value, expireAt: expireAt, accessClock: accessClock) }
+    }
+
+    /// Adds a key that is not present holding a string built from `bytes` as SET does.
+    @discardableResult
+    public mutating func insertString(key: UnsafeRawBufferPointer, hash: Int, _ bytes: UnsafeRawBufferPointer,
+                                      expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
+        let parts = RecordValue(stringFrom: bytes)
+        let r = KeyRecord.make(key: key, value: parts, stringBytes: bytes, expireAt: expireAt, accessClock: accessClock)
+        return link(r, hash: hash, key: key)
+    }
+
+    private mutating func link(_ r: KeyRecord, hash: Int, key: UnsafeRawBufferPointer) -> Int {
+        if slots.count >= buckets.count { resize(to: buckets.count * 2) }
+        let h = UInt32(truncatingIfNeeded: hash)
+        let b = Int(h) & mask
+        slots.append(Slot(record: r.base, hash: h, next: buckets[b]))
+        let index = slots.count - 1
+        buckets[b] = Int32(index)
+        if r.hasExpiry { addVolatile(index, r) }
         slotIndex?.append(index, slot: HashSlot.of(key))
         return index
     }
 
-    /// See `ByteMap.touch(hash:)`.
+    /// Reads the bucket of `hash` and the head of its chain, and returns a value derived from
+    /// them. Bulk loading calls this for a batch of keys before looking each up: the loads are
+    /// independent, so the processor overlaps their cache misses instead of taking them one by
+    /// one during the lookups (the result only keeps the reads from being optimised away).
     @inlinable
-    public func touch(hash: Int) -> Int { map.touch(hash: hash) }
+    public func touch(hash: Int) -> Int {
+        let head = buckets[Int(UInt32(truncatingIfNeeded: hash)) & mask]
+        return head < 0 ? 0 : slots.withUnsafeBufferPointer { Int($0[Int(head)].hash) }
+    }
 
     /// Makes room for `count` keys, `volatileCount` of them with an expiry.
     public mutating func reserveCapacity(_ count: Int, volatileCount: Int) {
-        map.reserveCapacity(count)
+        var size = buckets.count
+        while size < count { size *= 2 }
+        if size > buckets.count { resize(to: size) }
+        slots.reserveCapacity(count)
         volatile.reserveCapacity(volatileCount)
         slotIndex?.reserveCapacity(count)
     }
 
     /// Sets or clears (`noExpiry`) the expiry time of the entry at `index`.
     public mutating func setExpire(at index: Int, _ expireAt: Int64) {
-        let slot = map[payloadAt: index].volatileSlot
+        let r = record(index)
         if expireAt == noExpiry {
-            if slot >= 0 { removeVolatile(slot: Int(slot)) }
-        } else if slot < 0 {
-            map[payloadAt: index].volatileSlot = Int32(volatile.count)
-            volatile.append(Int32(index))
+            guard r.hasExpiry else { return }
+            removeVolatile(slot: Int(r.volatileSlot))
+            slots[index].record = r.settingExpiryBlock(false).base
+            return
         }
-        map[payloadAt: index].expireAt = expireAt
+        if r.hasExpiry {
+            r.setExpireAt(expireAt)
+            return
+        }
+        let moved = r.settingExpiryBlock(true)
+        slots[index].record = moved.base
+        moved.setExpireAt(expireAt)
+        addVolatile(index, moved)
+    }
+
+    private mutating func addVolatile(_ index: Int, _ r: KeyRecord) {
+        r.volatileSlot = Int32(volatile.count)
+        volatile.append(Int32(index))
     }
 
     private mutating func removeVolatile(slot: Int) {
         let last = volatile.count - 1
-        let removedEntry = volatile[slot]
         if slot != last {
             let movedEntry = volatile[last]
             volatile[slot] = movedEntry
-            map[payloadAt: Int(movedEntry)].volatileSlot = Int32(slot)
+            record(Int(movedEntry)).volatileSlot = Int32(slot)
         }
         volatile.removeLast()
-        map[payloadAt: Int(removedEntry)].volatileSlot = -1
     }
 
-    /// Removes the entry at `index` and returns it. The last entry moves into its place.
-    @discardableResult
-    public mutating func remove(at index: Int) -> KeyEntry {
-        if map[payloadAt: index].volatileSlot >= 0 { removeVolatile(slot: Int(map[payloadAt: index].volatileSlot)) }
-        let (removed, movedFrom) = map.remove(at: index)
-        if movedFrom != nil {
-            let slot = map[payloadAt: index].volatileSlot
-            if slot >= 0 { volatile[Int(slot)] = Int32(index) }
+    /// Removes the entry at `index` and frees its record. The last entry moves into its place.
+    public mutating func remove(at index: Int) {
+        unlinkSlot(at: index).free()
+    }
+
+    /// Removes the entry at `index` and returns what it held (RENAME, MOVE).
+    public mutating func take(at index: Int) -> KeyEntry {
+        let r = unlinkSlot(at: index)
+        let entry = KeyEntry(value: r.value, expireAt: r.expireAt, accessClock: r.accessClock, unsharedInteger: r.unsharedInteger)
+        r.free()
+        return entry
+    }
+
+    /// Takes the entry at `index` out of the table (chain, volatile list, slot index) and moves the
+    /// last slot into its place; returns the record, still allocated.
+    private mutating func unlinkSlot(at index: Int) -> KeyRecord {
+        let r = record(index)
+        if r.hasExpiry { removeVolatile(slot: Int(r.volatileSlot)) }
+        unchain(index)
+        let last = slots.count - 1
+        var movedFrom: Int? = nil
+        if index != last {
+            let b = Int(slots[last].hash) & mask
+            if buckets[b] == Int32(last) {
+                buckets[b] = Int32(index)
+            } else {
+                var p = buckets[b]
+                while slots[Int(p)].next != Int32(last) { p = slots[Int(p)].next }
+                slots[Int(p)].next = Int32(index)
+            }
+            slots[index] = slots[last]
+            movedFrom = last
+            let moved = record(index)
+            if moved.hasExpiry { volatile[Int(moved.volatileSlot)] = Int32(index) }
+        }
+        slots.removeLast()
+        if slots.count * 8 < buckets.count && buckets.count > Self.initialBucketCount {
+            resize(to: max(Self.initialBucketCount, buckets.count / 2))
         }
         slotIndex?.remove(at: index, movingLastFrom: movedFrom)
-        return removed.payload
+        return r
     }
 
+    private mutating func unchain(_ index: Int) {
+        let b = Int(slots[index].hash) & mask
+        if buckets[b] == Int32(index) {
+            buckets[b] = slots[index].next
+            return
+        }
+        var p = buckets[b]
+        while slots[Int(p)].next != Int32(index) { p = slots[Int(p)].next }
+        slots[Int(p)].next = slots[index].next
+    }
+
+    /// Removes and frees every entry.
     public mutating func removeAll() {
-        map.removeAll()
+        for slot in slots { KeyRecord(slot.record).free() }
+        slots = []
+        buckets = [Int32](repeating: -1, count: Self.initialBucketCount)
+        mask = Self.initialBucketCount - 1
         volatile = []
         slotIndex?.removeAll()
     }
 
+    /// Rebuilds the bucket array at `size` (a power of two), all at once.
+    mutating func resize(to size: Int) {
+        buckets = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        buckets.withUnsafeMutableBufferPointer { b in
+            slots.withUnsafeMutableBufferPointer { s in
+                for i in s.indices {
+                    let bucket = Int(s[i].hash) & mask
+                    s[i].next = b[bucket]
+                    b[bucket] = Int32(i)
+                }
+            }
+        }
+    }
+
     // MARK: sampling and scanning
 
-    public func randomIndex<G: RandomNumberGenerator>(using g: inout G) -> Int? { map.randomIndex(using: &g) }
+    public func randomIndex<G: RandomNumberGenerator>(using g: inout G) -> Int? {
+        slots.isEmpty ? nil : Int.random(in: 0..<slots.count, using: &g)
+    }
 
     public func randomVolatileIndex<G: RandomNumberGenerator>(using g: inout G) -> Int? {
         volatile.isEmpty ? nil : Int(volatile[Int.random(in: 0..<volatile.count, using: &g)])
     }
 
-    /// Visits the entries of the bucket at `cursor`; returns the next cursor (0 when the scan is
-    /// complete). See ByteMap.scan for the reverse-binary cursor and its guarantee.
-    public func scan(cursor: UInt64, _ visit: (ByteMap<KeyEntry>.Entry) -> Void) -> UInt64 {
-        map.scan(cursor: cursor, visit)
+    /// Visits the entry indices of the bucket at `cursor`; returns the next cursor (0 when the
+    /// scan is complete). Reverse binary order, as Redis's dictScan, so a scan survives resizes
+    /// between calls.
+    public func scan(cursor: UInt64, _ visit: (Int) -> Void) -> UInt64 {
+        let m = UInt64(mask)
+        var i = buckets[Int(cursor & m)]
+        while i >= 0 {
+            visit(Int(i))
+            i = slots[Int(i)].next
+        }
+        var v = cursor | ~m
+        v = v.bitReversed
+        v &+= 1
+        return v.bitReversed
     }
 }
 
@@ -149,23 +383,38 @@ extension KeyTable {
     /// Checks every structural invariant and returns a description of the first violation, or nil.
     /// O(n): for tests and fuzzing, never called on the command path.
     func validate() -> String? {
-        if let problem = map.validate() { return problem }
-        var volatileEntries = 0
-        for i in map.indices {
-            let e = map[payloadAt: i]
-            if e.volatileSlot >= 0 {
-                guard Int(e.volatileSlot) < volatile.count, volatile[Int(e.volatileSlot)] == Int32(i) else {
-                    return "entry \(i) volatile slot \(e.volatileSlot) does not point back"
-                }
-                guard e.expireAt != noExpiry else { return "entry \(i) in volatile list without an expiry" }
-                volatileEntries += 1
-            } else if e.expireAt != noExpiry {
-                return "entry \(i) has an expiry but no volatile slot"
+        if buckets.count != mask + 1 || buckets.count & mask != 0 { return "bucket count \(buckets.count) not a power of two matching mask \(mask)" }
+        var seen = [Bool](repeating: false, count: slots.count)
+        for b in buckets.indices {
+            var i = buckets[b]
+            var steps = 0
+            while i >= 0 {
+                guard Int(i) < slots.count else { return "bucket \(b) links to \(i) past the end" }
+                guard !seen[Int(i)] else { return "entry \(i) linked twice" }
+                seen[Int(i)] = true
+                guard Int(slots[Int(i)].hash) & mask == b else { return "entry \(i) chained in bucket \(b), hashes elsewhere" }
+                i = slots[Int(i)].next
+                steps += 1
+                if steps > slots.count { return "cycle in bucket \(b)" }
             }
+        }
+        if let missing = seen.firstIndex(of: false) { return "entry \(missing) unreachable from its bucket" }
+        var volatileEntries = 0
+        for i in slots.indices {
+            let r = record(i)
+            if r.hasExpiry {
+                let slot = Int(r.volatileSlot)
+                guard slot >= 0, slot < volatile.count, volatile[slot] == Int32(i) else {
+                    return "entry \(i) volatile slot \(slot) does not point back"
+                }
+                guard r.expireAt != noExpiry else { return "entry \(i) in volatile list without an expiry" }
+                volatileEntries += 1
+            }
+            if r.kind.isStringBytes == false && r.valueLength != 0 { return "entry \(i) of kind \(r.kind) has value bytes" }
         }
         if volatileEntries != volatile.count { return "volatile list has \(volatile.count) slots for \(volatileEntries) entries" }
         if let slotIndex {
-            return slotIndex.validate(entryCount: map.count) { HashSlot.of(map.key(at: $0)) }
+            return slotIndex.validate(entryCount: slots.count) { HashSlot.of(keyBytes(at: $0)) }
         }
         return nil
     }

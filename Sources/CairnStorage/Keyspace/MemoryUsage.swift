@@ -2,17 +2,18 @@
 // when it removes a key. It counts Cairn's own structures, not Redis's, so the numbers differ from
 // Redis's (which counts its dictEntry, robj and sds headers):
 //
-//   - the key's record in the database's hash table: one ByteMap entry (key reference, KeyEntry,
-//     hash, chain link) plus its share of the bucket array (one Int32 per entry at most load 1),
-//     plus the Int32 slot in the volatile list when the key has an expiry;
-//   - the key's bytes: a Swift array buffer (32-byte header + capacity) as one malloc chunk;
-//   - the value: nothing more for an integer (stored inline); a string's array buffer; a list's
-//     QuickList object, its deque of listpack nodes and each node's byte buffer.
+//   - the key's place in the database's hash table: one 16-byte slot plus its share of the
+//     bucket array (one Int32 per slot at most load 1), plus the Int32 slot in the volatile list
+//     when the key has an expiry;
+//   - the key's record (KeyRecord.swift: header, expiry block, scalar, key and string bytes) as
+//     one malloc chunk;
+//   - a collection's storage: a list's QuickList object, its deque of listpack nodes and each
+//     node's byte buffer.
 //
 // A malloc chunk is counted as glibc allocates it: the request plus 8 bytes of header, rounded up
 // to 16, at least 32. Lists with more nodes than `samples` are estimated from the first `samples`
 // nodes, as Redis samples nested values (0 = all). Hashes, sets and sorted sets count only their
-// object header until those types expose their sizes on this branch (see `collectionBytes`).
+// object header until those types expose their sizes (see `collectionBytes`).
 
 public enum MemoryUsage {
     /// Redis's default MEMORY USAGE sample count.
@@ -30,25 +31,29 @@ public enum MemoryUsage {
     @inlinable
     public static func object(fields: Int) -> Int { mallocChunk(16 + fields) }
 
-    /// Table overhead of one key: its ByteMap entry and bucket slot (and volatile-list slot).
+    /// Table overhead of one key: its slot and bucket share (and volatile-list slot).
     public static func recordBytes(hasExpiry: Bool) -> Int {
-        MemoryLayout<ByteMap<KeyEntry>.Entry>.stride + MemoryLayout<Int32>.stride
+        MemoryLayout<KeyTable.Slot>.stride + MemoryLayout<Int32>.stride
             + (hasExpiry ? MemoryLayout<Int32>.stride : 0)
     }
 
-    /// The estimate for `key` holding `entry` (MEMORY USAGE's answer).
-    public static func keyBytes(key: [UInt8], entry: KeyEntry, samples: Int = defaultSamples) -> Int {
-        recordBytes(hasExpiry: entry.expireAt != noExpiry) + byteArray(capacity: key.capacity)
-            + valueBytes(entry.value, samples: samples)
+    /// The estimate for the key at `index` of `table` (MEMORY USAGE's answer).
+    public static func keyBytes(_ table: KeyTable, at index: Int, samples: Int = defaultSamples) -> Int {
+        let r = table.record(index)
+        let size = KeyRecord.size(kind: r.kind, keyLength: r.keyLength, valueLength: r.valueLength, hasExpiry: r.hasExpiry)
+        var total = recordBytes(hasExpiry: r.hasExpiry) + mallocChunk(size)
+        switch r.kind {
+        case .int, .embstr, .raw: break
+        default: total += valueBytes(r.value, samples: samples)
+        }
+        return total
     }
 
-    /// The value's heap footprint beyond the inline enum payload.
+    /// A collection's heap footprint beyond the key's record (0 for strings: they are in it).
     public static func valueBytes(_ value: Value, samples: Int = defaultSamples) -> Int {
         switch value {
-        case .int:
-            return 0
-        case .string(let s):
-            return byteArray(capacity: s.bytes.capacity)
+        case .int, .string:
+            return 0  // inside the key's record
         case .list(let l):
             return listBytes(l, samples: samples)
         case .hash, .set, .zset:
@@ -79,7 +84,7 @@ public enum MemoryUsage {
         var total = 0
         for db in engine.databases {
             for i in db.table.indices {
-                total += keyBytes(key: db.table.key(at: i), entry: db.table[i], samples: 0)
+                total += keyBytes(db.table, at: i, samples: 0)
             }
         }
         return total
@@ -89,7 +94,7 @@ public enum MemoryUsage {
     /// overhead.hashtable.main / .expires.
     public static func tableOverhead(_ db: Database) -> (main: Int, expires: Int) {
         let main = db.table.bucketCount * MemoryLayout<Int32>.stride
-            + db.count * MemoryLayout<ByteMap<KeyEntry>.Entry>.stride
+            + db.count * MemoryLayout<KeyTable.Slot>.stride
         return (main, db.table.volatileCount * MemoryLayout<Int32>.stride)
     }
 }

@@ -109,8 +109,8 @@ extension KeyTable {
     public mutating func enableSlotIndex() {
         guard slotIndex == nil else { return }
         var index = SlotIndex()
-        index.reserveCapacity(map.count)
-        for i in map.indices { index.append(i, slot: HashSlot.of(map.key(at: i))) }
+        index.reserveCapacity(slots.count)
+        for i in slots.indices { index.append(i, slot: HashSlot.of(keyBytes(at: i))) }
         slotIndex = index
     }
 
@@ -121,7 +121,7 @@ extension KeyTable {
     public func count(inSlot slot: Int) -> Int {
         guard slot >= 0 && slot < HashSlot.count else { return 0 }
         if let slotIndex { return slotIndex.count(inSlot: slot) }
-        return map.indices.reduce(0) { $0 + (HashSlot.of(map.key(at: $1)) == slot ? 1 : 0) }
+        return slots.indices.reduce(0) { $0 + (HashSlot.of(keyBytes(at: $1)) == slot ? 1 : 0) }
     }
 
     /// Entry indices of up to `limit` keys in hash `slot`, newest first with the index (as Redis's
@@ -130,7 +130,7 @@ extension KeyTable {
         guard slot >= 0 && slot < HashSlot.count && limit > 0 else { return [] }
         if let slotIndex { return slotIndex.entries(inSlot: slot, limit: limit) }
         var out: [Int] = []
-        for i in map.indices where HashSlot.of(map.key(at: i)) == slot {
+        for i in slots.indices where HashSlot.of(keyBytes(at: i)) == slot {
             out.append(i)
             if out.count == limit { break }
         }

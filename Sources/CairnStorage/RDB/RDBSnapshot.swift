@@ -70,8 +70,7 @@ public enum RDBSnapshot {
         for db in engine.databases where db.count > 0 {
             try writer.selectDB(db.id, keys: db.count, expires: db.table.volatileCount)
             for i in db.table.indices {
-                let entry = db.table[i]
-                try writer.writeEntry(key: db.table.key(at: i), value: entry.value, expireAt: entry.expireAt)
+                try writer.writeEntry(db.table, at: i)
                 done.keys += 1
                 if done.keys % progressInterval == 0, let progress {
                     done.bytes = writer.bytesWritten

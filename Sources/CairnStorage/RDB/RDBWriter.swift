@@ -80,6 +80,33 @@ public final class RDBWriter {
         if options.keySaveDelayMicros > 0 { usleep(UInt32(clamping: options.keySaveDelayMicros)) }
     }
 
+    /// The entry at `index` of `table`, read in place: a string's key and bytes go from its record
+    /// to the output without a copy, a reference count or an allocation (a forked child that
+    /// saves must not write to the pages it shares with the server).
+    func writeEntry(_ table: KeyTable, at index: Int) throws {
+        let r = table.record(index)
+        if r.hasExpiry {
+            try output.byte(RDBFormat.opExpireTimeMs)
+            try output.littleEndian(r.expireAt)
+        }
+        switch r.kind {
+        case .int:
+            try output.byte(RDBFormat.typeString)
+            try output.string(r.key)
+            try output.string(int: r.scalar)
+        case .embstr, .raw:
+            try output.byte(RDBFormat.typeString)
+            try output.string(r.key)
+            try output.string(r.stringBytes)
+        default:
+            let value = r.value
+            try output.byte(Self.typeCode(of: value))
+            try output.string(r.key)
+            try Self.writeValue(value, to: output)
+        }
+        if options.keySaveDelayMicros > 0 { usleep(UInt32(clamping: options.keySaveDelayMicros)) }
+    }
+
     /// EOF opcode, checksum, and the end of the outer frame. Does not fsync or close.
     public func finish() throws {
         try output.byte(RDBFormat.opEOF)
