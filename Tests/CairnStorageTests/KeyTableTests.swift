@@ -5,7 +5,8 @@ import Testing
     func key(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func insertFindRemove() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         #expect(t.find(key("a")) == nil)
         t.insert(key: key("a"), hash: KeyTable.hash(key("a")), value: .int(1))
         t.insert(key: key("b"), hash: KeyTable.hash(key("b")), value: .int(2))
@@ -26,7 +27,8 @@ import Testing
 
     @Test func collisionsChainAndResolveByBytes() {
         // Every key gets the same hash: all live in one chain, found by comparing bytes.
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         let keys = (0..<100).map { key("k\($0)") }
         for (i, k) in keys.enumerated() { t.insert(key: k, hash: 42, value: .int(Int64(i))) }
         #expect(t.validate() == nil)
@@ -48,7 +50,8 @@ import Testing
     }
 
     @Test func removeMovesTheLastEntryIntoTheHole() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         for i in 0..<10 { t.insert(key: key("k\(i)"), hash: i % 3, value: .int(Int64(i)), expireAt: i.isMultiple(of: 2) ? 1000 + Int64(i) : noExpiry) }
         // k9 is last; removing k2 moves it to index 2, with its chain link and volatile slot.
         guard let i2 = key("k2").withUnsafeBytes({ t.find($0, hash: 2) }) else { Issue.record("missing"); return }
@@ -65,7 +68,8 @@ import Testing
     }
 
     @Test func volatileBookkeeping() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         for i in 0..<6 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(0)) }
         #expect(t.volatileCount == 0)
         for i in [1, 3, 5] {
@@ -92,7 +96,8 @@ import Testing
     }
 
     @Test func resizesUpAndDown() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         let initial = t.bucketCount
         for i in 0..<5000 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(Int64(i))) }
         #expect(t.bucketCount >= 4096)
@@ -113,7 +118,8 @@ import Testing
     @Test(arguments: [(1, false), (2, true), (3, false), (4, true)] as [(UInt64, Bool)])
     func fuzzAgainstDictionary(seed: UInt64, collide: Bool) {
         var rng = SeededRandom(seed: seed)
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         var model: [[UInt8]: (Int64, Int64)] = [:]
         func hashOf(_ k: [UInt8]) -> Int { collide ? Int(k.last ?? 0) % 5 : KeyTable.hash(k) }
         func find(_ k: [UInt8]) -> Int? { k.withUnsafeBytes { t.find($0, hash: hashOf(k)) } }
@@ -171,7 +177,8 @@ import Testing
     }
 
     @Test func scanVisitsEveryKeyOnce() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         for i in 0..<3000 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(0)) }
         var seen: [[UInt8]: Int] = [:]
         var cursor: UInt64 = 0
@@ -187,7 +194,8 @@ import Testing
     @Test(arguments: [11, 12, 13] as [UInt64])
     func scanGuaranteeAcrossResizes(seed: UInt64) {
         var rng = SeededRandom(seed: seed)
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         let stable = (0..<64).map { key("stable:\($0)") }
         for k in stable { t.insert(key: k, hash: KeyTable.hash(k), value: .int(0)) }
         var transient: [[UInt8]] = []
@@ -226,7 +234,8 @@ import Testing
     }
 
     @Test func randomIndexIsUniformEnough() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         for i in 0..<4 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(0)) }
         var g = SeededRandom(seed: 99)
         var counts = [Int](repeating: 0, count: 4)
@@ -260,8 +269,8 @@ import Testing
     @Test(arguments: [11, 12, 13] as [UInt64])
     func recordsKeepEverythingThroughReplacements(seed: UInt64) {
         var rng = SeededRandom(seed: seed)
-        var t = KeyTable()
-        defer { t.removeAll() }
+        let t = KeyTable()
+        defer { t.deallocate() }
         var model: [[UInt8]: (held: Held, expireAt: Int64, clock: UInt32)] = [:]
         func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         func randomValue() -> (Value, Held) {
@@ -342,8 +351,8 @@ import Testing
 
     /// A string value is read in place (no copy) and an integer as its number.
     @Test func stringViewsReadInPlace() {
-        var t = KeyTable()
-        defer { t.removeAll() }
+        let t = KeyTable()
+        defer { t.deallocate() }
         t.insert(key: key("n"), hash: KeyTable.hash(key("n")), value: .int(-42))
         t.insert(key: key("s"), hash: KeyTable.hash(key("s")), value: .string(StringBytes(key("hello"), raw: false)))
         t.insert(key: key("l"), hash: KeyTable.hash(key("l")), value: .list(QuickList([key("x")])))
@@ -356,7 +365,8 @@ import Testing
 
     /// A collection in a record is retained once by it and released when the record goes.
     @Test func recordsHoldOneReferenceToACollection() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         weak var weakList: QuickList?
         do {
             let list = QuickList([key("a")])

@@ -10,11 +10,11 @@ import Testing
     }
 
     @discardableResult
-    func insert(_ t: inout KeyTable, _ key: String) -> Int {
+    func insert(_ t: KeyTable, _ key: String) -> Int {
         t.insert(key: bytes(key), hash: KeyTable.hash(bytes(key)), value: .int(1))
     }
 
-    func remove(_ t: inout KeyTable, _ key: String) {
+    func remove(_ t: KeyTable, _ key: String) {
         guard let i = t.find(bytes(key)) else { Issue.record("no \(key)"); return }
         t.remove(at: i)
     }
@@ -22,34 +22,36 @@ import Testing
     static let slotT = HashSlot.of(Array("t".utf8))
 
     @Test func countsAndListsNewestFirst() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         t.enableSlotIndex()
-        for k in ["{t}a", "{t}b", "{t}c", "{t}d", "other"] { insert(&t, k) }
+        for k in ["{t}a", "{t}b", "{t}c", "{t}d", "other"] { insert(t, k) }
         #expect(t.count(inSlot: Self.slotT) == 4)
         #expect(keys(t, slot: Self.slotT) == ["{t}d", "{t}c", "{t}b", "{t}a"], "as Redis: the newest first")
         #expect(keys(t, slot: Self.slotT, limit: 2) == ["{t}d", "{t}c"])
         #expect(keys(t, slot: HashSlot.of(bytes("other"))) == ["other"])
         #expect(t.validate() == nil)
         // The middle, the head, the tail; "other" is the last entry and moves into each hole.
-        remove(&t, "{t}b")
+        remove(t, "{t}b")
         #expect(keys(t, slot: Self.slotT) == ["{t}d", "{t}c", "{t}a"])
         #expect(t.validate() == nil)
-        remove(&t, "{t}d")
-        remove(&t, "{t}a")
+        remove(t, "{t}d")
+        remove(t, "{t}a")
         #expect(keys(t, slot: Self.slotT) == ["{t}c"])
         #expect(t.count(inSlot: Self.slotT) == 1)
         #expect(t.validate() == nil)
         // The head of its slot moving into a hole (the last entry is the newest of its slot).
-        insert(&t, "{t}e")
-        remove(&t, "{t}c")
+        insert(t, "{t}e")
+        remove(t, "{t}c")
         #expect(keys(t, slot: Self.slotT) == ["{t}e"])
         #expect(t.validate() == nil)
     }
 
     @Test func slotOutOfRangeAndZeroLimit() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         t.enableSlotIndex()
-        insert(&t, "k")
+        insert(t, "k")
         #expect(t.count(inSlot: -1) == 0 && t.count(inSlot: HashSlot.count) == 0)
         #expect(t.indices(inSlot: HashSlot.count, limit: 10).isEmpty)
         #expect(t.indices(inSlot: HashSlot.of(bytes("k")), limit: 0).isEmpty)
@@ -58,8 +60,9 @@ import Testing
     /// Without the index the same answers come from a scan, and the index can be built later
     /// from the keys already there.
     @Test func enableOnANonEmptyTableAndDisable() {
-        var t = KeyTable()
-        for n in 0..<500 { insert(&t, "{s\(n % 7)}k\(n)") }
+        let t = KeyTable()
+        defer { t.deallocate() }
+        for n in 0..<500 { insert(t, "{s\(n % 7)}k\(n)") }
         #expect(!t.isSlotIndexEnabled)
         let scanned = (0..<7).map { t.count(inSlot: HashSlot.of(bytes("s\($0)"))) }
         #expect(scanned.reduce(0, +) == 500)
@@ -78,14 +81,15 @@ import Testing
 
     /// Growing and shrinking the bucket array does not move entries, so the lists survive it.
     @Test func survivesResizes() {
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         t.enableSlotIndex()
         let start = t.bucketCount
-        for n in 0..<20_000 { insert(&t, "{g\(n % 3)}\(n)") }
+        for n in 0..<20_000 { insert(t, "{g\(n % 3)}\(n)") }
         #expect(t.bucketCount > start)
         #expect(t.validate() == nil)
         let grown = t.bucketCount
-        for n in 0..<19_900 { remove(&t, "{g\(n % 3)}\(n)") }
+        for n in 0..<19_900 { remove(t, "{g\(n % 3)}\(n)") }
         #expect(t.bucketCount < grown)
         #expect(t.validate() == nil)
         #expect((0..<3).map { t.count(inSlot: HashSlot.of(bytes("g\($0)"))) }.reduce(0, +) == 100)
@@ -99,7 +103,8 @@ import Testing
     /// against a model of each slot's keys; the structure is validated along the way.
     @Test func randomizedAgainstAModel() {
         var rng = FastRandom(seed: 0x5107)
-        var t = KeyTable()
+        let t = KeyTable()
+        defer { t.deallocate() }
         t.enableSlotIndex()
         var model: [Int: [String]] = [:]  // slot -> keys, newest last
         let tags = (0..<6).map { "tag\($0)" }
@@ -111,7 +116,7 @@ import Testing
                 let n = rng.next() % 4000
                 let key = rng.next() % 3 == 0 ? "k\(n)" : "{\(tags[Int(n % 6)])}\(n)"
                 guard t.find(bytes(key)) == nil else { continue }
-                let i = insert(&t, key)
+                let i = insert(t, key)
                 if rng.next() % 4 == 0 { t.setExpire(at: i, 1_000 + Int64(n)) }
                 model[HashSlot.of(bytes(key)), default: []].append(key)
             } else if roll < 97 {

@@ -78,7 +78,7 @@ enum ConnectionCommands {
             let dbs = c.engine.databases
             c.engine.touchAllWatchedKeys(in: dbs[a], alsoExistingIn: dbs[b])
             c.engine.touchAllWatchedKeys(in: dbs[b], alsoExistingIn: dbs[a])
-            swap(&dbs[a].table, &dbs[b].table)
+            KeyTable.swapContents(dbs[a].table, dbs[b].table)
             c.engine.dirty += 1
         }
         c.reply.ok()

@@ -8,7 +8,7 @@
 
 public final class Database {
     public let id: Int
-    public var table = KeyTable()
+    public let table = KeyTable()
     unowned(unsafe) let engine: Engine
 
     init(id: Int, engine: Engine) {
@@ -17,7 +17,7 @@ public final class Database {
         if engine.settings.clusterEnabled { table.enableSlotIndex() }
     }
 
-    deinit { table.removeAll() }
+    deinit { table.deallocate() }
 
     public var count: Int { table.count }
 

@@ -13,9 +13,10 @@ import CairnRESP
 // a SlotIndex (the keys of each hash slot); without it, `slotIndex` is nil and costs one test of
 // that per insert and remove.
 //
-// The slots hold plain pointers (no reference counts): copying a KeyTable value would share its
-// records, so a table lives in one Database and is only moved (SWAPDB swaps two). Records are
-// freed by `remove`, `removeAll` and the owning Database's deinit.
+// A KeyTable is a handle: its slots, buckets and records are manually managed memory with plain
+// pointers (no reference counts), so copies of the handle share one table. A table belongs to one
+// Database (SWAPDB swaps two tables' contents); records are freed by `remove`, `removeAll` and the
+// owning Database's deinit (`deallocate`).
 
 public let noExpiry: Int64 = -1
 
@@ -39,24 +40,58 @@ public enum StringView {
 }
 
 public struct KeyTable {
-    @usableFromInline struct Slot {
+    @usableFromInline struct Slot: BitwiseCopyable {
         @usableFromInline var record: UnsafeMutableRawPointer
         @usableFromInline var hash: UInt32
         @usableFromInline var next: Int32
     }
 
-    @usableFromInline var slots: [Slot] = []
-    @usableFromInline var buckets: [Int32]
-    @usableFromInline var mask: Int
-    @usableFromInline var volatile: [Int32] = []
-    /// Keys per cluster hash slot; nil unless enabled (cluster mode).
-    var slotIndex: SlotIndex?
+    /// Everything the table holds, in one manually allocated block: a KeyTable is a handle to it,
+    /// so reading `db.table` copies one pointer (no reference counts, no exclusivity check) and
+    /// every method is nonmutating.
+    @usableFromInline struct State {
+        @usableFromInline var slots = RawArray<Slot>()
+        @usableFromInline var buckets: RawArray<Int32>
+        @usableFromInline var mask: Int
+        @usableFromInline var volatile = RawArray<Int32>()
+        /// Keys per cluster hash slot; nil unless enabled (cluster mode).
+        var slotIndex: SlotIndex?
+    }
+
+    @usableFromInline let state: UnsafeMutablePointer<State>
+
+    @inlinable var slots: RawArray<Slot> {
+        get { state.pointee.slots }
+        nonmutating _modify { yield &state.pointee.slots }
+    }
+    @inlinable var buckets: RawArray<Int32> {
+        get { state.pointee.buckets }
+        nonmutating _modify { yield &state.pointee.buckets }
+    }
+    @inlinable var mask: Int {
+        get { state.pointee.mask }
+        nonmutating set { state.pointee.mask = newValue }
+    }
+    @inlinable var volatile: RawArray<Int32> {
+        get { state.pointee.volatile }
+        nonmutating _modify { yield &state.pointee.volatile }
+    }
+    var slotIndex: SlotIndex? {
+        get { state.pointee.slotIndex }
+        nonmutating _modify { yield &state.pointee.slotIndex }
+    }
 
     static var initialBucketCount: Int { 16 }
 
     public init() {
-        buckets = [Int32](repeating: -1, count: Self.initialBucketCount)
-        mask = Self.initialBucketCount - 1
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(buckets: RawArray(repeating: -1, count: Self.initialBucketCount),
+                                   mask: Self.initialBucketCount - 1))
+    }
+
+    /// Exchanges the contents of two tables (SWAPDB).
+    public static func swapContents(_ a: KeyTable, _ b: KeyTable) {
+        swap(&a.state.pointee, &b.state.pointee)
     }
 
     public var count: Int { slots.count }
@@ -76,27 +111,25 @@ public struct KeyTable {
     public static func hash(_ key: [UInt8]) -> Int { key.withUnsafeBytes { hash($0) } }
 
     @inlinable
-    func record(_ index: Int) -> KeyRecord { KeyRecord(slots.withUnsafeBufferPointer { $0[index].record }) }
+    func record(_ index: Int) -> KeyRecord { KeyRecord(slots[index].record) }
 
     /// Index of the entry holding `key`, or nil. Reads slots and records in place.
     @inlinable
     public func find(_ key: UnsafeRawBufferPointer, hash: Int) -> Int? {
         let h = UInt32(truncatingIfNeeded: hash)
-        return slots.withUnsafeBufferPointer { s in
-            var i = buckets.withUnsafeBufferPointer { $0[Int(h) & mask] }
-            let n = key.count
-            while i >= 0 {
-                let slot = s[Int(i)]
-                if slot.hash == h {
-                    let r = KeyRecord(slot.record)
-                    if r.keyLength == n && (n == 0 || memcmp(r.base + r.keyOffset, key.baseAddress!, n) == 0) {
-                        return Int(i)
-                    }
+        var i = buckets[Int(h) & mask]
+        let n = key.count
+        while i >= 0 {
+            let slot = slots[Int(i)]
+            if slot.hash == h {
+                let r = KeyRecord(slot.record)
+                if r.keyLength == n && (n == 0 || memcmp(r.base + r.keyOffset, key.baseAddress!, n) == 0) {
+                    return Int(i)
                 }
-                i = slot.next
             }
-            return nil
+            i = slot.next
         }
+        return nil
     }
 
     @inlinable
@@ -141,12 +174,12 @@ public struct KeyTable {
     // MARK: changing an entry
 
     @inlinable
-    public mutating func setAccessClock(at index: Int, _ clock: UInt32) { record(index).accessClock = clock }
+    public func setAccessClock(at index: Int, _ clock: UInt32) { record(index).accessClock = clock }
 
-    public mutating func setUnsharedInteger(at index: Int, _ unshared: Bool) { record(index).unsharedInteger = unshared }
+    public func setUnsharedInteger(at index: Int, _ unshared: Bool) { record(index).unsharedInteger = unshared }
 
     /// Replaces the value (the expiry stays; the unshared-integer mark is cleared).
-    public mutating func setValue(at index: Int, _ value: Value) {
+    public func setValue(at index: Int, _ value: Value) {
         let r = record(index)
         // Retain the new object before releasing the old one: they may be the same.
         let parts = RecordValue(retaining: value)
@@ -157,7 +190,7 @@ public struct KeyTable {
     }
 
     /// Replaces the value with a string built from `bytes` as SET does (int, embstr or raw).
-    public mutating func setString(at index: Int, _ bytes: UnsafeRawBufferPointer) {
+    public func setString(at index: Int, _ bytes: UnsafeRawBufferPointer) {
         let r = record(index)
         r.releaseObject()
         let parts = RecordValue(stringFrom: bytes)
@@ -177,7 +210,7 @@ public struct KeyTable {
     /// Edits a string value in place (APPEND, SETRANGE, SETBIT): it becomes a raw string of at
     /// least `length` bytes, its current bytes first and zeros after, and `body` writes into it.
     /// Growth is amortised (KeyRecord.growingRawString), so repeated edits rarely move it.
-    public mutating func editString<R>(at index: Int, length: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+    public func editString<R>(at index: Int, length: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
         let r = record(index).growingRawString(to: length)
         slots[index].record = r.base
         return body(r.mutableStringBytes)
@@ -185,7 +218,7 @@ public struct KeyTable {
 
     /// Adds a key that is not present; returns its index.
     @discardableResult
-    public mutating func insert(key: UnsafeRawBufferPointer, hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
+    public func insert(key: UnsafeRawBufferPointer, hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
         let parts = RecordValue(retaining: value)
         let r = withRecordBytes(of: value) {
             KeyRecord.make(key: key, value: parts, stringBytes: $0, expireAt: expireAt, accessClock: accessClock)
@@ -194,20 +227,20 @@ public struct KeyTable {
     }
 
     @discardableResult
-    public mutating func insert(key: [UInt8], hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
+    public func insert(key: [UInt8], hash: Int, value: Value, expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
         key.withUnsafeBytes { insert(key: $0, hash: hash, value: value, expireAt: expireAt, accessClock: accessClock) }
     }
 
     /// Adds a key that is not present holding a string built from `bytes` as SET does.
     @discardableResult
-    public mutating func insertString(key: UnsafeRawBufferPointer, hash: Int, _ bytes: UnsafeRawBufferPointer,
+    public func insertString(key: UnsafeRawBufferPointer, hash: Int, _ bytes: UnsafeRawBufferPointer,
                                       expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
         let parts = RecordValue(stringFrom: bytes)
         let r = KeyRecord.make(key: key, value: parts, stringBytes: bytes, expireAt: expireAt, accessClock: accessClock)
         return link(r, hash: hash, key: key)
     }
 
-    private mutating func link(_ r: KeyRecord, hash: Int, key: UnsafeRawBufferPointer) -> Int {
+    private func link(_ r: KeyRecord, hash: Int, key: UnsafeRawBufferPointer) -> Int {
         if slots.count >= buckets.count { resize(to: buckets.count * 2) }
         let h = UInt32(truncatingIfNeeded: hash)
         let b = Int(h) & mask
@@ -226,11 +259,11 @@ public struct KeyTable {
     @inlinable
     public func touch(hash: Int) -> Int {
         let head = buckets[Int(UInt32(truncatingIfNeeded: hash)) & mask]
-        return head < 0 ? 0 : slots.withUnsafeBufferPointer { Int($0[Int(head)].hash) }
+        return head < 0 ? 0 : Int(slots[Int(head)].hash)
     }
 
     /// Makes room for `count` keys, `volatileCount` of them with an expiry.
-    public mutating func reserveCapacity(_ count: Int, volatileCount: Int) {
+    public func reserveCapacity(_ count: Int, volatileCount: Int) {
         var size = buckets.count
         while size < count { size *= 2 }
         if size > buckets.count { resize(to: size) }
@@ -240,7 +273,7 @@ public struct KeyTable {
     }
 
     /// Sets or clears (`noExpiry`) the expiry time of the entry at `index`.
-    public mutating func setExpire(at index: Int, _ expireAt: Int64) {
+    public func setExpire(at index: Int, _ expireAt: Int64) {
         let r = record(index)
         if expireAt == noExpiry {
             guard r.hasExpiry else { return }
@@ -258,12 +291,12 @@ public struct KeyTable {
         addVolatile(index, moved)
     }
 
-    private mutating func addVolatile(_ index: Int, _ r: KeyRecord) {
+    private func addVolatile(_ index: Int, _ r: KeyRecord) {
         r.volatileSlot = Int32(volatile.count)
         volatile.append(Int32(index))
     }
 
-    private mutating func removeVolatile(slot: Int) {
+    private func removeVolatile(slot: Int) {
         let last = volatile.count - 1
         if slot != last {
             let movedEntry = volatile[last]
@@ -274,12 +307,12 @@ public struct KeyTable {
     }
 
     /// Removes the entry at `index` and frees its record. The last entry moves into its place.
-    public mutating func remove(at index: Int) {
+    public func remove(at index: Int) {
         unlinkSlot(at: index).free()
     }
 
     /// Removes the entry at `index` and returns what it held (RENAME, MOVE).
-    public mutating func take(at index: Int) -> KeyEntry {
+    public func take(at index: Int) -> KeyEntry {
         let r = unlinkSlot(at: index)
         let entry = KeyEntry(value: r.value, expireAt: r.expireAt, accessClock: r.accessClock, unsharedInteger: r.unsharedInteger)
         r.free()
@@ -288,7 +321,7 @@ public struct KeyTable {
 
     /// Takes the entry at `index` out of the table (chain, volatile list, slot index) and moves the
     /// last slot into its place; returns the record, still allocated.
-    private mutating func unlinkSlot(at index: Int) -> KeyRecord {
+    private func unlinkSlot(at index: Int) -> KeyRecord {
         let r = record(index)
         if r.hasExpiry { removeVolatile(slot: Int(r.volatileSlot)) }
         unchain(index)
@@ -316,7 +349,7 @@ public struct KeyTable {
         return r
     }
 
-    private mutating func unchain(_ index: Int) {
+    private func unchain(_ index: Int) {
         let b = Int(slots[index].hash) & mask
         if buckets[b] == Int32(index) {
             buckets[b] = slots[index].next
@@ -328,27 +361,38 @@ public struct KeyTable {
     }
 
     /// Removes and frees every entry.
-    public mutating func removeAll() {
-        for slot in slots { KeyRecord(slot.record).free() }
-        slots = []
-        buckets = [Int32](repeating: -1, count: Self.initialBucketCount)
+    public func removeAll() {
+        for i in slots.indices { KeyRecord(slots[i].record).free() }
+        slots.count = 0
+        buckets.deallocate()
+        buckets = RawArray(repeating: -1, count: Self.initialBucketCount)
         mask = Self.initialBucketCount - 1
-        volatile = []
+        volatile.count = 0
         slotIndex?.removeAll()
     }
 
+    /// Frees every entry and the table's own storage (the owning Database's deinit).
+    func deallocate() {
+        removeAll()
+        slots.deallocate()
+        buckets.deallocate()
+        volatile.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// Bytes held by the slot and bucket arrays (MEMORY STATS).
+    var tableBytes: Int { slots.allocatedBytes + buckets.allocatedBytes }
+
     /// Rebuilds the bucket array at `size` (a power of two), all at once.
-    mutating func resize(to size: Int) {
-        buckets = [Int32](repeating: -1, count: size)
+    func resize(to size: Int) {
+        buckets.deallocate()
+        buckets = RawArray(repeating: -1, count: size)
         mask = size - 1
-        buckets.withUnsafeMutableBufferPointer { b in
-            slots.withUnsafeMutableBufferPointer { s in
-                for i in s.indices {
-                    let bucket = Int(s[i].hash) & mask
-                    s[i].next = b[bucket]
-                    b[bucket] = Int32(i)
-                }
-            }
+        for i in slots.indices {
+            let bucket = Int(slots[i].hash) & mask
+            slots[i].next = buckets[bucket]
+            buckets[bucket] = Int32(i)
         }
     }
 

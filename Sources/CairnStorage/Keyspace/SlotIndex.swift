@@ -106,7 +106,7 @@ extension KeyTable {
     public var isSlotIndexEnabled: Bool { slotIndex != nil }
 
     /// Starts keeping the keys of each hash slot, indexing the keys already present (O(n)).
-    public mutating func enableSlotIndex() {
+    public func enableSlotIndex() {
         guard slotIndex == nil else { return }
         var index = SlotIndex()
         index.reserveCapacity(slots.count)
@@ -114,7 +114,7 @@ extension KeyTable {
         slotIndex = index
     }
 
-    public mutating func disableSlotIndex() { slotIndex = nil }
+    public func disableSlotIndex() { slotIndex = nil }
 
     /// Number of keys in hash `slot` (0..<16384), including keys past their expiry time that are not
     /// yet reclaimed (as Redis's COUNTKEYSINSLOT). O(1) with the index; a full scan without it.
