@@ -397,7 +397,7 @@ enum StringCommands {
             guard let current else { return c.replyNotInteger() }
             let (result, overflow) = current.addingReportingOverflow(increment)
             guard !overflow else { return c.reply.error("ERR increment or decrement would overflow") }
-            db.table.setValue(at: i, .int(result))
+            db.table.setInteger(at: i, result)
             c.reply.integer(result)
         }
         c.engine.dirty += 1

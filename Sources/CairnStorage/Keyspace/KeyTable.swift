@@ -189,6 +189,15 @@ public struct KeyTable {
         }
     }
 
+    /// Replaces the value with an integer (INCR and friends): in place when it is one already.
+    @inlinable
+    public func setInteger(at index: Int, _ v: Int64) {
+        let r = record(index)
+        guard r.kind == .int else { return setValue(at: index, .int(v)) }
+        r.base.storeBytes(of: v, toByteOffset: r.scalarOffset, as: Int64.self)
+        r.unsharedInteger = false
+    }
+
     /// Replaces the value with a string built from `bytes` as SET does (int, embstr or raw).
     public func setString(at index: Int, _ bytes: UnsafeRawBufferPointer) {
         let r = record(index)

@@ -1,0 +1,38 @@
+"""Copy-on-write of a background save: the forked child must not write to the pages it shares
+with the server. Redis's child copies almost nothing while the server is idle (rdb_last_cow_size
+about 0.5 MiB for a million keys); a child that touched a reference count per key copied every
+page holding a key (123 MiB for DEBUG POPULATE 1000000 before the keyspace held records).
+
+Runs against redis-server too (--against-redis / --both): the bound is what Redis meets. String
+keys only for now: Cairn's collections are still Swift objects whose storage the child retains
+(issue 12's open part); a test for them joins when they are stored as records."""
+
+import pytest
+
+from resp import encode
+from test_persistence import wait_for_bgsave
+
+KEYS = 200_000
+# Redis: ~0.5 MiB whatever the size; Cairn with records: ~0.8 MiB. The child's own buffers and
+# malloc bookkeeping are private pages, counted too. A child that dirtied one page per 50 keys
+# would already pass 15 MiB here.
+BOUND = 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("expiry", [False, True], ids=["plain", "with-ttl"])
+def test_idle_bgsave_copies_almost_nothing(server_factory, expiry):
+    s = server_factory("--enable-debug-command", "yes")
+    with s.raw() as c:
+        assert c.command("DEBUG", "POPULATE", str(KEYS), "key", "24") == "OK"
+        if expiry:
+            # Every other key gets a TTL: records with the expiry block, the volatile list.
+            for start in range(0, KEYS, 10_000):
+                c.send(b"".join(encode("PEXPIRE", f"key:{i}", "100000000") for i in range(start, start + 10_000, 2)))
+                for _ in range(start, start + 10_000, 2):
+                    assert c.read_reply() == 1
+        assert c.command("DBSIZE") == KEYS
+        assert c.command("BGSAVE") == "Background saving started"
+        fields = wait_for_bgsave(c)
+        assert fields["rdb_last_bgsave_status"] == "ok"
+        cow = int(fields["rdb_last_cow_size"])
+        assert cow < BOUND, f"the save child copied {cow} bytes for {KEYS} idle keys"
