@@ -11,9 +11,10 @@ DATA_DIR ?= ./data
 PYTEST_ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
+COSTGUARD_ARGS ?=
 
 BUILD_PACKAGES := zlib1g-dev liblz4-dev liblzf-dev pkg-config
-TEST_PACKAGES := $(BUILD_PACKAGES) redis-server redis-tools lz4 gzip
+TEST_PACKAGES := $(BUILD_PACKAGES) redis-server redis-tools lz4 gzip valgrind binutils
 PYTHON_TEST_MODULES := redis=redis pytest=pytest
 
 RELEASE_SERVER := .build/release/cairn-server
@@ -21,16 +22,19 @@ DEBUG_SERVER := .build/debug/cairn-server
 INTEGRATION := Tests/Integration
 
 .PHONY: all build release run test unit-test integration-test test-redis test-both bench \
-        deps test-deps clean help fuzz fuzz-build fuzz-regression
+        deps test-deps clean help fuzz fuzz-build fuzz-regression costguard
 
 all: build
 
 help:
 	@echo "make run         build (release) and run a node on $(BIND):$(PORT), data in $(DATA_DIR)"
 	@echo "make test        unit tests (swift test) + integration tests against the debug build"
+	@echo "                 + the CPU-cost guard (make costguard)"
 	@echo "make test-redis  the integration suite against a real redis-server (proves the tests)"
 	@echo "make test-both   the integration suite against both servers"
 	@echo "make bench       tools/bench: cairn-server vs redis-server (release build)"
+	@echo "make costguard   tools/costguard: instructions and allocations per request under callgrind,"
+	@echo "                 against tools/costguard-budget.json (release build; docs/benchmarks.md)"
 	@echo "make fuzz        each libFuzzer target for FUZZ_SECONDS (default 60) (docs/fuzzing.md)"
 
 deps:
@@ -55,6 +59,7 @@ test: test-deps
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory fuzz-regression
 	cd $(INTEGRATION) && CAIRN_SERVER=$(CURDIR)/$(DEBUG_SERVER) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory costguard
 
 unit-test: deps
 	$(SWIFT) build --build-tests
@@ -91,6 +96,13 @@ fuzz: fuzz-build
 # fixed number of mutations with a fixed seed per target; any finding fails.
 fuzz-regression: fuzz-build
 	tools/fuzz regress
+
+# Part of `make test` (docs/benchmarks.md, "CPU-cost guard"): instructions and allocations per
+# request of the release server under callgrind, checked against tools/costguard-budget.json,
+# with redis-server's figures next to them. A change meant to cost more: tools/costguard --update.
+costguard: test-deps
+	$(SWIFT) build -c release --product cairn-server
+	tools/costguard --server $(RELEASE_SERVER) $(COSTGUARD_ARGS)
 
 bench: test-deps release
 	tools/bench --server $(RELEASE_SERVER) $(BENCH_ARGS)
