@@ -44,10 +44,13 @@ public struct EngineSettings: Sendable {
 }
 
 public struct CommandContext {
-    public let engine: Engine
+    /// The engine and the command outlive every context (the engine runs the command; the command
+    /// table is fixed at start-up), so the context does not retain them: building one per request
+    /// would otherwise cost two retain/release pairs (callgrind: ~80 instructions of ~3,500).
+    public unowned(unsafe) let engine: Engine
     public let client: ClientSession
     public let args: Arguments
-    public let command: RegisteredCommand
+    public unowned(unsafe) let command: RegisteredCommand
 
     /// The client's selected database.
     @inlinable public var db: Database { engine.databases[client.db] }
