@@ -240,6 +240,13 @@ public struct KeyTable {
         key.withUnsafeBytes { insert(key: $0, hash: hash, value: value, expireAt: expireAt, accessClock: accessClock) }
     }
 
+    /// Adds a record built elsewhere (the RDB loader) for a key that is not present; the table
+    /// owns it from now on.
+    @discardableResult
+    func insert(record: KeyRecord, hash: Int) -> Int {
+        link(record, hash: hash, key: record.key)
+    }
+
     /// Adds a key that is not present holding a string built from `bytes` as SET does.
     @discardableResult
     public func insertString(key: UnsafeRawBufferPointer, hash: Int, _ bytes: UnsafeRawBufferPointer,

@@ -121,6 +121,12 @@ public final class RDBReader {
 
     /// The next record; nil once EOF and the checksum were read (and verified).
     public func next() throws -> RDBRecord? {
+        guard case .other(let record)? = try read(stringsAsRecords: false) else { return nil }
+        return record
+    }
+
+    /// The one reading loop of `next()` and `nextForLoading()`.
+    private func read(stringsAsRecords: Bool) throws -> LoadItem? {
         guard !finished else { return nil }
         let entryStart = input.offset
         var expireAt = noExpiry
@@ -142,15 +148,15 @@ public final class RDBReader {
                 let id = try input.plainLength()
                 guard id < Int(Int32.max) else { throw RDBError(.corrupt, "bad database number \(id)", offset: at) }
                 db = id
-                return .selectDB(id)
+                return .other(.selectDB(id))
             case RDBFormat.opResizeDB:
                 let keys = try input.plainLength()
                 let expires = try input.plainLength()
-                return .resizeDB(keys: keys, expires: expires)
+                return .other(.resizeDB(keys: keys, expires: expires))
             case RDBFormat.opAux:
                 let key = try input.string()
                 let value = try input.string()
-                return .aux(key: key, value: value)
+                return .other(.aux(key: key, value: value))
             case RDBFormat.opModuleAux:
                 throw RDBError(.unsupported, "module auxiliary data is not supported (type module-aux)", offset: at)
             case RDBFormat.opFunction, RDBFormat.opFunction2:
@@ -158,6 +164,9 @@ public final class RDBReader {
             case RDBFormat.opEOF:
                 try readTrailer()
                 return nil
+            case RDBFormat.typeString where stringsAsRecords:
+                return .string(StringRecord(db: db, record: try readStringRecord(expireAt: expireAt, at: at),
+                                            idleSeconds: idle, offset: entryStart))
             default:
                 let key: [UInt8]
                 do { key = try input.string() } catch var e as RDBError {
@@ -172,10 +181,63 @@ public final class RDBReader {
                     e.offset = e.offset ?? at
                     throw e
                 }
-                return .entry(RDBEntry(db: db, key: key, value: value, expireAt: expireAt, idleSeconds: idle,
-                                       frequency: frequency, typeCode: type, offset: entryStart,
-                                       byteCount: input.offset - entryStart))
+                return .other(.entry(RDBEntry(db: db, key: key, value: value, expireAt: expireAt, idleSeconds: idle,
+                                              frequency: frequency, typeCode: type, offset: entryStart,
+                                              byteCount: input.offset - entryStart)))
             }
+        }
+    }
+
+    /// What the loader reads: a string entry built straight into a key record (no key or value
+    /// array: the key goes through a scratch buffer, the value from the input buffer into the
+    /// record), or any other record as `next()` reads it.
+    enum LoadItem {
+        case string(StringRecord)
+        case other(RDBRecord)
+    }
+
+    /// A string entry as a key record (owned by the receiver: insert it or free it).
+    struct StringRecord {
+        var db: Int
+        var record: KeyRecord
+        var idleSeconds: Int64?
+        var offset: Int
+    }
+
+    /// Reusable key bytes for `nextForLoading`.
+    private var keyScratch: [UInt8] = []
+
+    /// As `next()`, but a string entry comes back as a record (see `LoadItem`).
+    func nextForLoading() throws -> LoadItem? { try read(stringsAsRecords: true) }
+
+    /// A string entry's key and value, read into a new record with `expireAt`.
+    private func readStringRecord(expireAt: Int64, at: Int) throws -> KeyRecord {
+        do {
+            keyScratch.removeAll(keepingCapacity: true)
+            try input.withString { keyScratch.append(contentsOf: $0) }
+        } catch var e as RDBError {
+            e.offset = e.offset ?? at
+            throw e
+        }
+        do {
+            return try keyScratch.withUnsafeBytes { key in
+                func make(_ bytes: UnsafeRawBufferPointer, _ parts: RecordValue) -> KeyRecord {
+                    KeyRecord.make(key: key, value: parts, stringBytes: bytes, expireAt: expireAt, accessClock: 0)
+                }
+                switch try input.stringField() {
+                case .int(let v):
+                    return make(UnsafeRawBufferPointer(start: nil, count: 0), RecordValue(kind: .int, scalar: v))
+                case .bytes(let n):
+                    if n <= RDBInput.bufferBytes { return try input.withBytes(n) { make($0, RecordValue(stringFrom: $0)) } }
+                    return try input.array(n).withUnsafeBytes { make($0, RecordValue(stringFrom: $0)) }
+                case .lzf(let c, let n):
+                    return try input.lzfString(compressed: c, length: n).withUnsafeBytes { make($0, RecordValue(stringFrom: $0)) }
+                }
+            }
+        } catch var e as RDBError {
+            e.key = keyScratch
+            e.offset = e.offset ?? at
+            throw e
         }
     }
 

@@ -108,30 +108,96 @@ public enum RDBSnapshot {
         summary.outer = reader.outer
         let clock = engine.lruClock
         var currentDB = 0
-        var batch: [(entry: RDBEntry, hash: Int)] = []
+        // Entries wait in a small batch (see `loadBatchKeys`); strings as ready-made records (no
+        // reference count to touch), which are freed if loading stops before they are inserted.
+        enum Pending {
+            case record(RDBReader.StringRecord, hash: Int)
+            case entry(RDBEntry, hash: Int)
+        }
+        var batch: [Pending] = []
         batch.reserveCapacity(loadBatchKeys)
         var touched = 0
 
         func insertBatch() throws {
-            for (e, hash) in batch { touched &+= engine.databases[e.db].table.touch(hash: hash) }
-            for (e, hash) in batch {
-                let table = engine.databases[e.db]
-                if let existing = e.key.withUnsafeBytes({ table.table.find($0, hash: hash) }) {
-                    // A key in memory whose time ran out is not "already there".
-                    guard options.existingKeys == .replace || table.isLogicallyExpired(existing) else {
-                        throw RDBError(.corrupt, "duplicate key in database \(e.db)", offset: e.offset, key: e.key)
-                    }
-                    table.table.remove(at: existing)
+            for i in batch.indices {
+                switch batch[i] {
+                case .record(let r, let hash): touched &+= engine.databases[r.db].table.touch(hash: hash)
+                case .entry(let e, let hash): touched &+= engine.databases[e.db].table.touch(hash: hash)
                 }
-                var access = clock
-                if let idle = e.idleSeconds { access = UInt32(truncatingIfNeeded: Int64(clock) - idle) & 0xFF_FFFF }
-                table.table.insert(key: e.key, hash: hash, value: e.value, expireAt: e.expireAt, accessClock: access)
+            }
+            for i in batch.indices {
+                do {
+                    switch batch[i] {
+                    case .record(let r, let hash):
+                        let db = engine.databases[r.db]
+                        try makeRoom(db, key: r.record.key, hash: hash, offset: r.offset)
+                        r.record.accessClock = accessClock(idleSeconds: r.idleSeconds)
+                        db.table.insert(record: r.record, hash: hash)
+                    case .entry(let e, let hash):
+                        let db = engine.databases[e.db]
+                        try e.key.withUnsafeBytes { try makeRoom(db, key: $0, hash: hash, offset: e.offset) }
+                        db.table.insert(key: e.key, hash: hash, value: e.value, expireAt: e.expireAt,
+                                        accessClock: accessClock(idleSeconds: e.idleSeconds))
+                    }
+                } catch {
+                    // The table owns what went in; the rest stays pending for `dropPending`.
+                    batch.removeFirst(i)
+                    throw error
+                }
                 summary.keys += 1
             }
             batch.removeAll(keepingCapacity: true)
         }
 
-        while let record = try reader.next() {
+        /// A key already in `db` is refused, unless its time ran out or the options replace it.
+        func makeRoom(_ db: Database, key: UnsafeRawBufferPointer, hash: Int, offset: Int) throws {
+            guard let existing = db.table.find(key, hash: hash) else { return }
+            guard options.existingKeys == .replace || db.isLogicallyExpired(existing) else {
+                throw RDBError(.corrupt, "duplicate key in database \(db.id)", offset: offset, key: Array(key))
+            }
+            db.table.remove(at: existing)
+        }
+
+        func accessClock(idleSeconds: Int64?) -> UInt32 {
+            guard let idle = idleSeconds else { return clock }
+            return UInt32(truncatingIfNeeded: Int64(clock) - idle) & 0xFF_FFFF
+        }
+
+        /// Frees the records still waiting when loading stops on an error.
+        func dropPending() {
+            for case .record(let r, _) in batch { r.record.free() }
+            batch.removeAll()
+        }
+
+        do {
+            try loadItems()
+        } catch {
+            dropPending()
+            throw error
+        }
+        summary.touchedSink = touched
+        return summary
+
+        func loadItems() throws {
+        while let item = try reader.nextForLoading() {
+            let record: RDBRecord
+            switch item {
+            case .string(let r):
+                guard r.db < engine.databases.count else {
+                    r.record.free()
+                    continue
+                }
+                if let limit = options.skipExpiredBefore, r.record.expireAt != noExpiry, r.record.expireAt < limit {
+                    summary.expiredSkipped += 1
+                    r.record.free()
+                    continue
+                }
+                batch.append(.record(r, hash: KeyTable.hash(r.record.key)))
+                if batch.count == loadBatchKeys { try insertBatch() }
+                continue
+            case .other(let r):
+                record = r
+            }
             switch record {
             case .aux(let key, let value):
                 summary.aux.append((String(decoding: key, as: UTF8.self), value))
@@ -157,13 +223,12 @@ public enum RDBSnapshot {
                     summary.emptySkipped += 1
                     continue
                 }
-                batch.append((e, KeyTable.hash(e.key)))
+                batch.append(.entry(e, hash: KeyTable.hash(e.key)))
                 if batch.count == loadBatchKeys { try insertBatch() }
             }
         }
         try insertBatch()
-        if touched == 1 { summary.touchedSink = touched }
-        return summary
+        }
     }
 
     /// An engine holding one key of every type and encoding (and an expiry), for warm-ups.
