@@ -201,10 +201,7 @@ public struct ByteMap<Payload> {
             visit(entries[Int(i)])
             i = entries[Int(i)].next
         }
-        var v = cursor | ~m
-        v = v.bitReversed
-        v &+= 1
-        return v.bitReversed
+        return cursor.nextScanCursor(mask: m)
     }
 
     /// All entries in storage order.
@@ -237,6 +234,17 @@ public struct ByteMap<Payload> {
 }
 
 extension UInt64 {
+    /// The cursor after this one for a table of `mask + 1` buckets: Redis's dictScan order
+    /// (increment the reversed bits above the mask), which visits every bucket once even when the
+    /// table is resized between calls. 0 when the scan is complete.
+    @inlinable
+    public func nextScanCursor(mask: UInt64) -> UInt64 {
+        var v = self | ~mask
+        v = v.bitReversed
+        v &+= 1
+        return v.bitReversed
+    }
+
     /// Bit reversal (scan cursors).
     @inlinable
     public var bitReversed: UInt64 {

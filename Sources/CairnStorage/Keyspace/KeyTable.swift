@@ -250,7 +250,7 @@ public struct KeyTable {
     /// Adds a key that is not present holding a string built from `bytes` as SET does.
     @discardableResult
     public func insertString(key: UnsafeRawBufferPointer, hash: Int, _ bytes: UnsafeRawBufferPointer,
-                                      expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
+                             expireAt: Int64 = noExpiry, accessClock: UInt32 = 0) -> Int {
         let parts = RecordValue(stringFrom: bytes)
         let r = KeyRecord.make(key: key, value: parts, stringBytes: bytes, expireAt: expireAt, accessClock: accessClock)
         return link(r, hash: hash, key: key)
@@ -432,10 +432,7 @@ public struct KeyTable {
             visit(Int(i))
             i = slots[Int(i)].next
         }
-        var v = cursor | ~m
-        v = v.bitReversed
-        v &+= 1
-        return v.bitReversed
+        return cursor.nextScanCursor(mask: m)
     }
 }
 
