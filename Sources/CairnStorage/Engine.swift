@@ -51,9 +51,9 @@ public struct CommandContext {
     public let client: ClientSession
     public let args: Arguments
     public unowned(unsafe) let command: RegisteredCommand
-
-    /// The client's selected database.
-    @inlinable public var db: Database { engine.databases[client.db] }
+    /// The client's selected database when the command started (SELECT changes it for the
+    /// commands after it). Not retained either: databases live as long as the engine.
+    public unowned(unsafe) let db: Database
 
     @inlinable
     public var reply: ReplyWriter {
@@ -148,7 +148,7 @@ public final class Engine {
             }
             command = sub
         }
-        client.lastCommand = command.fullName
+        client.lastCommandRun = command
         guard command.spec.acceptsArgumentCount(args.count) else {
             reject(command, client, "ERR wrong number of arguments for '\(command.fullName)' command", errorMark)
             return
@@ -184,7 +184,8 @@ public final class Engine {
         let outerOverride = propagationOverride
         propagationOverride = nil
         executionDepth += 1
-        command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command))
+        command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command,
+                                            db: databases[client.db]))
         executionDepth -= 1
         if propagating {
             recordPropagation(command, client, args, dirtyBefore: dirtyBefore, override: propagationOverride)

@@ -642,7 +642,7 @@ struct SeededRandom: RandomNumberGenerator {
         let spec = KeyspaceCommands.objectSpec
         Arguments.with([Array("object".utf8)]) { (args: Arguments) -> Void in
             guard let command = h.engine.commands.lookup("object") else { Issue.record("no object"); return }
-            spec.handler(CommandContext(engine: h.engine, client: h.client, args: args, command: command))
+            spec.handler(CommandContext(engine: h.engine, client: h.client, args: args, command: command, db: h.engine.databases[h.client.db]))
         }
         #expect(h.client.reply.buffer.readableBytes > 0)
         let text = h.client.reply.buffer.getString(at: h.client.reply.buffer.readerIndex, length: h.client.reply.buffer.readableBytes)

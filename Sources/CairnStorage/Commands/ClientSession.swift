@@ -39,8 +39,11 @@ public final class ClientSession {
     public var closeAfterReply = false
     public let createdAtMillis: Int64
     public var lastInteractionMillis: Int64
-    /// Full name of the last command run (CLIENT LIST `cmd=`).
-    public var lastCommand = "NULL"
+    /// The last command run (CLIENT LIST `cmd=`). Commands live as long as the command table,
+    /// so this holds no reference: setting it per request costs a store, not a retain/release.
+    public unowned(unsafe) var lastCommandRun: RegisteredCommand?
+    /// Full name of the last command run, "NULL" before the first.
+    public var lastCommand: String { lastCommandRun?.fullName ?? "NULL" }
     public var address = ""
     public var localAddress = ""
     /// Set by the server: sockets or other transport the client came from.
