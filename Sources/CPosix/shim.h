@@ -1,7 +1,7 @@
 #ifndef CAIRN_CPOSIX_SHIM_H
 #define CAIRN_CPOSIX_SHIM_H
 // Linux calls Swift cannot reach directly: prctl (glibc declares it variadic) and
-// malloc_usable_size and mallinfo2 (in <malloc.h>, which the Glibc module does not export).
+// malloc_usable_size (in <malloc.h>, which the Glibc module does not export).
 #include <signal.h>
 #include <stddef.h>
 #ifdef __linux__
@@ -17,16 +17,6 @@ static inline int cairn_set_parent_death_signal(int signal) {
 #else
     (void)signal;
     return -1;
-#endif
-}
-
-/// Bytes the process's malloc has handed out and not had back (glibc mallinfo2 uordblks;
-/// tests that check a path frees what it allocates).
-static inline size_t cairn_malloc_bytes_in_use(void) {
-#ifdef __linux__
-    return mallinfo2().uordblks;
-#else
-    return 0;
 #endif
 }
 

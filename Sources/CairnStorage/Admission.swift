@@ -72,6 +72,9 @@ public struct AdmissionPipeline {
 
     private var entries: [Entry] = []
     private var nextID = 0
+    /// Armed checks meant for every command: while there are none (and the command has no check
+    /// of its own), `execute` runs only the built-in stages and builds no AdmissionRequest.
+    private(set) var armedGeneralChecks = 0
 
     public init() {}
 
@@ -89,13 +92,31 @@ public struct AdmissionPipeline {
         let position = entries.firstIndex { $0.stage.rawValue > stage.rawValue } ?? entries.count
         entries.insert(Entry(id: nextID, stage: stage, check: check, insideExec: recheckInsideExec, armed: armed, only: only),
                        at: position)
+        if let only { only.dedicatedAdmissionChecks += 1 } else if armed { armedGeneralChecks += 1 }
         return HookHandle(id: nextID)
     }
 
     /// Arms or disarms a check: its owner knows when it may refuse anything.
     public mutating func arm(_ handle: HookHandle, _ armed: Bool) {
-        guard let i = entries.firstIndex(where: { $0.id == handle.id }) else { return }
+        guard let i = entries.firstIndex(where: { $0.id == handle.id }), entries[i].armed != armed else { return }
         entries[i].armed = armed
+        if entries[i].only == nil { armedGeneralChecks += armed ? 1 : -1 }
+    }
+
+    /// Whether admitting `command` runs any installed check (else only the built-in stages).
+    @inline(__always)
+    func hasChecks(for command: RegisteredCommand) -> Bool {
+        armedGeneralChecks > 0 || command.dedicatedAdmissionChecks > 0
+    }
+
+    /// The built-in stages alone, in order (no installed check applies): authentication,
+    /// transaction context, pub/sub context.
+    @inline(__always)
+    static func builtInRefusal(_ client: ClientSession, _ command: RegisteredCommand) -> String? {
+        if !client.authenticated && !command.spec.flags.contains(.noAuth) { return noAuth }
+        if client.transaction != nil && command.spec.flags.contains(.noMulti) { return notInMulti }
+        if !client.resp3 && !client.subscriptions.isEmpty { return subscribedRefusal(command) }
+        return nil
     }
 
     @inline(__always)
@@ -143,21 +164,29 @@ public struct AdmissionPipeline {
 
     // The built-in stages (Redis's processCommand texts).
 
+    static let noAuth = "NOAUTH Authentication required."
+    static let notInMulti = "ERR Command not allowed inside a transaction"
+
+    /// A RESP2 client in subscribed mode may run only the pub/sub commands, PING, QUIT and RESET.
+    static func subscribedRefusal(_ command: RegisteredCommand) -> String? {
+        guard !PubSubCommands.allowedWhileSubscribed(command.spec.name) else { return nil }
+        return "ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    }
+
     @inline(__always)
     static func authentication(_ r: borrowing AdmissionRequest) -> String? {
-        !r.client.authenticated && !r.command.spec.flags.contains(.noAuth) ? "NOAUTH Authentication required." : nil
+        !r.client.authenticated && !r.command.spec.flags.contains(.noAuth) ? noAuth : nil
     }
 
     @inline(__always)
     static func transactionContext(_ r: borrowing AdmissionRequest) -> String? {
-        r.client.transaction != nil && r.command.spec.flags.contains(.noMulti) ? "ERR Command not allowed inside a transaction" : nil
+        r.client.transaction != nil && r.command.spec.flags.contains(.noMulti) ? notInMulti : nil
     }
 
     @inline(__always)
     static func pubsubContext(_ r: borrowing AdmissionRequest) -> String? {
-        guard !r.client.resp3, !r.client.subscriptions.isEmpty,
-              !PubSubCommands.allowedWhileSubscribed(r.command.spec.name) else { return nil }
-        return "ERR Can't execute '\(r.command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        guard !r.client.resp3, !r.client.subscriptions.isEmpty else { return nil }
+        return subscribedRefusal(r.command)
     }
 }
 

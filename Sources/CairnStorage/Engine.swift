@@ -156,12 +156,20 @@ public final class Engine {
         if client.origin == .user {
             if executionDepth == 0 {
                 // Arriving: every admission stage, in Redis's order.
-                var flags = command.spec.flags
-                if command === execCommand, let queued = client.transaction?.flags { flags.formUnion(queued) }
-                let request = AdmissionRequest(client: client, command: command, args: args, flags: flags, insideExec: false)
-                if let refusal = admission.refusal(request) {
-                    reject(command, client, refusal, errorMark)
-                    return
+                if !admission.hasChecks(for: command) {
+                    // Only the built-in stages apply: no request to build.
+                    if let refusal = AdmissionPipeline.builtInRefusal(client, command) {
+                        reject(command, client, refusal, errorMark)
+                        return
+                    }
+                } else {
+                    var flags = command.spec.flags
+                    if command === execCommand, let queued = client.transaction?.flags { flags.formUnion(queued) }
+                    let request = AdmissionRequest(client: client, command: command, args: args, flags: flags, insideExec: false)
+                    if let refusal = admission.refusal(request) {
+                        reject(command, client, refusal, errorMark)
+                        return
+                    }
                 }
             } else if executingTransaction && requeueing == nil {
                 // EXEC running what was queued: the stages that must still hold (ACL).

@@ -9,6 +9,8 @@ public final class RegisteredCommand {
     public let fullName: String
     public let subcommands: CommandTable?
     public var stats = CommandStats()
+    /// Admission checks installed for this command alone (AdmissionPipeline `only:`).
+    var dedicatedAdmissionChecks = 0
 
     init(spec: CommandSpec, id: Int, fullName: String, subcommands: CommandTable?) {
         self.spec = spec

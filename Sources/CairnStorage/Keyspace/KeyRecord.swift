@@ -103,9 +103,12 @@ struct KeyRecord {
         headerSize + (hasExpiry ? expirySize : 0) + (kind.hasScalar ? scalarSize : 0) + keyLength + valueLength
     }
 
-    @inlinable
+    @usableFromInline
     static func allocate(_ size: Int) -> UnsafeMutableRawPointer {
         guard let p = malloc(size) else { fatalError("Cairn: out of memory allocating \(size) bytes") }
+        #if DEBUG
+        RecordCensus.live += 1
+        #endif
         return p
     }
 
@@ -316,5 +319,26 @@ extension KeyRecord {
     func free() {
         releaseObject()
         Glibc.free(base)
+        #if DEBUG
+        RecordCensus.live -= 1
+        #endif
     }
 }
+
+#if DEBUG
+/// Debug builds count the records the calling thread has allocated and not freed, so that a test
+/// can check that a path frees every record it makes (a refused RDB load, say) while other tests
+/// allocate on other threads. Kept per thread in a pthread key; not compiled into release builds.
+enum RecordCensus {
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    static var live: Int {
+        get { Int(bitPattern: pthread_getspecific(key)) }
+        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: newValue)) }
+    }
+}
+#endif
