@@ -65,8 +65,13 @@ final class AdminState {
             server.loop.execute { server.admin.evictor.performEvictions(server.engine) }
         }
         resetCommand = engine.commands.lookup("reset")
-        engine.commandObservers.insert(at: 0) { [unowned(unsafe) server] client, command, args, micros in
-            server.admin.observe(server, client, command, args, micros)
+        // Runs for every command: the server is reached through an unretained reference borrowed
+        // for the call (an `unowned(unsafe)` capture is retained and released at each use).
+        let unretainedServer = Unmanaged.passUnretained(server)
+        engine.commandObservers.insert(at: 0) { client, command, args, micros in
+            unretainedServer._withUnsafeGuaranteedRef { server in
+                server.admin.observe(server, client, command, args, micros)
+            }
         }
     }
 
