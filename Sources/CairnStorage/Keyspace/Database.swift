@@ -11,9 +11,21 @@ public final class Database {
     public let table = KeyTable()
     unowned(unsafe) let engine: Engine
 
+    /// The same engine, for the per-read counters: a mutation through `engine` (unowned(unsafe))
+    /// retains and releases it each time; borrowing it through this does not.
+    private let unretainedEngine: Unmanaged<Engine>
+
+    @inline(__always)
+    private func countLookup(hit: Bool) {
+        unretainedEngine._withUnsafeGuaranteedRef { engine in
+            if hit { engine.stats.keyspaceHits += 1 } else { engine.stats.keyspaceMisses += 1 }
+        }
+    }
+
     init(id: Int, engine: Engine) {
         self.id = id
         self.engine = engine
+        unretainedEngine = .passUnretained(engine)
         if engine.settings.clusterEnabled { table.enableSlotIndex() }
     }
 
@@ -55,10 +67,10 @@ public final class Database {
 
     public func lookupRead(_ key: UnsafeRawBufferPointer) -> Int? {
         guard let i = lookup(key) else {
-            engine.stats.keyspaceMisses += 1
+            countLookup(hit: false)
             return nil
         }
-        engine.stats.keyspaceHits += 1
+        countLookup(hit: true)
         table.setAccessClock(at: i, engine.lruClock)
         return i
     }
@@ -68,10 +80,10 @@ public final class Database {
     public func lookupRead(_ key: UnsafeRawBufferPointer, touch: Bool) -> Int? {
         if touch { return lookupRead(key) }
         guard let i = lookup(key) else {
-            engine.stats.keyspaceMisses += 1
+            countLookup(hit: false)
             return nil
         }
-        engine.stats.keyspaceHits += 1
+        countLookup(hit: true)
         return i
     }
 
