@@ -178,6 +178,36 @@ func loadFromBytes(_ bytes: [UInt8], verifyChecksum: Bool = true) throws -> Engi
         #expect(RecordCensus.live == before, "\(RecordCensus.live - before) records left allocated by 100 refused loads")
     }
 
+    /// A plain RDB hash (type 4) as Cairn writes it: small ones are loaded straight into a
+    /// listpack in file order; a repeated field is refused as damage; an entry longer than
+    /// hash-max-listpack-value makes a hashtable.
+    @Test func smallHashesLoadIntoListpacksAndRepeatedFieldsAreRefused() throws {
+        func file(_ pairs: [(String, String)]) -> [UInt8] {
+            func string(_ s: String) -> [UInt8] {
+                let b = Array(s.utf8)
+                return b.count < 64 ? [UInt8(b.count)] + b : [0x40 | UInt8(b.count >> 8), UInt8(b.count & 0xFF)] + b
+            }
+            var out = RDBFormat.magic + Array("0010".utf8) + [RDBFormat.opSelectDB, 0, RDBFormat.typeHash] + string("h")
+            out.append(UInt8(pairs.count))
+            for (f, v) in pairs { out += string(f) + string(v) }
+            return out + [RDBFormat.opEOF] + [UInt8](repeating: 0, count: 8)  // checksum 0: not checked
+        }
+        let small = try loadFromBytes(file([("b", "1"), ("a", "2"), ("c", "3")]))
+        guard let i = small.databases[0].table.find(Array("h".utf8)), case .hash(let h) = small.databases[0].table.value(at: i) else {
+            Issue.record("no hash"); return
+        }
+        #expect(h.isListpack)
+        var order: [String] = []
+        h.forEach { f, v in order.append(String(decoding: f, as: UTF8.self) + "=" + String(decoding: v, as: UTF8.self)) }
+        #expect(order == ["b=1", "a=2", "c=3"], "the file's order")
+        #expect(throws: RDBError.self) { try loadFromBytes(file([("a", "1"), ("b", "2"), ("a", "3")])) }
+        let long = try loadFromBytes(file([("a", String(repeating: "x", count: 100)), ("b", "2")]))
+        guard let j = long.databases[0].table.find(Array("h".utf8)), case .hash(let lh) = long.databases[0].table.value(at: j) else {
+            Issue.record("no hash"); return
+        }
+        #expect(!lh.isListpack && lh.count == 2)
+    }
+
     @Test func versionsAndSignaturesAreChecked() throws {
         var bytes = try saveToBytes(Engine(), .none)
         #expect(throws: Never.self) { try loadFromBytes(bytes) }

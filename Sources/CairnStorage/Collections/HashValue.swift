@@ -35,23 +35,30 @@ public final class HashValue {
 
     public init() {}
 
-    /// A small hash built in one pass from pairs read from a file, in its listpack encoding and
-    /// the pairs' order (what HSET one by one gives). Nil when the pairs need the hashtable
-    /// encoding or repeat a field (the caller decides).
-    static func listpackLoaded(_ pairs: [(field: [UInt8], value: [UInt8])], limits: HashLimits) -> HashValue? {
-        guard pairs.count <= limits.maxListpackEntries else { return nil }
-        for p in pairs where p.field.count > limits.maxListpackValue || p.value.count > limits.maxListpackValue {
-            return nil
+    /// A small hash whose listpack was filled straight from a file (field, value, field, value...,
+    /// in the file's order: what HSET one by one gives). Nil when it needs the hashtable encoding
+    /// (too many fields, an entry too long) or repeats a field: the caller decides.
+    static func listpackLoaded(_ pack: Listpack, limits: HashLimits) -> HashValue? {
+        guard pack.count % 2 == 0, pack.count / 2 <= limits.maxListpackEntries else { return nil }
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(pack.count / 2)
+        var offset = 0
+        while offset < pack.byteCount {
+            let field = pack.decode(at: offset)
+            let value = pack.decode(at: field.next)
+            guard field.payload.count <= limits.maxListpackValue, value.payload.count <= limits.maxListpackValue else { return nil }
+            fields.append(field.payload)
+            offset = value.next
         }
-        let byField = pairs.indices.sorted { pairs[$0].field.lexicographicallyPrecedes(pairs[$1].field) }
-        for k in byField.indices.dropFirst() where pairs[byField[k]].field == pairs[byField[k - 1]].field {
-            return nil
+        let repeated = pack.bytes.withUnsafeBytes { raw -> Bool in
+            func bytes(_ r: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: raw[r]) }
+            fields.sort { bytes($0).lexicographicallyPrecedes(bytes($1)) }
+            for k in fields.indices.dropFirst() where bytes(fields[k]).elementsEqual(bytes(fields[k - 1])) { return true }
+            return false
         }
+        guard !repeated else { return nil }
         let h = HashValue()
-        for p in pairs {
-            h.pack.append(p.field)
-            h.pack.append(p.value)
-        }
+        h.pack = pack
         return h
     }
 

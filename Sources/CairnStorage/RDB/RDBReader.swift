@@ -315,13 +315,16 @@ public final class RDBReader {
         case RDBFormat.typeHash:
             let n = try input.plainLength()
             if n <= settings.hashMaxListpackEntries {
-                // Small: read every pair, then build the listpack in one pass.
-                var pairs: [(field: [UInt8], value: [UInt8])] = []
-                pairs.reserveCapacity(n)
-                for _ in 0..<n { pairs.append((try input.string(), try input.string())) }
-                if let hash = HashValue.listpackLoaded(pairs, limits: hashLimits) { return .hash(hash) }
+                // Small: the pairs go straight into a listpack (no array per field or value), then
+                // one check of lengths and repeated fields.
+                var pack = Listpack()
+                for _ in 0..<(2 * n) { try input.withString { pack.append($0) } }
+                if let hash = HashValue.listpackLoaded(pack, limits: hashLimits) { return .hash(hash) }
+                var entries: [[UInt8]] = []
+                entries.reserveCapacity(2 * n)
+                pack.forEach { entries.append(Array($0)); return true }
                 let hash = HashValue()
-                for p in pairs { try addField(hash, p.field, p.value) }
+                for k in stride(from: 0, to: entries.count, by: 2) { try addField(hash, entries[k], entries[k + 1]) }
                 return .hash(hash)
             }
             let hash = HashValue()
