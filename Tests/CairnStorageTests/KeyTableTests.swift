@@ -379,4 +379,18 @@ import Testing
         #expect(weakList == nil)
         t.removeAll()
     }
+
+    /// FLUSHALL on a big table gives its slot and volatile arrays back; the table works after.
+    @Test func removeAllReturnsTheTablesMemory() {
+        let t = KeyTable()
+        defer { t.deallocate() }
+        for i in 0..<10_000 { t.insert(key: key("k\(i)"), hash: KeyTable.hash(key("k\(i)")), value: .int(Int64(i)), expireAt: 1_000 + Int64(i)) }
+        #expect(t.tableBytes > 10_000 * 16)
+        t.removeAll()
+        #expect(t.count == 0 && t.volatileCount == 0)
+        #expect(t.tableBytes == KeyTable.initialBucketCount * MemoryLayout<Int32>.stride)
+        t.insert(key: key("again"), hash: KeyTable.hash(key("again")), value: .int(1), expireAt: 5)
+        #expect(t.find(key("again")) != nil && t.volatileCount == 1)
+        #expect(t.validate() == nil)
+    }
 }

@@ -376,23 +376,22 @@ public struct KeyTable {
         slots[Int(p)].next = slots[index].next
     }
 
-    /// Removes and frees every entry.
+    /// Removes and frees every entry, and gives the slot and bucket arrays back (FLUSHALL on a
+    /// large table must return its memory, as Redis's dictEmpty does).
     public func removeAll() {
         for i in slots.indices { KeyRecord(slots[i].record).free() }
-        slots.count = 0
+        slots.deallocate()
+        volatile.deallocate()
         buckets.deallocate()
         buckets = RawArray(repeating: -1, count: Self.initialBucketCount)
         mask = Self.initialBucketCount - 1
-        volatile.count = 0
         slotIndex?.removeAll()
     }
 
     /// Frees every entry and the table's own storage (the owning Database's deinit).
     func deallocate() {
         removeAll()
-        slots.deallocate()
         buckets.deallocate()
-        volatile.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
     }
