@@ -85,14 +85,8 @@ struct AOFTarget {
     }
 
     static func listDirectory(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw ToolError.io("cannot list \(path)", errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        guard let names = DirectoryEntries.names(in: path) else { throw ToolError.io("cannot list \(path)", errno: errno) }
+        return names
     }
 
     static func baseName(_ path: String) -> String {

@@ -42,14 +42,7 @@ import Glibc
         func run(_ words: String...) -> RESPValue { harness.run(words.map { Array($0.utf8) }) }
 
         func files() -> [String] {
-            guard let d = opendir(aofDir) else { return [] }
-            defer { closedir(d) }
-            var names: [String] = []
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            return names.sorted()
+            DirectoryEntries.names(in: aofDir) ?? []
         }
 
         func manifestText() -> String {

@@ -64,13 +64,7 @@ import Glibc
 
     static func removeTree(_ path: String) {
         if unlink(path) == 0 { return }
-        if let d = opendir(path) {
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { removeTree(path + "/" + name) }
-            }
-            closedir(d)
-        }
+        for name in DirectoryEntries.names(in: path) ?? [] { removeTree(path + "/" + name) }
         rmdir(path)
     }
 
@@ -249,14 +243,7 @@ import Glibc
     }
 
     static func entries(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        DirectoryEntries.names(in: dir) ?? []
     }
 
     @Test func watchdogKillsAStalledChild() {

@@ -150,12 +150,7 @@ enum AOFTestFiles {
     }
 
     static func remove(_ dir: String) {
-        guard let d = opendir(dir) else { return }
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { unlink(dir + "/" + name) }
-        }
-        closedir(d)
+        for name in DirectoryEntries.names(in: dir) ?? [] { unlink(dir + "/" + name) }
         rmdir(dir)
     }
 }

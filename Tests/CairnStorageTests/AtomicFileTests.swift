@@ -13,14 +13,7 @@ import Glibc
     }
 
     static func entries(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        DirectoryEntries.names(in: dir) ?? []
     }
 
     static func contents(_ path: String) -> [UInt8]? { AOFTestFiles.read(path) }

@@ -128,13 +128,8 @@ extension Persistence {
 
     /// Leftovers of a rewrite or a first base that a crash interrupted: never in the manifest.
     func removeTemporaryFiles(in directory: String, prefix: String) {
-        guard let dir = opendir(directory) else { return }
-        defer { closedir(dir) }
         let temporaryIncrement = AOFState.temporaryIncrementName(prefix)
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        for name in DirectoryEntries.names(in: directory) ?? [] {
             if name.hasPrefix("temp-rewriteaof-") || name == temporaryIncrement || (name.hasPrefix(prefix + ".") && name.contains(".tmp-")) {
                 removeFile(directory + "/" + name)
             }
