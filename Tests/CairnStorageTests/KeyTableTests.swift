@@ -249,7 +249,7 @@ import Testing
     // MARK: records (KeyRecord.swift)
 
     /// What a model says an entry holds, compared with the table's view of it.
-    enum Held: Equatable { case int(Int64), bytes([UInt8], raw: Bool), list([[UInt8]]) }
+    enum Held: Equatable { case int(Int64), bytes([UInt8], raw: Bool), list([[UInt8]]), hash([[UInt8]], packed: Bool) }
 
     func held(_ t: KeyTable, _ i: Int) -> Held? {
         switch t.value(at: i) {
@@ -259,8 +259,22 @@ import Testing
             var items: [[UInt8]] = []
             if l.count > 0 { l.forEach(from: 0, through: l.count - 1) { items.append(Array($0)); return true } }
             return .list(items)
+        case .hash(let h):
+            var items: [[UInt8]] = []
+            h.forEach { items.append(Array($0)); items.append(Array($1)) }
+            #expect(h.isListpack == t.isPacked(at: i))
+            return .hash(items, packed: t.isPacked(at: i))
         default: return nil
         }
+    }
+
+    /// A hash of `pairs` (field, value, ...): listpack encoded unless `table`.
+    func hashValue(_ items: [[UInt8]], table: Bool) -> HashValue {
+        let h = HashValue()
+        let limits = HashLimits(maxListpackEntries: 1 << 20, maxListpackValue: 1 << 20)
+        for k in stride(from: 0, to: items.count, by: 2) { h.set(items[k], items[k + 1], limits: limits) }
+        if table { h.convertToTable() }
+        return h
     }
 
     /// Values of every kind and size replace each other in place, with and without an expiry, and
@@ -274,7 +288,7 @@ import Testing
         var model: [[UInt8]: (held: Held, expireAt: Int64, clock: UInt32)] = [:]
         func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         func randomValue() -> (Value, Held) {
-            switch Int.random(in: 0..<4, using: &rng) {
+            switch Int.random(in: 0..<5, using: &rng) {
             case 0:
                 let v = Int64.random(in: Int64.min...Int64.max, using: &rng)
                 return (.int(v), .int(v))
@@ -284,9 +298,18 @@ import Testing
             case 2:
                 let b = bytes([45, 100, 5000, 70_000].randomElement(using: &rng)!)
                 return (.string(StringBytes(b, raw: true)), .bytes(b, raw: true))
-            default:
+            case 3:
                 let items = (0..<Int.random(in: 1...5, using: &rng)).map { _ in bytes(Int.random(in: 0...20, using: &rng)) }
                 return (.list(QuickList(items)), .list(items))
+            default:
+                // A hash: packed in the record while listpack encoded, an object as a hashtable.
+                var items: [[UInt8]] = []
+                for f in 0..<Int.random(in: 1...6, using: &rng) {
+                    items.append([UInt8(f)] + bytes(Int.random(in: 0...8, using: &rng)))
+                    items.append(bytes([0, 3, 60, 300].randomElement(using: &rng)!))
+                }
+                let table = Int.random(in: 0..<4, using: &rng) == 0
+                return (.hash(hashValue(items, table: table)), .hash(items, packed: !table))
             }
         }
         for step in 0..<3000 {
@@ -361,6 +384,35 @@ import Testing
         #expect(Array(b) == key("hello"))
         #expect(t.stringView(at: t.find(key("l"))!) == nil)
         #expect(t.isString(at: t.find(key("n"))!) && t.isString(at: t.find(key("s"))!) && !t.isString(at: t.find(key("l"))!))
+    }
+
+    /// A listpack-encoded hash lives in its record: read back as a copy, its count kept in the
+    /// header up to 65,534 entries and counted by walking above; a hashtable stays an object.
+    @Test func smallHashesArePackedInTheirRecord() {
+        let t = KeyTable()
+        defer { t.deallocate() }
+        let small = (0..<10).map { key("e\($0)") }
+        t.insert(key: key("h"), hash: KeyTable.hash(key("h")), value: .hash(hashValue(small, table: false)), expireAt: 99)
+        let i = t.find(key("h"))!
+        #expect(t.isPacked(at: i))
+        #expect(held(t, i) == .hash(small, packed: true))
+        #expect(t.packedHash(at: i)?.1 == 10)
+        // A copy: changing it does not change the record until it is stored back.
+        guard case .hash(let copy) = t.value(at: i) else { Issue.record("not a hash"); return }
+        copy.set(key("e0"), key("changed"), limits: HashLimits(maxListpackEntries: 128, maxListpackValue: 64))
+        #expect(held(t, i) == .hash(small, packed: true))
+        t.setValue(at: i, .hash(copy))
+        #expect(held(t, i) == .hash([key("e0"), key("changed")] + small.dropFirst(2), packed: true))
+        #expect(t.expireAt(at: i) == 99)
+        // 40,000 pairs: past the 16-bit count.
+        let big = (0..<80_000).map { key("x\($0)") }
+        t.setValue(at: i, .hash(HashValue(packed: Listpack(big))))
+        #expect(t.packedHash(at: i)?.1 == 80_000)
+        #expect(t.validate() == nil)
+        t.setValue(at: i, .hash(hashValue(small, table: true)))
+        #expect(!t.isPacked(at: i) && t.packedHash(at: i) == nil)
+        #expect(held(t, i) == .hash(small, packed: false))
+        #expect(t.validate() == nil)
     }
 
     /// A collection in a record is retained once by it and released when the record goes.

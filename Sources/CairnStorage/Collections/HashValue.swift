@@ -35,6 +35,12 @@ public final class HashValue {
 
     public init() {}
 
+    /// A listpack-encoded hash holding `pack` (a copy of one packed in a key's record).
+    @usableFromInline
+    init(packed pack: Listpack) {
+        self.pack = pack
+    }
+
     /// A small hash whose listpack was filled straight from a file (field, value, field, value...,
     /// in the file's order: what HSET one by one gives). Nil when it needs the hashtable encoding
     /// (too many fields, an entry too long) or repeats a field: the caller decides.
@@ -256,24 +262,48 @@ extension Listpack {
     /// Offset of the field entry equal to `field` in a listpack of field, value pairs, or nil.
     /// Walks the packed bytes directly: no copies, no per-entry bounds checks beyond the walk.
     func hashFieldOffset(_ field: UnsafeRawBufferPointer) -> Int? {
-        bytes.withUnsafeBytes { raw -> Int? in
-            guard let base = raw.baseAddress else { return nil }
-            let end = raw.count
-            let n = field.count
-            var o = 0
-            while o < end {
-                // Field entry: varint length, payload, backlen.
-                let (fieldStart, fieldLength) = Listpack.header(base, at: o)
-                if fieldLength == n && Listpack.bytesEqual(base + fieldStart, field) { return o }
-                var next = fieldStart + fieldLength
-                next += Listpack.varintSize(next - o)
-                // Value entry: skipped.
-                let (valueStart, valueLength) = Listpack.header(base, at: next)
-                let valueEnd = valueStart + valueLength
-                o = valueEnd + Listpack.varintSize(valueEnd - next)
-            }
-            return nil
+        bytes.withUnsafeBytes { Self.hashFieldOffset(in: $0, field) }
+    }
+
+    /// hashFieldOffset over listpack bytes held elsewhere (a hash packed in a key's record).
+    static func hashFieldOffset(in raw: UnsafeRawBufferPointer, _ field: UnsafeRawBufferPointer) -> Int? {
+        guard let base = raw.baseAddress else { return nil }
+        let end = raw.count
+        let n = field.count
+        var o = 0
+        while o < end {
+            // Field entry: varint length, payload, backlen.
+            let (fieldStart, fieldLength) = Listpack.header(base, at: o)
+            if fieldLength == n && Listpack.bytesEqual(base + fieldStart, field) { return o }
+            var next = fieldStart + fieldLength
+            next += Listpack.varintSize(next - o)
+            // Value entry: skipped.
+            let (valueStart, valueLength) = Listpack.header(base, at: next)
+            let valueEnd = valueStart + valueLength
+            o = valueEnd + Listpack.varintSize(valueEnd - next)
         }
+        return nil
+    }
+
+    /// Calls `body` with each payload of listpack bytes held elsewhere (a collection packed in a
+    /// key's record), in order, until it returns false. Reads only: the forked save child walks
+    /// records with it.
+    @inline(__always)
+    static func forEachPayload(in raw: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Bool) rethrows {
+        var o = 0
+        while o < raw.count {
+            let e = rawEntry(raw, at: o)
+            if try !body(UnsafeRawBufferPointer(rebasing: raw[e.start..<(e.start + e.length)])) { return }
+            o = e.next
+        }
+    }
+
+    /// The number of entries in listpack bytes held elsewhere (O(n)).
+    @usableFromInline
+    static func entryCount(in raw: UnsafeRawBufferPointer) -> Int {
+        var n = 0
+        forEachPayload(in: raw) { _ in n += 1; return true }
+        return n
     }
 
     /// Payload start and length of the entry at `offset`.

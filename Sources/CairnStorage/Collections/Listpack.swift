@@ -18,6 +18,14 @@ public struct Listpack: Sendable, Equatable {
         for e in elements { append(e) }
     }
 
+    /// A listpack holding a copy of `raw`, which holds `count` well-formed entries (a small
+    /// collection packed in a key's record, KeyRecord).
+    @usableFromInline
+    init(copying raw: UnsafeRawBufferPointer, count: Int) {
+        bytes = Array(raw)
+        self.count = count
+    }
+
     public var isEmpty: Bool { count == 0 }
     public var byteCount: Int { bytes.count }
 

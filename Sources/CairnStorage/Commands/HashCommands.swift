@@ -79,15 +79,98 @@ enum HashCommands {
         return .found(i, h)
     }
 
-    /// For commands that add fields (Redis's hashTypeLookupWriteOrCreate): the hash at `key`, or a
-    /// new one that the caller stores once it holds something (`isNew`). Nil after WRONGTYPE.
+    /// A hash read in place: a small one's listpack in its key's record, or a hashtable's object.
+    /// The hot reads (HGET, HMGET, HEXISTS, HLEN, HSTRLEN, HGETALL) use it so that a small hash is
+    /// never copied out to answer them.
+    enum Readable {
+        case packed(UnsafeRawBufferPointer, entries: Int)
+        case object(HashValue)
+
+        /// The value of `field`, or nil; `body` gets it borrowed.
+        @inline(__always)
+        func withValue<R>(_ field: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+            switch self {
+            case .object(let h):
+                guard let v = h.value(field) else { return body(nil) }
+                return v.withUnsafeBytes { body($0) }
+            case .packed(let raw, _):
+                guard let o = Listpack.hashFieldOffset(in: raw, field) else { return body(nil) }
+                let f = Listpack.rawEntry(raw, at: o)
+                let v = Listpack.rawEntry(raw, at: f.next)
+                return body(UnsafeRawBufferPointer(rebasing: raw[v.start..<(v.start + v.length)]))
+            }
+        }
+
+        var count: Int {
+            switch self {
+            case .object(let h): return h.count
+            case .packed(_, let entries): return entries / 2
+            }
+        }
+
+        func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+            switch self {
+            case .object(let h):
+                h.forEach { f, v in f.withUnsafeBytes { f in v.withUnsafeBytes { body(f, $0) } } }
+            case .packed(let raw, _):
+                var field: UnsafeRawBufferPointer? = nil
+                Listpack.forEachPayload(in: raw) { e in
+                    if let f = field {
+                        body(f, e)
+                        field = nil
+                    } else {
+                        field = e
+                    }
+                    return true
+                }
+            }
+        }
+    }
+
+    enum ReadLookup { case missing, found(Readable), wrongType }
+
+    /// The hash at `key` for a counted read, in place. Replies WRONGTYPE for another type. What
+    /// it returns is valid until the keyspace changes.
     @inline(__always)
-    static func lookupOrCreate(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> (hash: HashValue, isNew: Bool)? {
+    static func lookupReadable(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> ReadLookup {
+        let db = c.db
+        guard let i = db.lookupRead(key) else { return .missing }
+        if let (raw, entries) = db.table.packedHash(at: i) { return .found(.packed(raw, entries: entries)) }
+        guard case .hash(let h) = db.table.value(at: i) else {
+            c.replyWrongType()
+            return .wrongType
+        }
+        return .found(.object(h))
+    }
+
+    /// A hash being written, and where it goes back. A small hash is packed in its key's record,
+    /// so `hash` is a copy of it that `store` writes back; a hashtable is the table's own object,
+    /// changed in place; a new hash (`index` nil) is inserted by `store`.
+    struct Writable {
+        let hash: HashValue
+        let index: Int?
+        let packed: Bool
+    }
+
+    /// For commands that add fields (Redis's hashTypeLookupWriteOrCreate): the hash at `key`, or a
+    /// new one. Nil after WRONGTYPE.
+    @inline(__always)
+    static func lookupOrCreate(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> Writable? {
         switch lookup(c, key, write: true) {
         case .wrongType: return nil
-        case .missing: return (HashValue(), true)
-        case .found(_, let h): return (h, false)
+        case .missing: return Writable(hash: HashValue(), index: nil, packed: false)
+        case .found(let i, let h): return Writable(hash: h, index: i, packed: c.db.table.isPacked(at: i))
         }
+    }
+
+    /// Makes a write to `w.hash` part of the keyspace (see Writable). The hash is not empty.
+    @inline(__always)
+    static func store(_ c: CommandContext, _ key: UnsafeRawBufferPointer, _ w: Writable) {
+        guard let i = w.index else {
+            c.db.insert(key, .hash(w.hash))
+            return
+        }
+        if w.packed { c.db.table.setValue(at: i, .hash(w.hash)) }
     }
 
     static func hashLimits(_ c: CommandContext) -> HashLimits { HashLimits(c.engine.settings) }
@@ -97,27 +180,29 @@ enum HashCommands {
     static func hsetGeneric(_ c: CommandContext, hmset: Bool) {
         let a = c.args
         guard a.count % 2 == 0 else { return c.replyArityError() }
-        guard let (h, isNew) = lookupOrCreate(c, a[1]) else { return }
+        guard let w = lookupOrCreate(c, a[1]) else { return }
+        let h = w.hash
         let limits = hashLimits(c)
         h.convertIfTooLong((2..<a.count).lazy.map { a[$0].count }, limits: limits)
         var created = 0
         for k in stride(from: 2, to: a.count, by: 2) where h.set(a[k], a[k + 1], limits: limits) {
             created += 1
         }
-        if isNew { c.db.insert(a[1], .hash(h)) }
+        store(c, a[1], w)
         c.engine.dirty += Int64((a.count - 2) / 2)
         if hmset { c.reply.ok() } else { c.reply.integer(created) }
     }
 
     static func hsetnx(_ c: CommandContext) {
         let a = c.args
-        guard let (h, isNew) = lookupOrCreate(c, a[1]) else { return }
+        guard let w = lookupOrCreate(c, a[1]) else { return }
+        let h = w.hash
         // An existing field: nothing is written, so nothing converts either.
         if h.contains(a[2]) { return c.reply.integer(0) }
         let limits = hashLimits(c)
         h.convertIfTooLong([a[2].count, a[3].count], limits: limits)
         h.set(a[2], a[3], limits: limits)
-        if isNew { c.db.insert(a[1], .hash(h)) }
+        store(c, a[1], w)
         c.engine.dirty += 1
         c.reply.integer(1)
     }
@@ -125,37 +210,41 @@ enum HashCommands {
     // MARK: reads
 
     static func hget(_ c: CommandContext) {
-        switch lookup(c, c.args[1]) {
+        switch lookupReadable(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.null()
-        case .found(_, let h):
-            if let v = h.value(c.args[2]) { c.reply.bulk(v) } else { c.reply.null() }
+        case .found(let h):
+            h.withValue(c.args[2]) { v in if let v { c.reply.bulk(v) } else { c.reply.null() } }
         }
     }
 
     static func hmget(_ c: CommandContext) {
         let a = c.args
-        var hash: HashValue? = nil
-        switch lookup(c, a[1]) {
+        var hash: Readable? = nil
+        switch lookupReadable(c, a[1]) {
         case .wrongType: return
         case .missing: break
-        case .found(_, let h): hash = h
+        case .found(let h): hash = h
         }
         c.reply.arrayHeader(a.count - 2)
         for j in 2..<a.count {
-            if let v = hash?.value(a[j]) { c.reply.bulk(v) } else { c.reply.null() }
+            guard let hash else {
+                c.reply.null()
+                continue
+            }
+            hash.withValue(a[j]) { v in if let v { c.reply.bulk(v) } else { c.reply.null() } }
         }
     }
 
     /// HGETALL (a map), HKEYS, HVALS (arrays).
     static func getAll(_ c: CommandContext, fields: Bool, values: Bool) {
-        let h: HashValue
-        switch lookup(c, c.args[1]) {
+        let h: Readable
+        switch lookupReadable(c, c.args[1]) {
         case .wrongType: return
         case .missing:
             if fields && values { c.reply.mapHeader(0) } else { c.reply.arrayHeader(0) }
             return
-        case .found(_, let found): h = found
+        case .found(let found): h = found
         }
         if fields && values { c.reply.mapHeader(h.count) } else { c.reply.arrayHeader(h.count) }
         h.forEach { f, v in
@@ -165,26 +254,26 @@ enum HashCommands {
     }
 
     static func hexists(_ c: CommandContext) {
-        switch lookup(c, c.args[1]) {
+        switch lookupReadable(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
-        case .found(_, let h): c.reply.integer(h.contains(c.args[2]) ? 1 : 0)
+        case .found(let h): c.reply.integer(h.withValue(c.args[2]) { $0 == nil ? 0 : 1 })
         }
     }
 
     static func hlen(_ c: CommandContext) {
-        switch lookup(c, c.args[1]) {
+        switch lookupReadable(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
-        case .found(_, let h): c.reply.integer(h.count)
+        case .found(let h): c.reply.integer(h.count)
         }
     }
 
     static func hstrlen(_ c: CommandContext) {
-        switch lookup(c, c.args[1]) {
+        switch lookupReadable(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
-        case .found(_, let h): c.reply.integer(h.value(c.args[2])?.count ?? 0)
+        case .found(let h): c.reply.integer(h.withValue(c.args[2]) { $0?.count ?? 0 })
         }
     }
 
@@ -204,6 +293,7 @@ enum HashCommands {
                     break
                 }
             }
+            if deleted > 0 && !h.isEmpty && c.db.table.isPacked(at: i) { c.db.table.setValue(at: i, .hash(h)) }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }
@@ -214,7 +304,8 @@ enum HashCommands {
     static func hincrby(_ c: CommandContext) {
         let a = c.args
         guard let increment = a.int64(3) else { return c.replyNotInteger() }
-        guard let (h, isNew) = lookupOrCreate(c, a[1]) else { return }
+        guard let w = lookupOrCreate(c, a[1]) else { return }
+        let h = w.hash
         var current: Int64 = 0
         if let v = h.value(a[2]) {
             guard let n = v.withUnsafeBytes({ Decimal.parseInt64($0) }) else {
@@ -225,7 +316,7 @@ enum HashCommands {
         let (result, overflow) = current.addingReportingOverflow(increment)
         guard !overflow else { return c.reply.error("ERR increment or decrement would overflow") }
         h.set(a[2], Decimal.bytes(result), limits: hashLimits(c))
-        if isNew { c.db.insert(a[1], .hash(h)) }
+        store(c, a[1], w)
         c.engine.dirty += 1
         c.reply.integer(result)
     }
@@ -237,7 +328,8 @@ enum HashCommands {
             return c.reply.error("ERR value is not a valid float")
         }
         guard increment.isFinite else { return c.reply.error("ERR value is NaN or Infinity") }
-        guard let (h, isNew) = lookupOrCreate(c, a[1]) else { return }
+        guard let w = lookupOrCreate(c, a[1]) else { return }
+        let h = w.hash
         var current: LongDouble = 0
         if let v = h.value(a[2]) {
             guard let parsed = v.withUnsafeBytes({ FloatFormat.parseLongDouble($0) }) else {
@@ -249,7 +341,7 @@ enum HashCommands {
         guard result.isFinite else { return c.reply.error("ERR increment would produce NaN or Infinity") }
         let bytes = FloatFormat.human(result)
         h.set(a[2], bytes, limits: hashLimits(c))
-        if isNew { c.db.insert(a[1], .hash(h)) }
+        store(c, a[1], w)
         c.engine.dirty += 1
         c.propagate(.word("HSET"), .raw(a[1]), .raw(a[2]), .bytes(bytes))
         c.reply.bulk(bytes)

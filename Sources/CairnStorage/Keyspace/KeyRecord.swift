@@ -6,34 +6,43 @@ import CPosix
 
 // One key of the keyspace as one malloc'd block: a 16-byte header, the expiry only when the key
 // has one, the value's scalar (an integer, or the reference to a collection object), the key's
-// bytes and, for a string, the value's bytes. No Swift object header and no reference count per
+// bytes and, for a string, the value's bytes; a small hash (listpack encoded) is packed the same
+// way, its listpack bytes in the place of a string's. No Swift object header and no reference count per
 // key: the table's slots point at records with plain pointers, so a forked save child walks the
 // keyspace without writing to a single shared page, and a small string key costs one allocation
 // (Redis: dictEntry + robj + key sds, three). Layout (docs/benchmarks.md, "Where the bytes go"):
 //
-//   0   UInt8   kind          RecordKind: int, embstr, raw, list, hash, set, zset
+//   0   UInt8   kind          RecordKind: int, embstr, raw, list, hash, set, zset, packed hash
 //   1   UInt8   flags         bit 0: has an expiry block; bit 1: unshared integer (see KeyEntry)
-//   2   UInt16  (zero)
+//   2   UInt16  packed count  entries of a packed collection's listpack, 0xFFFF when that many or
+//                             more (then counted by walking it); zero for other kinds
 //   4   UInt32  access clock  LRU seconds or LFU minutes+counter (KeyEntry.accessClock)
 //   8   UInt32  key length
-//   12  UInt32  value length  bytes of a string value; 0 for other kinds
+//   12  UInt32  value length  bytes of a string value or packed listpack; 0 for other kinds
 //   16  [expiry block, 16 bytes, only with flag bit 0]
 //         Int64 expireAt (unix ms), Int32 slot in the table's volatile list, 4 bytes zero
 //   s   [scalar, 8 bytes, only for int and collection kinds]
 //         int: the Int64; list/hash/set/zset: the object, retained once by the record
-//   k   key bytes, then a string value's bytes
+//   k   key bytes, then a string value's bytes or a packed collection's listpack (Listpack's
+//       own entry format: varint length, payload, backlen)
 //
 // All multi-byte fields are native-endian and naturally aligned (malloc returns 16-aligned
 // blocks; 16 + 16 + 8 keeps the scalar 8-aligned). A record is resized with realloc, so the slot
 // that points at it is updated whenever the value or the expiry changes size.
 
-/// What a record's value is. The three string kinds are OBJECT ENCODING's int, embstr and raw.
+/// What a record's value is. The three string kinds are OBJECT ENCODING's int, embstr and raw;
+/// `hash` is a HashValue object (hashtable encoded), `packedHash` a listpack-encoded hash whose
+/// listpack lives in the record itself (no object, no reference count: Redis's small hash is one
+/// listpack allocation too).
 @usableFromInline
 enum RecordKind: UInt8 {
-    case int = 0, embstr = 1, raw = 2, list = 3, hash = 4, set = 5, zset = 6
+    case int = 0, embstr = 1, raw = 2, list = 3, hash = 4, set = 5, zset = 6, packedHash = 7
 
     @inlinable var isStringBytes: Bool { self == .embstr || self == .raw }
-    @inlinable var hasScalar: Bool { !isStringBytes }
+    @inlinable var isPacked: Bool { self == .packedHash }
+    /// Whether the value's bytes follow the key (strings and packed collections).
+    @inlinable var hasValueBytes: Bool { isStringBytes || isPacked }
+    @inlinable var hasScalar: Bool { !hasValueBytes }
 }
 
 /// A view over one record (not an owner: the table frees records).
@@ -48,6 +57,8 @@ struct KeyRecord {
     @usableFromInline static let scalarSize = 8
     @usableFromInline static let expiryFlag: UInt8 = 1
     @usableFromInline static let unsharedFlag: UInt8 = 2
+    /// The packed count meaning "this many or more: walk the listpack".
+    @usableFromInline static let packedCountUnknown = Int(UInt16.max)
 
     @inlinable var kind: RecordKind { RecordKind(rawValue: base.load(as: UInt8.self)).unsafelyUnwrapped }
     @inlinable var flags: UInt8 { base.load(fromByteOffset: 1, as: UInt8.self) }
@@ -86,9 +97,21 @@ struct KeyRecord {
         UnsafeRawBufferPointer(start: base + keyOffset, count: keyLength)
     }
 
-    /// A string value's bytes (embstr and raw kinds).
+    /// A string value's bytes (embstr and raw kinds), or a packed collection's listpack.
     @inlinable var stringBytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + keyOffset + keyLength, count: valueLength)
+    }
+
+    /// Entries in a packed collection's listpack.
+    @inlinable var packedCount: Int {
+        let n = Int(base.load(fromByteOffset: 2, as: UInt16.self))
+        return n < Self.packedCountUnknown ? n : Listpack.entryCount(in: stringBytes)
+    }
+
+    /// The packed-count field for a listpack of `count` entries (zero for unpacked kinds).
+    @inlinable
+    static func packedCountField(kind: RecordKind, count: Int64) -> UInt16 {
+        kind.isPacked ? UInt16(clamping: count) : 0
     }
 
     @inlinable var scalar: Int64 { base.load(fromByteOffset: scalarOffset, as: Int64.self) }
@@ -132,12 +155,15 @@ struct RecordValue {
     }
 
     /// The kind and scalar of `value`. A collection's object is retained (the record's reference).
+    /// A listpack-encoded hash is packed instead: its kind is packedHash and the scalar is the
+    /// listpack's entry count (withRecordBytes gives its bytes).
     @inlinable
     init(retaining value: Value) {
         switch value {
         case .int(let v): self.init(kind: .int, scalar: v)
         case .string(let s): self.init(kind: s.raw ? .raw : .embstr)
         case .list(let l): self.init(kind: .list, scalar: Self.retained(l))
+        case .hash(let h) where h.isListpack: self.init(kind: .packedHash, scalar: Int64(h.pack.count))
         case .hash(let h): self.init(kind: .hash, scalar: Self.retained(h))
         case .set(let s): self.init(kind: .set, scalar: Self.retained(s))
         case .zset(let z): self.init(kind: .zset, scalar: Self.retained(z))
@@ -161,16 +187,22 @@ struct RecordValue {
     }
 }
 
-/// Calls `body` with the bytes a record stores for `value` (empty unless it is a byte string).
+/// Calls `body` with the bytes a record stores for `value` (empty unless it is a byte string or
+/// a listpack-encoded hash).
 @inlinable
 func withRecordBytes<R>(of value: Value, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-    if case .string(let s) = value { return s.bytes.withUnsafeBytes(body) }
-    return body(UnsafeRawBufferPointer(start: nil, count: 0))
+    switch value {
+    case .string(let s): return s.bytes.withUnsafeBytes(body)
+    case .hash(let h) where h.isListpack: return h.pack.bytes.withUnsafeBytes(body)
+    default: return body(UnsafeRawBufferPointer(start: nil, count: 0))
+    }
 }
 
 extension KeyRecord {
     /// The value, as a `Value` (a string's bytes are copied into an array; a collection is the
-    /// record's object, retained by the caller's reference).
+    /// record's object, retained by the caller's reference; a packed hash is a new HashValue
+    /// holding a copy of the listpack, which the record does not see changes to: a command that
+    /// writes one stores it back with KeyTable.setValue).
     @inlinable
     var value: Value {
         switch kind {
@@ -181,6 +213,7 @@ extension KeyRecord {
         case .hash: return .hash(Unmanaged<HashValue>.fromOpaque(object).takeUnretainedValue())
         case .set: return .set(Unmanaged<SetValue>.fromOpaque(object).takeUnretainedValue())
         case .zset: return .zset(Unmanaged<SortedSetValue>.fromOpaque(object).takeUnretainedValue())
+        case .packedHash: return .hash(HashValue(packed: Listpack(copying: stringBytes, count: packedCount)))
         }
     }
 
@@ -188,7 +221,7 @@ extension KeyRecord {
     @usableFromInline
     func releaseObject() {
         switch kind {
-        case .int, .embstr, .raw: return
+        case .int, .embstr, .raw, .packedHash: return
         case .list: Unmanaged<QuickList>.fromOpaque(object).release()
         case .hash: Unmanaged<HashValue>.fromOpaque(object).release()
         case .set: Unmanaged<SetValue>.fromOpaque(object).release()
@@ -201,10 +234,12 @@ extension KeyRecord {
     static func make(key: UnsafeRawBufferPointer, value: RecordValue, stringBytes: UnsafeRawBufferPointer,
                      expireAt: Int64, accessClock: UInt32) -> KeyRecord {
         let hasExpiry = expireAt != noExpiry
-        let size = size(kind: value.kind, keyLength: key.count, valueLength: stringBytes.count, hasExpiry: hasExpiry)
+        let valueLength = value.kind.hasValueBytes ? stringBytes.count : 0
+        let size = size(kind: value.kind, keyLength: key.count, valueLength: valueLength, hasExpiry: hasExpiry)
         let r = KeyRecord(allocate(size))
         r.writeHeader(kind: value.kind, flags: hasExpiry ? expiryFlag : 0, accessClock: accessClock,
-                      keyLength: key.count, valueLength: value.kind.isStringBytes ? stringBytes.count : 0)
+                      keyLength: key.count, valueLength: valueLength)
+        r.base.storeBytes(of: packedCountField(kind: value.kind, count: value.scalar), toByteOffset: 2, as: UInt16.self)
         if hasExpiry {
             r.base.storeBytes(of: expireAt, toByteOffset: headerSize, as: Int64.self)
             r.base.storeBytes(of: Int32(-1), toByteOffset: headerSize + 8, as: Int32.self)
@@ -213,7 +248,7 @@ extension KeyRecord {
         if value.kind.hasScalar { r.base.storeBytes(of: value.scalar, toByteOffset: r.scalarOffset, as: Int64.self) }
         let k = r.keyOffset
         if key.count > 0 { (r.base + k).copyMemory(from: key.baseAddress!, byteCount: key.count) }
-        if value.kind.isStringBytes && stringBytes.count > 0 {
+        if valueLength > 0 {
             (r.base + k + key.count).copyMemory(from: stringBytes.baseAddress!, byteCount: stringBytes.count)
         }
         return r
@@ -236,7 +271,7 @@ extension KeyRecord {
         let oldKeyOffset = keyOffset
         let keyLength = keyLength
         let newKeyOffset = scalarOffset + (kind.hasScalar ? Self.scalarSize : 0)
-        let valueLength = kind.isStringBytes ? stringBytes.count : 0
+        let valueLength = kind.hasValueBytes ? stringBytes.count : 0
         let needed = newKeyOffset + keyLength + valueLength
         let r = KeyRecord(Self.resize(base, to: needed))
         if newKeyOffset != oldKeyOffset && keyLength > 0 {
@@ -244,6 +279,7 @@ extension KeyRecord {
         }
         r.base.storeBytes(of: kind.rawValue, toByteOffset: 0, as: UInt8.self)
         r.unsharedInteger = false
+        r.base.storeBytes(of: Self.packedCountField(kind: kind, count: scalar), toByteOffset: 2, as: UInt16.self)
         r.base.storeBytes(of: UInt32(truncatingIfNeeded: valueLength), toByteOffset: 12, as: UInt32.self)
         if kind.hasScalar { r.base.storeBytes(of: scalar, toByteOffset: r.scalarOffset, as: Int64.self) }
         if valueLength > 0 {

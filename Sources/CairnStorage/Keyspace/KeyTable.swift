@@ -157,6 +157,17 @@ public struct KeyTable {
     @inlinable public func accessClock(at index: Int) -> UInt32 { record(index).accessClock }
     @inlinable public func unsharedInteger(at index: Int) -> Bool { record(index).unsharedInteger }
 
+    /// Whether the value is a collection packed in its record (a copy when read with value(at:)).
+    @inlinable public func isPacked(at index: Int) -> Bool { record(index).kind.isPacked }
+
+    /// A small hash's listpack read in place (valid until the table changes) and its entry count,
+    /// or nil when the value is not a packed hash.
+    @inlinable
+    public func packedHash(at index: Int) -> (UnsafeRawBufferPointer, Int)? {
+        let r = record(index)
+        return r.kind == .packedHash ? (r.stringBytes, r.packedCount) : nil
+    }
+
     /// Whether the value is a string (TYPE string: int, embstr or raw).
     @inlinable public func isString(at index: Int) -> Bool { record(index).kind.rawValue <= RecordKind.raw.rawValue }
 
@@ -466,7 +477,15 @@ extension KeyTable {
                 guard r.expireAt != noExpiry else { return "entry \(i) in volatile list without an expiry" }
                 volatileEntries += 1
             }
-            if r.kind.isStringBytes == false && r.valueLength != 0 { return "entry \(i) of kind \(r.kind) has value bytes" }
+            if r.kind.hasValueBytes == false && r.valueLength != 0 { return "entry \(i) of kind \(r.kind) has value bytes" }
+            if r.kind.isPacked {
+                let stored = Int(r.base.load(fromByteOffset: 2, as: UInt16.self))
+                let walked = Listpack.entryCount(in: r.stringBytes)
+                if walked == 0 { return "entry \(i) is an empty packed collection" }
+                if stored != min(walked, KeyRecord.packedCountUnknown) {
+                    return "entry \(i) packed count \(stored) for \(walked) entries"
+                }
+            }
         }
         if volatileEntries != volatile.count { return "volatile list has \(volatile.count) slots for \(volatileEntries) entries" }
         if let slotIndex {

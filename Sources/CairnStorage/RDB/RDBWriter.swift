@@ -98,6 +98,12 @@ public final class RDBWriter {
             try output.byte(RDBFormat.typeString)
             try output.string(r.key)
             try output.string(r.stringBytes)
+        case .packedHash:
+            // A plain hash (type 4) read off the packed listpack: field, value, field, value.
+            try output.byte(RDBFormat.typeHash)
+            try output.string(r.key)
+            try output.length(r.packedCount / 2)
+            try Listpack.forEachPayload(in: r.stringBytes) { try output.string($0); return true }
         default:
             let value = r.value
             try output.byte(Self.typeCode(of: value))
