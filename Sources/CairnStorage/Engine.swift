@@ -84,6 +84,8 @@ public final class Engine {
     /// True while EXEC runs its queued commands.
     var executingTransaction = false
     public var random = FastRandom()
+    /// What writes to small hashes and sorted sets work on (PackedScratch.swift).
+    var packedScratch = PackedScratch()
     /// True while a data file is replayed (AOF loading): as Redis's `server.loading`, no key
     /// counts as expired and commands setting a time already past keep the key, because the log
     /// records what happened when each command ran, not what the clock says now.

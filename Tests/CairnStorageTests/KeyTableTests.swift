@@ -249,7 +249,10 @@ import Testing
     // MARK: records (KeyRecord.swift)
 
     /// What a model says an entry holds, compared with the table's view of it.
-    enum Held: Equatable { case int(Int64), bytes([UInt8], raw: Bool), list([[UInt8]]), hash([[UInt8]], packed: Bool) }
+    enum Held: Equatable {
+        case int(Int64), bytes([UInt8], raw: Bool), list([[UInt8]]), hash([[UInt8]], packed: Bool)
+        case zset([[UInt8]], scores: [Double], packed: Bool)
+    }
 
     func held(_ t: KeyTable, _ i: Int) -> Held? {
         switch t.value(at: i) {
@@ -264,6 +267,11 @@ import Testing
             h.forEach { items.append(Array($0)); items.append(Array($1)) }
             #expect(h.isListpack == t.isPacked(at: i))
             return .hash(items, packed: t.isPacked(at: i))
+        case .zset(let z):
+            var members: [[UInt8]] = [], scores: [Double] = []
+            z.forEachInOrder { members.append(Array($0)); scores.append($1) }
+            #expect(z.isListpack == t.isPacked(at: i))
+            return .zset(members, scores: scores, packed: t.isPacked(at: i))
         default: return nil
         }
     }
@@ -288,7 +296,7 @@ import Testing
         var model: [[UInt8]: (held: Held, expireAt: Int64, clock: UInt32)] = [:]
         func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         func randomValue() -> (Value, Held) {
-            switch Int.random(in: 0..<5, using: &rng) {
+            switch Int.random(in: 0..<6, using: &rng) {
             case 0:
                 let v = Int64.random(in: Int64.min...Int64.max, using: &rng)
                 return (.int(v), .int(v))
@@ -301,6 +309,17 @@ import Testing
             case 3:
                 let items = (0..<Int.random(in: 1...5, using: &rng)).map { _ in bytes(Int.random(in: 0...20, using: &rng)) }
                 return (.list(QuickList(items)), .list(items))
+            case 4:
+                // A sorted set: packed while listpack encoded, an object as a skiplist.
+                let n = Int.random(in: 1...6, using: &rng)
+                let members = (0..<n).map { [UInt8($0)] + bytes(Int.random(in: 0...12, using: &rng)) }
+                let scores = (0..<n).map { _ in Double(Int.random(in: -3...3, using: &rng)) / 2 }
+                let order = (0..<n).sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && members[$0].lexicographicallyPrecedes(members[$1])) }
+                let skiplist = Int.random(in: 0..<4, using: &rng) == 0
+                let limits = SortedSetValue.Limits(maxEntries: skiplist ? 0 : 128, maxValue: 64)
+                let z = SortedSetValue()
+                for k in 0..<n { _ = members[k].withUnsafeBytes { z.add($0, score: scores[k], flags: [], limits: limits) } }
+                return (.zset(z), .zset(order.map { members[$0] }, scores: order.map { scores[$0] == 0 ? 0 : scores[$0] }, packed: !skiplist))
             default:
                 // A hash: packed in the record while listpack encoded, an object as a hashtable.
                 var items: [[UInt8]] = []

@@ -23,6 +23,41 @@ import Testing
         a.count == b.count && zip(a, b).allSatisfy { $0.member == $1.member && $0.score == $1.score }
     }
 
+    /// A listpack score entry reads back as the exact double it was given, whole numbers take
+    /// the fewest bytes (0 none, 1..127 one, up to 2^55 seven) and everything else eight.
+    @Test func scoreEntriesRoundTripCompactly() {
+        func size(_ d: Double) -> Int { SortedSetValue.withScoreEntry(d) { $0.count } }
+        func back(_ d: Double) -> Double { SortedSetValue.withScoreEntry(d) { SortedSetValue.score(ofEntry: $0) } }
+        let cases: [(Double, Int)] = [
+            (0, 0), (-0.0, 0), (1, 1), (-1, 1), (127, 1), (-128, 1), (128, 2), (-129, 2), (999, 2),
+            (32767, 2), (32768, 3), (-8_388_608, 3), (8_388_608, 4), (Double(1 << 53), 7),
+            (Double(1 << 55) - 8, 7), (-Double(1 << 55) + 8, 7), (Double(1 << 55), 8), (-Double(1 << 55), 8),
+            (0.5, 8), (-2.25, 8), (.infinity, 8), (-.infinity, 8), (.leastNonzeroMagnitude, 8),
+            (.greatestFiniteMagnitude, 8), (1e300, 8),
+        ]
+        for (d, n) in cases {
+            #expect(size(d) == n, "size of \(d)")
+            #expect(back(d) == d && back(d).sign == (d == 0 ? .plus : d.sign), "round trip of \(d)")
+        }
+        var rng = SeededRandom(seed: 5)
+        for _ in 0..<20_000 {
+            let d: Double
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: d = Double(Int64.random(in: -(1 << 56)...(1 << 56), using: &rng))
+            case 1: d = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng))
+            default: d = Double(Int.random(in: -100_000...100_000, using: &rng)) / 8
+            }
+            guard !d.isNaN else { continue }
+            #expect(back(d) == d)
+        }
+        // Ten members with scores below 1000, as membench's sorted sets: 14 bytes or less a pair.
+        let z = SortedSetValue()
+        let limits = SortedSetValue.Limits(maxEntries: 128, maxValue: 64)
+        for m in 0..<10 { _ = Self.b("member:\(m)").withUnsafeBytes { z.add($0, score: Double(990 + m), flags: [], limits: limits) } }
+        #expect(z.isListpack && z.pairs.byteCount == 10 * (10 + 4))
+        #expect(items(z).map(\.score) == (0..<10).map { Double(990 + $0) })
+    }
+
     /// Random adds (every flag combination), removals, pops and range removals against a
     /// dictionary model, through the listpack -> skiplist conversion; every query is checked.
     @Test func matchesModelAcrossConversion() {

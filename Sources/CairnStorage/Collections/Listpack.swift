@@ -218,6 +218,14 @@ public struct Listpack: Sendable, Equatable {
         return v
     }
 
+    /// Replaces the contents with a copy of `raw` (holding `count` well-formed entries), keeping
+    /// the array's capacity (PackedScratch).
+    mutating func replaceAll(copying raw: UnsafeRawBufferPointer, count: Int) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: raw)
+        self.count = count
+    }
+
     public mutating func removeAll() {
         bytes.removeAll(keepingCapacity: false)
         count = 0

@@ -7,8 +7,11 @@ import Darwin
 // A sorted set, in one of Redis's two encodings:
 //
 //   listpack  member, score pairs in one Listpack, sorted by (score, member bytes). The score
-//             entry holds the 8 bytes of the double (little endian). Used while the set has at
-//             most zset-max-listpack-entries members of at most zset-max-listpack-value bytes.
+//             entry is an integer when the score is a whole number of at most 7 bytes (0 to 7
+//             bytes, little-endian two's complement: 1..999 take 2 bytes, as Redis's listpack
+//             keeps small integer scores), else the 8 bytes of the double (little endian). Used
+//             while the set has at most zset-max-listpack-entries members of at most
+//             zset-max-listpack-value bytes.
 //   skiplist  a SkipList for order and rank plus a ByteMap member -> node for O(1) lookups.
 //
 // A set converts to skiplist when it outgrows either limit and never converts back (as Redis);
@@ -36,13 +39,19 @@ public final class SortedSetValue {
     }
 
     /// The pairs while compact (empty once converted).
-    var pairs = Listpack()
+    @usableFromInline var pairs = Listpack()
     /// The order while large (nil while compact).
     var list: SkipList?
     /// Member -> node while large.
     var index = ByteMap<SkipListNode>()
 
     public init() {}
+
+    /// A listpack-encoded set holding `pairs` (a copy of one packed in a key's record).
+    @usableFromInline
+    init(packed pairs: Listpack) {
+        self.pairs = pairs
+    }
 
     /// An empty set in the encoding a set of `count` members, the longest `longest` bytes, gets.
     public init(expecting count: Int, longest: Int, limits: Limits) {
@@ -92,8 +101,8 @@ public final class SortedSetValue {
     func pair(at offset: Int) -> Pair {
         let m = pairs.decode(at: offset)
         let s = pairs.decode(at: m.next)
-        let bits = pairs.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: s.payload.lowerBound, as: UInt64.self) }
-        return Pair(start: offset, member: m.payload, score: Double(bitPattern: UInt64(littleEndian: bits)), next: s.next)
+        let score = pairs.bytes.withUnsafeBytes { Self.score(ofEntry: UnsafeRawBufferPointer(rebasing: $0[s.payload])) }
+        return Pair(start: offset, member: m.payload, score: score, next: s.next)
     }
 
     /// Offset of the pair before the one at `offset` (which may be the end offset).
@@ -133,9 +142,32 @@ public final class SortedSetValue {
         return nil
     }
 
-    static func scoreEntry(_ score: Double) -> UInt64 {
+    /// Calls `body` with the score entry's payload for `score` (see the encoding above).
+    @inline(__always)
+    static func withScoreEntry<R>(_ score: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         // Redis's listpack keeps scores as text, where -0 comes back as 0.
-        (score == 0 ? 0.0 : score).bitPattern.littleEndian
+        if score == 0 { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if let v = Int64(exactly: score), v > -(1 << 55), v < 1 << 55 {
+            var n = 1
+            while n < 7 && (v < -(1 << (8 * n - 1)) || v >= 1 << (8 * n - 1)) { n += 1 }
+            var le = v.littleEndian
+            return withUnsafeBytes(of: &le) { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        var bits = score.bitPattern.littleEndian
+        return withUnsafeBytes(of: &bits) { body($0) }
+    }
+
+    /// The score a score entry's payload holds.
+    @inline(__always)
+    static func score(ofEntry payload: UnsafeRawBufferPointer) -> Double {
+        let n = payload.count
+        if n == 8 { return Double(bitPattern: UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self))) }
+        if n == 0 { return 0 }
+        // Sign-extend n little-endian bytes.
+        var v: UInt64 = 0
+        for k in 0..<n { v |= UInt64(payload[k]) << (8 * k) }
+        let shift = UInt64(64 - 8 * n)
+        return Double(Int64(bitPattern: v << shift) >> shift)
     }
 
     /// A small set built in one pass from (member, score) pairs read from a file, in its listpack
@@ -158,9 +190,8 @@ public final class SortedSetValue {
         }
         let z = SortedSetValue()
         for item in ordered {
-            var bits = scoreEntry(item.score)
             z.pairs.append(item.member)
-            withUnsafeBytes(of: &bits) { z.pairs.append($0) }
+            withScoreEntry(item.score) { z.pairs.append($0) }
         }
         return z
     }
@@ -175,8 +206,7 @@ public final class SortedSetValue {
             if p.score > stored || (p.score == stored && withMember(p, { SkipList.compare($0, member) > 0 })) { break }
             o = p.next
         }
-        var bits = Self.scoreEntry(score)
-        withUnsafeBytes(of: &bits) { s in
+        Self.withScoreEntry(score) { s in
             if o == end {
                 pairs.append(member)
                 pairs.append(s)
@@ -199,8 +229,7 @@ public final class SortedSetValue {
             let q = pair(at: p.next)
             if !(stored < q.score || (stored == q.score && withMember(q) { SkipList.compare(member, $0) < 0 })) { return false }
         }
-        var bits = Self.scoreEntry(score)
-        withUnsafeBytes(of: &bits) { _ = pairs.replace(at: pairs.decode(at: p.start).next, with: $0) }
+        Self.withScoreEntry(score) { _ = pairs.replace(at: pairs.decode(at: p.start).next, with: $0) }
         return true
     }
 
@@ -377,9 +406,8 @@ public final class SortedSetValue {
         }
         let ordered = sorted ? items : items.sorted(by: precedes)
         for it in ordered {
-            var bits = scoreEntry(it.score)
             out.pairs.append(it.member)
-            withUnsafeBytes(of: &bits) { out.pairs.append($0) }
+            withScoreEntry(it.score) { out.pairs.append($0) }
         }
         return out
     }

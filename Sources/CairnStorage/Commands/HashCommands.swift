@@ -144,33 +144,58 @@ enum HashCommands {
     }
 
     /// A hash being written, and where it goes back. A small hash is packed in its key's record,
-    /// so `hash` is a copy of it that `store` writes back; a hashtable is the table's own object,
-    /// changed in place; a new hash (`index` nil) is inserted by `store`.
+    /// so `hash` is a copy of it (the engine's PackedScratch) that `store` writes back; a
+    /// hashtable is the table's own object, changed in place; a new hash (`index` nil) is
+    /// inserted by `store`.
     struct Writable {
         let hash: HashValue
         let index: Int?
         let packed: Bool
     }
 
+    enum WriteLookup { case missing, found(Writable), wrongType }
+
+    /// The hash at `key` for writing (a write lookup). Replies WRONGTYPE for another type.
+    @inline(__always)
+    static func lookupForWrite(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> WriteLookup {
+        let db = c.db
+        guard let i = db.lookupWrite(key) else { return .missing }
+        if let (raw, entries) = db.table.packedHash(at: i) {
+            return .found(Writable(hash: c.engine.packedScratch.takeHash(copying: raw, entries: entries), index: i, packed: true))
+        }
+        guard case .hash(let h) = db.table.value(at: i) else {
+            c.replyWrongType()
+            return .wrongType
+        }
+        return .found(Writable(hash: h, index: i, packed: false))
+    }
+
     /// For commands that add fields (Redis's hashTypeLookupWriteOrCreate): the hash at `key`, or a
     /// new one. Nil after WRONGTYPE.
     @inline(__always)
     static func lookupOrCreate(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> Writable? {
-        switch lookup(c, key, write: true) {
+        switch lookupForWrite(c, key) {
         case .wrongType: return nil
         case .missing: return Writable(hash: HashValue(), index: nil, packed: false)
-        case .found(let i, let h): return Writable(hash: h, index: i, packed: c.db.table.isPacked(at: i))
+        case .found(let w): return w
         }
     }
 
-    /// Makes a write to `w.hash` part of the keyspace (see Writable). The hash is not empty.
+    /// Makes a write to `w.hash` part of the keyspace: the key goes when the hash is empty (an
+    /// empty hash is never stored), a new hash is inserted, a packed one written back.
     @inline(__always)
     static func store(_ c: CommandContext, _ key: UnsafeRawBufferPointer, _ w: Writable) {
         guard let i = w.index else {
-            c.db.insert(key, .hash(w.hash))
+            if !w.hash.isEmpty { c.db.insert(key, .hash(w.hash)) }
             return
         }
-        if w.packed { c.db.table.setValue(at: i, .hash(w.hash)) }
+        if w.hash.isEmpty {
+            c.db.table.remove(at: i)
+        } else if w.packed {
+            // Still small: the bytes go back; converted: the object becomes the record's.
+            if w.hash.isListpack { c.db.table.setPacked(at: i, kind: .packedHash, w.hash.pack) } else { c.db.table.setValue(at: i, .hash(w.hash)) }
+        }
+        if w.packed { c.engine.packedScratch.give(w.hash) }
     }
 
     static func hashLimits(_ c: CommandContext) -> HashLimits { HashLimits(c.engine.settings) }
@@ -281,19 +306,16 @@ enum HashCommands {
 
     static func hdel(_ c: CommandContext) {
         let a = c.args
-        switch lookup(c, a[1], write: true) {
+        switch lookupForWrite(c, a[1]) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
-        case .found(let i, let h):
+        case .found(let w):
             var deleted = 0
-            for j in 2..<a.count where h.remove(a[j]) {
+            for j in 2..<a.count where w.hash.remove(a[j]) {
                 deleted += 1
-                if h.isEmpty {
-                    c.db.table.remove(at: i)
-                    break
-                }
+                if w.hash.isEmpty { break }
             }
-            if deleted > 0 && !h.isEmpty && c.db.table.isPacked(at: i) { c.db.table.setValue(at: i, .hash(h)) }
+            if deleted > 0 { store(c, a[1], w) }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }

@@ -128,9 +128,54 @@ enum SortedSetCommands {
         return .found(z)
     }
 
-    /// Deletes `key` if its set became empty (an empty sorted set is never stored).
-    static func deleteIfEmpty(_ c: CommandContext, _ key: UnsafeRawBufferPointer, _ z: SortedSetValue) {
-        if z.isEmpty { c.db.delete(key) }
+    /// A sorted set being written, and where it goes back. A small set is packed in its key's
+    /// record, so `zset` is a copy of it (the engine's PackedScratch) that `store` writes back; a skiplist set is the table's
+    /// own object, changed in place; a new set (`index` nil) is inserted by `store`.
+    struct Writable {
+        let zset: SortedSetValue
+        let index: Int?
+        let packed: Bool
+    }
+
+    enum WriteLookup {
+        case missing
+        case wrongType
+        case found(Writable)
+    }
+
+    /// The sorted set at `key` for writing (a write lookup). Replies WRONGTYPE for another type.
+    static func lookupForWrite(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> WriteLookup {
+        let db = c.db
+        guard let i = db.lookupWrite(key) else { return .missing }
+        if let w = packedForWrite(db, at: i) { return .found(w) }
+        guard case .zset(let z) = db.table.value(at: i) else {
+            c.replyWrongType()
+            return .wrongType
+        }
+        return .found(Writable(zset: z, index: i, packed: false))
+    }
+
+    /// The small sorted set packed at `index`, copied for writing, or nil for another kind.
+    @inline(__always)
+    static func packedForWrite(_ db: Database, at index: Int) -> Writable? {
+        guard let (raw, entries) = db.table.packedZset(at: index) else { return nil }
+        return Writable(zset: db.engine.packedScratch.takeZset(copying: raw, entries: entries), index: index, packed: true)
+    }
+
+    /// Makes a write to `w.zset` part of the keyspace: the key goes when the set is empty (an
+    /// empty sorted set is never stored), a new set is inserted, a packed one written back.
+    static func store(_ db: Database, _ key: UnsafeRawBufferPointer, _ w: Writable) {
+        guard let i = w.index else {
+            if !w.zset.isEmpty { db.insert(key, .zset(w.zset)) }
+            return
+        }
+        if w.zset.isEmpty {
+            db.table.remove(at: i)
+        } else if w.packed {
+            // Still small: the bytes go back; converted: the object becomes the record's.
+            if w.zset.isListpack { db.table.setPacked(at: i, kind: .packedZset, w.zset.pairs) } else { db.table.setValue(at: i, .zset(w.zset)) }
+        }
+        if w.packed { db.engine.packedScratch.give(w.zset) }
     }
 
     /// One element of a reply: `member` alone, or with its score: a [member, score] pair in

@@ -46,19 +46,19 @@ extension SortedSetCommands {
         }
 
         let key = a[1]
-        let zset: SortedSetValue
-        switch lookup(c, key, write: true) {
+        let w: Writable
+        switch lookupForWrite(c, key) {
         case .wrongType: return
-        case .found(let z): zset = z
+        case .found(let found): w = found
         case .missing:
             if flags.contains(.xx) {
                 // Nothing to update and nothing may be added.
                 if increment { c.reply.null() } else { c.reply.integer(0) }
                 return
             }
-            zset = SortedSetValue()
-            c.db.insert(key, .zset(zset))
+            w = Writable(zset: SortedSetValue(), index: nil, packed: false)
         }
+        let zset = w.zset
 
         let limits = limits(c)
         var added = 0, updated = 0, processed = 0
@@ -77,6 +77,7 @@ extension SortedSetCommands {
             }
             score = newScore
         }
+        if added + updated > 0 { store(c.db, key, w) }
         c.engine.dirty += Int64(added + updated)
         if added > 0 { c.engine.signalKeyReady(c.db, key) }
         if increment {
@@ -88,20 +89,18 @@ extension SortedSetCommands {
 
     static func zrem(_ c: CommandContext) {
         let key = c.args[1]
-        let zset: SortedSetValue
-        switch lookup(c, key, write: true) {
+        let w: Writable
+        switch lookupForWrite(c, key) {
         case .wrongType: return
         case .missing: return c.reply.integer(0)
-        case .found(let z): zset = z
+        case .found(let found): w = found
         }
         var deleted = 0
         for j in 2..<c.args.count {
-            if zset.remove(c.args[j]) { deleted += 1 }
-            if zset.isEmpty {
-                c.db.delete(key)
-                break
-            }
+            if w.zset.remove(c.args[j]) { deleted += 1 }
+            if w.zset.isEmpty { break }
         }
+        if deleted > 0 { store(c.db, key, w) }
         c.engine.dirty += Int64(deleted)
         c.reply.integer(deleted)
     }

@@ -22,11 +22,19 @@ extension SortedSetCommands {
     /// the key holds no sorted set: the caller looks up the key first (WRONGTYPE, blocking).
     public static func popForBlocked(db: Database, key: UnsafeRawBufferPointer, min: Bool, count: Int)
         -> [(member: [UInt8], score: Double)]? {
-        guard let i = db.lookupWrite(key), case .zset(let zset) = db.table.value(at: i) else { return nil }
+        guard let i = db.lookupWrite(key) else { return nil }
+        let w: Writable
+        if let packed = packedForWrite(db, at: i) {
+            w = packed
+        } else if case .zset(let zset) = db.table.value(at: i) {
+            w = Writable(zset: zset, index: i, packed: false)
+        } else {
+            return nil
+        }
         var out: [(member: [UInt8], score: Double)] = []
-        out.reserveCapacity(Swift.min(count, zset.count))
-        while out.count < count, let e = zset.popExtreme(max: !min) { out.append(e) }
-        if zset.isEmpty { db.delete(key) }
+        out.reserveCapacity(Swift.min(count, w.zset.count))
+        while out.count < count, let e = w.zset.popExtreme(max: !min) { out.append(e) }
+        store(db, key, w)
         db.engine.dirty += Int64(out.count)
         return out
     }

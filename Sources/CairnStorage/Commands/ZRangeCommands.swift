@@ -241,12 +241,12 @@ extension SortedSetCommands {
 
     static func removeRange(_ c: CommandContext, _ remove: (SortedSetValue) -> Int) {
         let key = c.args[1]
-        switch lookup(c, key, write: true) {
+        switch lookupForWrite(c, key) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
-        case .found(let zset):
-            let deleted = remove(zset)
-            deleteIfEmpty(c, key, zset)
+        case .found(let w):
+            let deleted = remove(w.zset)
+            if deleted > 0 { store(c.db, key, w) }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }

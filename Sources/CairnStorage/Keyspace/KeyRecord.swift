@@ -6,13 +6,14 @@ import CPosix
 
 // One key of the keyspace as one malloc'd block: a 16-byte header, the expiry only when the key
 // has one, the value's scalar (an integer, or the reference to a collection object), the key's
-// bytes and, for a string, the value's bytes; a small hash (listpack encoded) is packed the same
-// way, its listpack bytes in the place of a string's. No Swift object header and no reference count per
+// bytes and, for a string, the value's bytes; a small hash or sorted set (listpack encoded) is
+// packed the same way, its listpack bytes in the place of a string's. No Swift object header and no reference count per
 // key: the table's slots point at records with plain pointers, so a forked save child walks the
 // keyspace without writing to a single shared page, and a small string key costs one allocation
 // (Redis: dictEntry + robj + key sds, three). Layout (docs/benchmarks.md, "Where the bytes go"):
 //
-//   0   UInt8   kind          RecordKind: int, embstr, raw, list, hash, set, zset, packed hash
+//   0   UInt8   kind          RecordKind: int, embstr, raw, list, hash, set, zset, packed hash,
+//                             packed zset
 //   1   UInt8   flags         bit 0: has an expiry block; bit 1: unshared integer (see KeyEntry)
 //   2   UInt16  packed count  entries of a packed collection's listpack, 0xFFFF when that many or
 //                             more (then counted by walking it); zero for other kinds
@@ -31,15 +32,15 @@ import CPosix
 // that points at it is updated whenever the value or the expiry changes size.
 
 /// What a record's value is. The three string kinds are OBJECT ENCODING's int, embstr and raw;
-/// `hash` is a HashValue object (hashtable encoded), `packedHash` a listpack-encoded hash whose
-/// listpack lives in the record itself (no object, no reference count: Redis's small hash is one
-/// listpack allocation too).
+/// `hash` and `zset` are objects (hashtable and skiplist encoded), `packedHash` and `packedZset`
+/// listpack-encoded ones whose listpack lives in the record itself (no object, no reference count:
+/// Redis's small hash or sorted set is one listpack allocation too).
 @usableFromInline
 enum RecordKind: UInt8 {
-    case int = 0, embstr = 1, raw = 2, list = 3, hash = 4, set = 5, zset = 6, packedHash = 7
+    case int = 0, embstr = 1, raw = 2, list = 3, hash = 4, set = 5, zset = 6, packedHash = 7, packedZset = 8
 
     @inlinable var isStringBytes: Bool { self == .embstr || self == .raw }
-    @inlinable var isPacked: Bool { self == .packedHash }
+    @inlinable var isPacked: Bool { self == .packedHash || self == .packedZset }
     /// Whether the value's bytes follow the key (strings and packed collections).
     @inlinable var hasValueBytes: Bool { isStringBytes || isPacked }
     @inlinable var hasScalar: Bool { !hasValueBytes }
@@ -155,8 +156,8 @@ struct RecordValue {
     }
 
     /// The kind and scalar of `value`. A collection's object is retained (the record's reference).
-    /// A listpack-encoded hash is packed instead: its kind is packedHash and the scalar is the
-    /// listpack's entry count (withRecordBytes gives its bytes).
+    /// A listpack-encoded hash or sorted set is packed instead: its kind is packedHash or
+    /// packedZset and the scalar is the listpack's entry count (withRecordBytes gives its bytes).
     @inlinable
     init(retaining value: Value) {
         switch value {
@@ -166,6 +167,7 @@ struct RecordValue {
         case .hash(let h) where h.isListpack: self.init(kind: .packedHash, scalar: Int64(h.pack.count))
         case .hash(let h): self.init(kind: .hash, scalar: Self.retained(h))
         case .set(let s): self.init(kind: .set, scalar: Self.retained(s))
+        case .zset(let z) where z.isListpack: self.init(kind: .packedZset, scalar: Int64(z.pairs.count))
         case .zset(let z): self.init(kind: .zset, scalar: Self.retained(z))
         }
     }
@@ -188,20 +190,21 @@ struct RecordValue {
 }
 
 /// Calls `body` with the bytes a record stores for `value` (empty unless it is a byte string or
-/// a listpack-encoded hash).
+/// a listpack-encoded hash or sorted set).
 @inlinable
 func withRecordBytes<R>(of value: Value, _ body: (UnsafeRawBufferPointer) -> R) -> R {
     switch value {
     case .string(let s): return s.bytes.withUnsafeBytes(body)
     case .hash(let h) where h.isListpack: return h.pack.bytes.withUnsafeBytes(body)
+    case .zset(let z) where z.isListpack: return z.pairs.bytes.withUnsafeBytes(body)
     default: return body(UnsafeRawBufferPointer(start: nil, count: 0))
     }
 }
 
 extension KeyRecord {
     /// The value, as a `Value` (a string's bytes are copied into an array; a collection is the
-    /// record's object, retained by the caller's reference; a packed hash is a new HashValue
-    /// holding a copy of the listpack, which the record does not see changes to: a command that
+    /// record's object, retained by the caller's reference; a packed hash or sorted set is a new
+    /// object holding a copy of the listpack, which the record does not see changes to: a command that
     /// writes one stores it back with KeyTable.setValue).
     @inlinable
     var value: Value {
@@ -214,6 +217,7 @@ extension KeyRecord {
         case .set: return .set(Unmanaged<SetValue>.fromOpaque(object).takeUnretainedValue())
         case .zset: return .zset(Unmanaged<SortedSetValue>.fromOpaque(object).takeUnretainedValue())
         case .packedHash: return .hash(HashValue(packed: Listpack(copying: stringBytes, count: packedCount)))
+        case .packedZset: return .zset(SortedSetValue(packed: Listpack(copying: stringBytes, count: packedCount)))
         }
     }
 
@@ -221,7 +225,7 @@ extension KeyRecord {
     @usableFromInline
     func releaseObject() {
         switch kind {
-        case .int, .embstr, .raw, .packedHash: return
+        case .int, .embstr, .raw, .packedHash, .packedZset: return
         case .list: Unmanaged<QuickList>.fromOpaque(object).release()
         case .hash: Unmanaged<HashValue>.fromOpaque(object).release()
         case .set: Unmanaged<SetValue>.fromOpaque(object).release()

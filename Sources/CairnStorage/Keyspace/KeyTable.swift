@@ -168,6 +168,13 @@ public struct KeyTable {
         return r.kind == .packedHash ? (r.stringBytes, r.packedCount) : nil
     }
 
+    /// As packedHash, for a small sorted set.
+    @inlinable
+    public func packedZset(at index: Int) -> (UnsafeRawBufferPointer, Int)? {
+        let r = record(index)
+        return r.kind == .packedZset ? (r.stringBytes, r.packedCount) : nil
+    }
+
     /// Whether the value is a string (TYPE string: int, embstr or raw).
     @inlinable public func isString(at index: Int) -> Bool { record(index).kind.rawValue <= RecordKind.raw.rawValue }
 
@@ -197,6 +204,16 @@ public struct KeyTable {
         r.releaseObject()
         withRecordBytes(of: value) { bytes in
             slots[index].record = r.replacingValue(kind: parts.kind, scalar: parts.scalar, stringBytes: bytes).base
+        }
+    }
+
+    /// Stores `pack` as the value of a record holding a packed collection of `kind` (a write to a
+    /// small hash or sorted set, PackedScratch): its bytes are copied in, the record resized.
+    @usableFromInline
+    func setPacked(at index: Int, kind: RecordKind, _ pack: Listpack) {
+        let r = record(index)
+        pack.bytes.withUnsafeBytes { bytes in
+            slots[index].record = r.replacingValue(kind: kind, scalar: Int64(pack.count), stringBytes: bytes).base
         }
     }
 

@@ -43,7 +43,7 @@ public enum MemoryUsage {
         let size = KeyRecord.size(kind: r.kind, keyLength: r.keyLength, valueLength: r.valueLength, hasExpiry: r.hasExpiry)
         var total = recordBytes(hasExpiry: r.hasExpiry) + mallocChunk(size)
         switch r.kind {
-        case .int, .embstr, .raw, .packedHash: break
+        case .int, .embstr, .raw, .packedHash, .packedZset: break
         default: total += valueBytes(r.value, samples: samples)
         }
         return total

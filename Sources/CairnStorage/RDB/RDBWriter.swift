@@ -104,6 +104,22 @@ public final class RDBWriter {
             try output.string(r.key)
             try output.length(r.packedCount / 2)
             try Listpack.forEachPayload(in: r.stringBytes) { try output.string($0); return true }
+        case .packedZset:
+            // A sorted set (type 5) read off the packed listpack: member, then the score entry
+            // (SortedSetValue's encoding) written as the binary double; already in score order.
+            try output.byte(RDBFormat.typeZSet2)
+            try output.string(r.key)
+            try output.length(r.packedCount / 2)
+            var member = true
+            try Listpack.forEachPayload(in: r.stringBytes) { e in
+                if member {
+                    try output.string(e)
+                } else {
+                    try output.double(SortedSetValue.score(ofEntry: e))
+                }
+                member.toggle()
+                return true
+            }
         default:
             let value = r.value
             try output.byte(Self.typeCode(of: value))
