@@ -6,6 +6,57 @@ import Testing
 @Suite struct QuickListTests {
     func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 
+    /// A node that is full when the next one starts keeps no spare capacity (a list's memory is
+    /// its nodes), and the node still growing has at most an eighth spare.
+    @Test func fullNodesAreTrimmed() {
+        let l = QuickList()
+        for i in 0..<5000 { l.pushBack(b("element:\(i)")) }
+        for i in 0..<5000 { l.pushFront(b("element:\(i)")) }
+        #expect(l.nodes.count > 4)
+        for (k, node) in l.nodes.enumerated() {
+            let spare = node.bytes.capacity - node.byteCount
+            if k == 0 || k == l.nodes.count - 1 {
+                #expect(spare <= node.byteCount / 8 + 32, "end node \(k): \(spare) spare for \(node.byteCount)")
+            } else {
+                #expect(spare <= 16, "node \(k): \(spare) spare for \(node.byteCount)")
+            }
+        }
+    }
+
+    /// The save child's raw walk of the nodes sees exactly what the safe accessors see, through
+    /// pushes and pops at both ends, inserts that split nodes, and removals.
+    @Test func rawNodeWalkMatchesTheNodes() {
+        #expect(QuickList.rawNodeLayoutHolds)
+        var rng = SeededRandom(seed: 3)
+        let l = QuickList()
+        func check() {
+            var raw: [[UInt8]] = []
+            l.forEachNodeBytes { raw.append(Array($0)) }
+            #expect(raw == l.nodes.map(\.bytes))
+        }
+        check()
+        for step in 0..<6000 {
+            let v = b("element:\(step):" + String(repeating: "x", count: Int.random(in: 0...40, using: &rng)))
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0, 1: l.pushBack(v)
+            case 2: l.pushFront(v)
+            case 3: _ = l.popFront()
+            case 4: _ = l.popBack()
+            default:
+                if l.count > 0, let pivot = l.element(at: Int.random(in: 0..<l.count, using: &rng)) {
+                    _ = v.withUnsafeBytes { vb in pivot.withUnsafeBytes { l.insert(vb, pivot: $0, after: true) } }
+                }
+            }
+            if step % 500 == 0 { check() }
+        }
+        check()
+        let c = l.copy()
+        l.removeFirst(l.count / 2)
+        var copied: [[UInt8]] = []
+        c.forEachNodeBytes { copied.append(Array($0)) }
+        #expect(copied == c.nodes.map(\.bytes) && c.count > l.count)
+    }
+
     @Test func pushPopBothEndsAcrossNodes() {
         let l = QuickList()
         for i in 0..<5000 { l.pushBack(b("v\(i)")) }

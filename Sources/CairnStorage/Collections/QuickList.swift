@@ -1,12 +1,11 @@
 import CairnRESP
-import DequeModule
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-// A list value: a deque of listpack nodes, after Redis's quicklist. Push and pop at either end are
+// A list value: a table of listpack nodes (NodeTable), after Redis's quicklist. Push and pop at either end are
 // O(1) amortised; an index costs O(nodes) to find its node then O(node) inside it. Each node holds
 // at most `nodeBytesMax` bytes of entries (Redis's default list-max-listpack-size -2 = 8 KiB), or a
 // single entry when that entry alone is larger.
@@ -14,10 +13,12 @@ import Darwin
 public final class QuickList {
     public static let nodeBytesMax = 8 * 1024
 
-    public private(set) var nodes: Deque<Listpack> = []
+    public private(set) var nodes = NodeTable()
     public private(set) var count = 0
 
     public init() {}
+
+    deinit { nodes.removeAll() }
 
     public init<S: Sequence>(_ elements: S) where S.Element == [UInt8] {
         for e in elements { pushBack(e) }
@@ -26,7 +27,7 @@ public final class QuickList {
     /// A deep copy (COPY, RESTORE of a shared value).
     public func copy() -> QuickList {
         let c = QuickList()
-        c.nodes = nodes
+        c.nodes = nodes.copied()
         c.count = count
         return c
     }
@@ -42,6 +43,8 @@ public final class QuickList {
         if let last = nodes.indices.last, Self.fits(nodes[last], adding: value.count) {
             nodes[last].append(value)
         } else {
+            // The last node is full: it only shrinks from now on, so its spare capacity goes.
+            if let last = nodes.indices.last { nodes[last].trim() }
             var n = Listpack()
             n.append(value)
             nodes.append(n)
@@ -53,6 +56,7 @@ public final class QuickList {
         if !nodes.isEmpty, Self.fits(nodes[0], adding: value.count) {
             nodes[0].prepend(value)
         } else {
+            if !nodes.isEmpty { nodes[0].trim() }
             var n = Listpack()
             n.append(value)
             nodes.prepend(n)
@@ -244,6 +248,46 @@ public final class QuickList {
 
     /// Bytes held by entries (for MEMORY USAGE and memory accounting).
     public var payloadBytes: Int { nodes.reduce(0) { $0 + $1.byteCount } }
+}
+
+// MARK: - Reading the nodes in a forked save child
+
+extension QuickList {
+    /// Whether a node's bytes can be found through the raw layout forEachNodeBytes reads: a
+    /// Listpack starts with its `[UInt8]`, whose one word points at the array's storage object,
+    /// which holds the element count at byte 16 and the elements from byte 32 (the standard
+    /// library's ContiguousArray layout). Checked once, in the server before it forks, against
+    /// the safe accessors; if it does not hold, the save walks the nodes the safe way.
+    static let rawNodeLayoutHolds: Bool = {
+        var samples = [Listpack(), Listpack([[1, 2, 3]]), Listpack((0..<200).map { _ in [UInt8](repeating: 7, count: 50) })]
+        samples[2].trim()
+        return samples.allSatisfy { node in
+            withUnsafeBytes(of: node) { raw -> Bool in
+                let storage = raw.load(as: UnsafeRawPointer.self)
+                let count = storage.load(fromByteOffset: 16, as: Int.self)
+                return node.bytes.withUnsafeBytes { safe in
+                    count == safe.count && (count == 0 || memcmp(storage + 32, safe.baseAddress!, count) == 0)
+                }
+            }
+        }
+    }()
+
+    /// Calls `body` with each node's listpack bytes, front to back, without a reference count
+    /// changing anywhere (see rawNodeLayoutHolds): what the RDB writer in a forked child uses, so
+    /// that saving a list does not copy the pages holding it. The caller holds the list without
+    /// retaining it (Unmanaged._withUnsafeGuaranteedRef).
+    func forEachNodeBytes(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let table = nodes
+        guard let base = table.base else { return }
+        guard Self.rawNodeLayoutHolds else {
+            for i in 0..<table.count { try table[i].bytes.withUnsafeBytes(body) }
+            return
+        }
+        for i in 0..<table.count {
+            let storage = UnsafeRawPointer(base + i).load(as: UnsafeRawPointer.self)
+            try body(UnsafeRawBufferPointer(start: storage + 32, count: storage.load(fromByteOffset: 16, as: Int.self)))
+        }
+    }
 }
 
 // MARK: - In-place access for the list commands

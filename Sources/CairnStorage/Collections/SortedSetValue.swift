@@ -130,16 +130,18 @@ public final class SortedSetValue {
         pairs.bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[p.member])) }
     }
 
-    /// The pair of `member`, or nil.
+    /// The pair of `member`, or nil. Compares members only: a score is decoded for the match.
     func findPair(_ member: UnsafeRawBufferPointer) -> Pair? {
-        var o = 0
-        let end = pairs.byteCount
-        while o < end {
-            let p = pair(at: o)
-            if p.member.count == member.count && pairs.payloadEquals(at: o, member) { return p }
-            o = p.next
+        let found = pairs.bytes.withUnsafeBytes { raw -> Int? in
+            var o = 0
+            while o < raw.count {
+                let m = Listpack.rawEntry(raw, at: o)
+                if m.length == member.count && Listpack.bytesEqual(raw.baseAddress! + m.start, member) { return o }
+                o = Listpack.rawEntry(raw, at: m.next).next
+            }
+            return nil
         }
-        return nil
+        return found.map { pair(at: $0) }
     }
 
     /// Calls `body` with the score entry's payload for `score` (see the encoding above).
@@ -161,13 +163,18 @@ public final class SortedSetValue {
     @inline(__always)
     static func score(ofEntry payload: UnsafeRawBufferPointer) -> Double {
         let n = payload.count
-        if n == 8 { return Double(bitPattern: UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self))) }
-        if n == 0 { return 0 }
-        // Sign-extend n little-endian bytes.
-        var v: UInt64 = 0
-        for k in 0..<n { v |= UInt64(payload[k]) << (8 * k) }
-        let shift = UInt64(64 - 8 * n)
-        return Double(Int64(bitPattern: v << shift) >> shift)
+        switch n {
+        case 8: return Double(bitPattern: UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self)))
+        case 0: return 0
+        case 1: return Double(payload.load(as: Int8.self))
+        case 2: return Double(Int16(littleEndian: payload.loadUnaligned(as: Int16.self)))
+        default:
+            // Sign-extend n little-endian bytes.
+            var v: UInt64 = 0
+            for k in 0..<n { v |= UInt64(payload[k]) << (8 * k) }
+            let shift = UInt64(64 - 8 * n)
+            return Double(Int64(bitPattern: v << shift) >> shift)
+        }
     }
 
     /// A small set built in one pass from (member, score) pairs read from a file, in its listpack

@@ -104,6 +104,16 @@ public final class RDBWriter {
             try output.string(r.key)
             try output.length(r.packedCount / 2)
             try Listpack.forEachPayload(in: r.stringBytes) { try output.string($0); return true }
+        case .list:
+            // A plain list (type 1) read off the nodes in place: no reference count changes.
+            try Unmanaged<QuickList>.fromOpaque(r.object)._withUnsafeGuaranteedRef { list in
+                try output.byte(RDBFormat.typeList)
+                try output.string(r.key)
+                try output.length(list.count)
+                try list.forEachNodeBytes { node in
+                    try Listpack.forEachPayload(in: node) { try output.string($0); return true }
+                }
+            }
         case .packedZset:
             // A sorted set (type 5) read off the packed listpack: member, then the score entry
             // (SortedSetValue's encoding) written as the binary double; already in score order.

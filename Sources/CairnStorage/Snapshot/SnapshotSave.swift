@@ -51,7 +51,9 @@ public enum SnapshotSave {
     /// A child whose parent died (it is killed with it, but may be past that point) never
     /// renames its file over `path`: a newer server may have saved there since.
     public static func startInBackground(_ engine: Engine, to path: String, options: RDBSaveOptions) throws -> ForkedChild {
-        try ForkedChild.spawn { reporter in
+        // Decided here, before the fork: a lazy global set in the child would be one more write.
+        _ = QuickList.rawNodeLayoutHolds
+        return try ForkedChild.spawn { reporter in
             reporter.progress(keys: 0, bytes: 0)
             do {
                 let temporary = temporaryPath(beside: path, pid: getpid())
