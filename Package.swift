@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnRESP", "CairnStorage",
+                "CairnRESP", "CairnStorage", "CPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

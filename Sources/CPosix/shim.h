@@ -1,7 +1,7 @@
 #ifndef CAIRN_CPOSIX_SHIM_H
 #define CAIRN_CPOSIX_SHIM_H
-// Linux calls Swift cannot reach directly: prctl (glibc declares it variadic) and
-// malloc_usable_size (in <malloc.h>, which the Glibc module does not export).
+// Linux calls Swift cannot reach directly: prctl (glibc declares it variadic),
+// malloc_usable_size and malloc_trim (in <malloc.h>, which the Glibc module does not export).
 #include <signal.h>
 #include <stddef.h>
 #ifdef __linux__
@@ -26,6 +26,17 @@ static inline size_t cairn_malloc_usable_size(void *block) {
     return malloc_usable_size(block);
 #else
     (void)block;
+    return 0;
+#endif
+}
+
+/// Gives the pages of free memory inside the heap back to the kernel (glibc's malloc_trim(0),
+/// which madvises every whole free page, not only the heap's top). Returns 1 if any memory was
+/// released.
+static inline int cairn_malloc_trim(void) {
+#if defined(__linux__) && defined(__GLIBC__)
+    return malloc_trim(0);
+#else
     return 0;
 #endif
 }

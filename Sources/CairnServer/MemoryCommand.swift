@@ -1,5 +1,6 @@
 import CairnRESP
 import CairnStorage
+import CPosix
 
 // MEMORY USAGE | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP (object.c in Redis 7.0).
 // USAGE answers MemoryUsage's estimate of Cairn's own structures (see MemoryUsage.swift for what
@@ -120,7 +121,11 @@ enum MemoryCommand {
         c.reply.verbatim("Stats not supported for the current allocator")
     }
 
+    /// Redis asks jemalloc to purge its dirty pages; with glibc's malloc the equivalent is
+    /// malloc_trim, which returns every whole free page inside the heap to the kernel (free
+    /// memory left between live blocks by a load or by deletions).
     static func purge(_ c: CommandContext) {
+        _ = cairn_malloc_trim()
         c.reply.ok()
     }
 

@@ -57,6 +57,23 @@ import Testing
         #expect(copied == c.nodes.map(\.bytes) && c.count > l.count)
     }
 
+    /// A push of many elements announced with reservePush (RPUSH/LPUSH with several) sizes the
+    /// nodes it fills at once: every node ends with almost no spare capacity, contents in order.
+    @Test func announcedPushesSizeTheirNodes() {
+        let l = QuickList()
+        var model: [[UInt8]] = []
+        for round in 0..<8 {
+            let batch = (0..<250).map { b("element:\(round):\($0)") }
+            let front = round % 3 == 2
+            l.reservePush(bytes: batch.reduce(0) { $0 + Listpack.entrySize($1.count) }, atBack: !front)
+            for e in batch {
+                if front { l.pushFront(e); model.insert(e, at: 0) } else { l.pushBack(e); model.append(e) }
+            }
+        }
+        #expect(l.elements == model)
+        for node in l.nodes { #expect(node.bytes.capacity - node.byteCount <= node.byteCount / 8 + 32) }
+    }
+
     @Test func pushPopBothEndsAcrossNodes() {
         let l = QuickList()
         for i in 0..<5000 { l.pushBack(b("v\(i)")) }

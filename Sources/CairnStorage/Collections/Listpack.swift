@@ -173,6 +173,11 @@ public struct Listpack: Sendable, Equatable {
         if needed > bytes.capacity { bytes.reserveCapacity(Swift.max(needed, bytes.count + bytes.count / 8)) }
     }
 
+    /// Makes the capacity at least `total` bytes in one step (a push of many elements).
+    mutating func reserveTotal(_ total: Int) {
+        if total > bytes.capacity { bytes.reserveCapacity(total) }
+    }
+
     /// Gives back unused capacity (a list node that will not grow again).
     mutating func trim() {
         guard bytes.capacity - bytes.count > 16 else { return }

@@ -15,6 +15,9 @@ public final class QuickList {
 
     public private(set) var nodes = NodeTable()
     public private(set) var count = 0
+    /// Bytes of entries a push of many elements still has to add (reservePush): a node started
+    /// meanwhile is sized for them at once.
+    private var pendingPushBytes = 0
 
     public init() {}
 
@@ -39,16 +42,41 @@ public final class QuickList {
 
     // MARK: ends
 
+    /// Announces a push of many elements whose entries take `bytes` in all (RPUSH/LPUSH with
+    /// several): the end node grows once to hold what fits of them, and a node started during the
+    /// push is sized for the rest, instead of each growing by steps (which copies a node several
+    /// times and leaves the old buffers as free memory between live ones).
+    public func reservePush(bytes: Int, atBack: Bool) {
+        pendingPushBytes = bytes
+        guard !nodes.isEmpty else { return }
+        let end = atBack ? nodes.count - 1 : 0
+        if nodes[end].byteCount + 10 < Self.nodeBytesMax {
+            nodes[end].reserveTotal(Swift.min(Self.nodeBytesMax, nodes[end].byteCount + bytes))
+        }
+    }
+
+    /// A new end node for an entry of `size` bytes, sized for the rest of an announced push.
+    private func newNode(_ value: UnsafeRawBufferPointer) -> Listpack {
+        var n = Listpack()
+        if pendingPushBytes > 0 { n.reserveTotal(Swift.min(Self.nodeBytesMax, pendingPushBytes)) }
+        n.append(value)
+        return n
+    }
+
+    @inline(__always)
+    private func consumePending(_ value: UnsafeRawBufferPointer) {
+        if pendingPushBytes > 0 { pendingPushBytes = Swift.max(0, pendingPushBytes - Listpack.entrySize(value.count)) }
+    }
+
     public func pushBack(_ value: UnsafeRawBufferPointer) {
         if let last = nodes.indices.last, Self.fits(nodes[last], adding: value.count) {
             nodes[last].append(value)
         } else {
             // The last node is full: it only shrinks from now on, so its spare capacity goes.
             if let last = nodes.indices.last { nodes[last].trim() }
-            var n = Listpack()
-            n.append(value)
-            nodes.append(n)
+            nodes.append(newNode(value))
         }
+        consumePending(value)
         count += 1
     }
 
@@ -57,10 +85,9 @@ public final class QuickList {
             nodes[0].prepend(value)
         } else {
             if !nodes.isEmpty { nodes[0].trim() }
-            var n = Listpack()
-            n.append(value)
-            nodes.prepend(n)
+            nodes.prepend(newNode(value))
         }
+        consumePending(value)
         count += 1
     }
 

@@ -155,6 +155,11 @@ public enum ListCommands {
             db.insert(key, .list(list))
         }
         let argc = c.args.count
+        if argc > 3 {
+            var bytes = 0
+            for j in 2..<argc { bytes += Listpack.entrySize(c.args[j].count) }
+            list.reservePush(bytes: bytes, atBack: side != .left)
+        }
         if side == .left {
             for j in 2..<argc { list.pushFront(c.args[j]) }
         } else {
