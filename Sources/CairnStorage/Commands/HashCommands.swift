@@ -198,6 +198,13 @@ enum HashCommands {
         if w.packed { c.engine.packedScratch.give(w.hash) }
     }
 
+    /// Ends a write that changed nothing: a packed hash's copy goes back to the scratch (so the
+    /// next write does not allocate one).
+    @inline(__always)
+    static func discard(_ c: CommandContext, _ w: Writable) {
+        if w.packed { c.engine.packedScratch.give(w.hash) }
+    }
+
     static func hashLimits(_ c: CommandContext) -> HashLimits { HashLimits(c.engine.settings) }
 
     // MARK: HSET / HMSET / HSETNX
@@ -223,7 +230,10 @@ enum HashCommands {
         guard let w = lookupOrCreate(c, a[1]) else { return }
         let h = w.hash
         // An existing field: nothing is written, so nothing converts either.
-        if h.contains(a[2]) { return c.reply.integer(0) }
+        if h.contains(a[2]) {
+            discard(c, w)
+            return c.reply.integer(0)
+        }
         let limits = hashLimits(c)
         h.convertIfTooLong([a[2].count, a[3].count], limits: limits)
         h.set(a[2], a[3], limits: limits)
@@ -315,7 +325,7 @@ enum HashCommands {
                 deleted += 1
                 if w.hash.isEmpty { break }
             }
-            if deleted > 0 { store(c, a[1], w) }
+            if deleted > 0 { store(c, a[1], w) } else { discard(c, w) }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }
@@ -331,12 +341,16 @@ enum HashCommands {
         var current: Int64 = 0
         if let v = h.value(a[2]) {
             guard let n = v.withUnsafeBytes({ Decimal.parseInt64($0) }) else {
+                discard(c, w)
                 return c.reply.error("ERR hash value is not an integer")
             }
             current = n
         }
         let (result, overflow) = current.addingReportingOverflow(increment)
-        guard !overflow else { return c.reply.error("ERR increment or decrement would overflow") }
+        guard !overflow else {
+            discard(c, w)
+            return c.reply.error("ERR increment or decrement would overflow")
+        }
         h.set(a[2], Decimal.bytes(result), limits: hashLimits(c))
         store(c, a[1], w)
         c.engine.dirty += 1
@@ -355,12 +369,16 @@ enum HashCommands {
         var current: LongDouble = 0
         if let v = h.value(a[2]) {
             guard let parsed = v.withUnsafeBytes({ FloatFormat.parseLongDouble($0) }) else {
+                discard(c, w)
                 return c.reply.error("ERR hash value is not a float")
             }
             current = parsed
         }
         let result = current + increment
-        guard result.isFinite else { return c.reply.error("ERR increment would produce NaN or Infinity") }
+        guard result.isFinite else {
+            discard(c, w)
+            return c.reply.error("ERR increment would produce NaN or Infinity")
+        }
         let bytes = FloatFormat.human(result)
         h.set(a[2], bytes, limits: hashLimits(c))
         store(c, a[1], w)

@@ -178,6 +178,12 @@ enum SortedSetCommands {
         if w.packed { db.engine.packedScratch.give(w.zset) }
     }
 
+    /// Ends a write that changed nothing: a packed set's copy goes back to the scratch (so the
+    /// next write does not allocate one).
+    static func discard(_ db: Database, _ w: Writable) {
+        if w.packed { db.engine.packedScratch.give(w.zset) }
+    }
+
     /// One element of a reply: `member` alone, or with its score: a [member, score] pair in
     /// RESP3, two flat items in RESP2 (the array header counted them).
     @inline(__always)

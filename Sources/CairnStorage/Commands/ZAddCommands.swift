@@ -69,6 +69,7 @@ extension SortedSetCommands {
             switch outcome {
             case .notANumber:
                 // Only INCR on an existing member gets here, so nothing was added before.
+                discard(c.db, w)
                 return c.reply.error("ERR resulting score is not a number (NaN)")
             case .added: added += 1; processed += 1
             case .updated: updated += 1; processed += 1
@@ -77,7 +78,7 @@ extension SortedSetCommands {
             }
             score = newScore
         }
-        if added + updated > 0 { store(c.db, key, w) }
+        if added + updated > 0 { store(c.db, key, w) } else { discard(c.db, w) }
         c.engine.dirty += Int64(added + updated)
         if added > 0 { c.engine.signalKeyReady(c.db, key) }
         if increment {
@@ -100,7 +101,7 @@ extension SortedSetCommands {
             if w.zset.remove(c.args[j]) { deleted += 1 }
             if w.zset.isEmpty { break }
         }
-        if deleted > 0 { store(c.db, key, w) }
+        if deleted > 0 { store(c.db, key, w) } else { discard(c.db, w) }
         c.engine.dirty += Int64(deleted)
         c.reply.integer(deleted)
     }

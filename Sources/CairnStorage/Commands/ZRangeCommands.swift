@@ -246,7 +246,7 @@ extension SortedSetCommands {
         case .missing: c.reply.integer(0)
         case .found(let w):
             let deleted = remove(w.zset)
-            if deleted > 0 { store(c.db, key, w) }
+            if deleted > 0 { store(c.db, key, w) } else { discard(c.db, w) }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }

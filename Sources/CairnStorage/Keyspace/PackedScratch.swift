@@ -34,4 +34,7 @@ struct PackedScratch {
     mutating func give(_ h: HashValue) { if h.isListpack { hash = h } }
 
     mutating func give(_ z: SortedSetValue) { if z.isListpack { zset = z } }
+
+    /// Whether an object of each kind waits here (tests: a write gave its copy back).
+    var holds: (hash: Bool, zset: Bool) { (hash != nil, zset != nil) }
 }
