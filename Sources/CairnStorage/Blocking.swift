@@ -163,9 +163,9 @@ extension Engine {
 
     private func holds(_ db: Database, _ key: [UInt8], _ awaits: BlockedState.Awaits) -> Bool {
         guard let i = db.lookup(key) else { return false }
-        switch (db.table.value(at: i), awaits) {
-        case (.list, .list), (.zset, .zset): return true
-        default: return false
+        switch awaits {
+        case .list: return db.table.type(at: i) == .list
+        case .zset: return db.table.type(at: i) == .zset
         }
     }
 

@@ -161,7 +161,8 @@ enum HashCommands {
         let db = c.db
         guard let i = db.lookupWrite(key) else { return .missing }
         if let (raw, entries) = db.table.packedHash(at: i) {
-            return .found(Writable(hash: c.engine.packedScratch.takeHash(copying: raw, entries: entries), index: i, packed: true))
+            let copy = c.engine.packedScratch.takeHash(copying: raw, entries: entries)
+            return .found(Writable(hash: copy, index: i, packed: true))
         }
         guard case .hash(let h) = db.table.value(at: i) else {
             c.replyWrongType()
@@ -193,7 +194,11 @@ enum HashCommands {
             c.db.table.remove(at: i)
         } else if w.packed {
             // Still small: the bytes go back; converted: the object becomes the record's.
-            if w.hash.isListpack { c.db.table.setPacked(at: i, kind: .packedHash, w.hash.pack) } else { c.db.table.setValue(at: i, .hash(w.hash)) }
+            if w.hash.isListpack {
+                c.db.table.setPacked(at: i, kind: .packedHash, w.hash.pack)
+            } else {
+                c.db.table.setValue(at: i, .hash(w.hash))
+            }
         }
         if w.packed { c.engine.packedScratch.give(w.hash) }
     }

@@ -70,7 +70,7 @@ enum KeyspaceCommands {
     static func type(_ c: CommandContext) {
         let db = c.db
         if let i = db.lookupRead(c.args[1], touch: false) {
-            c.reply.simpleString(db.table.value(at: i).typeName)
+            c.reply.simpleString(db.table.type(at: i).name)
         } else {
             c.reply.simpleString("none")
         }

@@ -65,7 +65,7 @@ extension KeyspaceCommands {
                 // As Redis: a counted, non-touching read lookup (which reclaims an expired key and
                 // then reports it as "none"), compared case-insensitively.
                 let i = key.withUnsafeBytes { db.lookupRead($0, touch: false) }
-                let actual = i.map { db.table.value(at: $0).typeName } ?? "none"
+                let actual = i.map { db.table.type(at: $0).name } ?? "none"
                 if !equalsIgnoringASCIICase(typeName, actual) { return true }
             }
             return db.expireIfNeeded(key)

@@ -129,8 +129,9 @@ enum SortedSetCommands {
     }
 
     /// A sorted set being written, and where it goes back. A small set is packed in its key's
-    /// record, so `zset` is a copy of it (the engine's PackedScratch) that `store` writes back; a skiplist set is the table's
-    /// own object, changed in place; a new set (`index` nil) is inserted by `store`.
+    /// record, so `zset` is a copy of it (the engine's PackedScratch) that `store` writes back; a
+    /// skiplist set is the table's own object, changed in place; a new set (`index` nil) is
+    /// inserted by `store`.
     struct Writable {
         let zset: SortedSetValue
         let index: Int?
@@ -159,7 +160,8 @@ enum SortedSetCommands {
     @inline(__always)
     static func packedForWrite(_ db: Database, at index: Int) -> Writable? {
         guard let (raw, entries) = db.table.packedZset(at: index) else { return nil }
-        return Writable(zset: db.engine.packedScratch.takeZset(copying: raw, entries: entries), index: index, packed: true)
+        let copy = db.engine.packedScratch.takeZset(copying: raw, entries: entries)
+        return Writable(zset: copy, index: index, packed: true)
     }
 
     /// Makes a write to `w.zset` part of the keyspace: the key goes when the set is empty (an
@@ -173,7 +175,11 @@ enum SortedSetCommands {
             db.table.remove(at: i)
         } else if w.packed {
             // Still small: the bytes go back; converted: the object becomes the record's.
-            if w.zset.isListpack { db.table.setPacked(at: i, kind: .packedZset, w.zset.pairs) } else { db.table.setValue(at: i, .zset(w.zset)) }
+            if w.zset.isListpack {
+                db.table.setPacked(at: i, kind: .packedZset, w.zset.pairs)
+            } else {
+                db.table.setValue(at: i, .zset(w.zset))
+            }
         }
         if w.packed { db.engine.packedScratch.give(w.zset) }
     }

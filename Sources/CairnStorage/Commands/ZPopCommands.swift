@@ -75,7 +75,7 @@ extension SortedSetCommands {
         var found: Int? = nil
         for k in keys {
             guard let i = db.lookupWrite(c.args[k]) else { continue }
-            guard case .zset = db.table.value(at: i) else { return c.replyWrongType() }
+            guard db.table.type(at: i) == .zset else { return c.replyWrongType() }
             found = k
             break
         }

@@ -7,10 +7,10 @@ import CPosix
 // One key of the keyspace as one malloc'd block: a 16-byte header, the expiry only when the key
 // has one, the value's scalar (an integer, or the reference to a collection object), the key's
 // bytes and, for a string, the value's bytes; a small hash or sorted set (listpack encoded) is
-// packed the same way, its listpack bytes in the place of a string's. No Swift object header and no reference count per
-// key: the table's slots point at records with plain pointers, so a forked save child walks the
-// keyspace without writing to a single shared page, and a small string key costs one allocation
-// (Redis: dictEntry + robj + key sds, three). Layout (docs/benchmarks.md, "Where the bytes go"):
+// packed the same way, its listpack bytes in the place of a string's. No Swift object header and
+// no reference count per key: the table's slots point at records with plain pointers, so a forked
+// save child walks the keyspace without writing to a single shared page, and a small string key
+// costs one allocation (Redis: dictEntry + robj + key sds, three). Layout (docs/benchmarks.md, "Where the bytes go"):
 //
 //   0   UInt8   kind          RecordKind: int, embstr, raw, list, hash, set, zset, packed hash,
 //                             packed zset
@@ -204,8 +204,8 @@ func withRecordBytes<R>(of value: Value, _ body: (UnsafeRawBufferPointer) -> R) 
 extension KeyRecord {
     /// The value, as a `Value` (a string's bytes are copied into an array; a collection is the
     /// record's object, retained by the caller's reference; a packed hash or sorted set is a new
-    /// object holding a copy of the listpack, which the record does not see changes to: a command that
-    /// writes one stores it back with KeyTable.setValue).
+    /// object holding a copy of the listpack, whose changes the record does not see: a command
+    /// that writes one stores it back, KeyTable.setPacked or setValue).
     @inlinable
     var value: Value {
         switch kind {

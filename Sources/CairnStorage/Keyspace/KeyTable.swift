@@ -160,6 +160,17 @@ public struct KeyTable {
     /// Whether the value is a collection packed in its record (a copy when read with value(at:)).
     @inlinable public func isPacked(at index: Int) -> Bool { record(index).kind.isPacked }
 
+    /// The value's type, read from the record's kind (value(at:) would copy a packed collection).
+    public func type(at index: Int) -> ValueType {
+        switch record(index).kind {
+        case .int, .embstr, .raw: return .string
+        case .list: return .list
+        case .hash, .packedHash: return .hash
+        case .set: return .set
+        case .zset, .packedZset: return .zset
+        }
+    }
+
     /// A small hash's listpack read in place (valid until the table changes) and its entry count,
     /// or nil when the value is not a packed hash.
     @inlinable

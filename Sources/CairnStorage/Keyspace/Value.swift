@@ -27,16 +27,18 @@ public enum Value {
         return .string(StringBytes(bytes, raw: bytes.count > embeddedStringBytesMax))
     }
 
-    /// TYPE's answer.
-    public var typeName: StaticString {
+    public var type: ValueType {
         switch self {
-        case .int, .string: return "string"
-        case .list: return "list"
-        case .hash: return "hash"
-        case .set: return "set"
-        case .zset: return "zset"
+        case .int, .string: return .string
+        case .list: return .list
+        case .hash: return .hash
+        case .set: return .set
+        case .zset: return .zset
         }
     }
+
+    /// TYPE's answer.
+    public var typeName: StaticString { type.name }
 
     /// OBJECT ENCODING's answer.
     public var encodingName: StaticString {
@@ -86,6 +88,21 @@ public enum Value {
         case .int(let v): return CairnRESP.Decimal.bytes(v)
         case .string(let s): return s.bytes
         default: return nil
+        }
+    }
+}
+
+/// What TYPE answers for a value.
+public enum ValueType: Sendable {
+    case string, list, hash, set, zset
+
+    public var name: StaticString {
+        switch self {
+        case .string: return "string"
+        case .list: return "list"
+        case .hash: return "hash"
+        case .set: return "set"
+        case .zset: return "zset"
         }
     }
 }
