@@ -43,16 +43,17 @@ enum BlockingSortedSetCommands {
     static func popFirstReady(_ c: CommandContext, keys: Range<Int>, min: Bool, count: Int,
                               shape: SortedSetCommands.PopReplyShape) -> Bool {
         for i in keys {
-            switch SortedSetCommands.lookup(c, c.args[i], write: true) {
-            case .wrongType: return true
-            case .missing: continue
-            case .found:
-                guard let items = SortedSetCommands.popForBlocked(db: c.db, key: c.args[i], min: min, count: count),
-                      !items.isEmpty else { continue }
-                SortedSetCommands.writePopped(&c.reply, key: c.args[i], items, shape: shape)
-                c.propagate(.word(min ? "ZPOPMIN" : "ZPOPMAX"), .raw(c.args[i]), .int(Int64(count)))
+            // The type from the record: a small sorted set is not copied just to be checked.
+            guard let at = c.db.lookupWrite(c.args[i]) else { continue }
+            guard c.db.table.type(at: at) == .zset else {
+                c.replyWrongType()
                 return true
             }
+            guard let items = SortedSetCommands.popForBlocked(db: c.db, key: c.args[i], min: min, count: count),
+                  !items.isEmpty else { continue }
+            SortedSetCommands.writePopped(&c.reply, key: c.args[i], items, shape: shape)
+            c.propagate(.word(min ? "ZPOPMIN" : "ZPOPMAX"), .raw(c.args[i]), .int(Int64(count)))
+            return true
         }
         return false
     }
