@@ -177,30 +177,56 @@ public final class SortedSetValue {
         }
     }
 
+    /// A member read from a file for a one-pass build: its bytes at `start..<start+count` of a
+    /// shared buffer, and its score.
+    struct LoadedMember {
+        var start: Int
+        var count: Int
+        var score: Double
+    }
+
     /// A small set built in one pass from (member, score) pairs read from a file, in its listpack
-    /// encoding: sorted once instead of inserted one by one. Nil when the pairs need the skiplist
-    /// encoding (too many, too long), hold a NaN, or repeat a member (the caller decides).
-    static func listpackLoaded(_ items: [(member: [UInt8], score: Double)], limits: Limits) -> SortedSetValue? {
+    /// encoding: sorted once instead of inserted one by one. The members' bytes are in `bytes`
+    /// (one buffer for all, so a load makes no array per member); `order` is scratch space the
+    /// caller may reuse. Nil when the pairs need the skiplist encoding (too many, too long), hold
+    /// a NaN, or repeat a member (the caller decides).
+    static func listpackLoaded(bytes: UnsafeRawBufferPointer, _ items: [LoadedMember], limits: Limits,
+                               order: inout [Int]) -> SortedSetValue? {
         var longest = 0
         for item in items {
             if item.score.isNaN { return nil }
-            longest = max(longest, item.member.count)
+            longest = max(longest, item.count)
         }
         guard limits.allowsListpack(count: items.count, longest: longest) else { return nil }
-        let byMember = items.indices.sorted { items[$0].member.lexicographicallyPrecedes(items[$1].member) }
-        for k in byMember.indices.dropFirst() where items[byMember[k]].member == items[byMember[k - 1]].member {
+        func member(_ i: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: bytes[items[i].start..<(items[i].start + items[i].count)])
+        }
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: items.indices)
+        order.sort { member($0).lexicographicallyPrecedes(member($1)) }
+        for k in order.indices.dropFirst() where member(order[k]).elementsEqual(member(order[k - 1])) {
             return nil
         }
-        let ordered = items.sorted { a, b in
-            let x = a.score == 0 ? 0.0 : a.score, y = b.score == 0 ? 0.0 : b.score
-            return x < y || (x == y && a.member.lexicographicallyPrecedes(b.member))
+        order.sort { a, b in
+            let x = items[a].score == 0 ? 0.0 : items[a].score, y = items[b].score == 0 ? 0.0 : items[b].score
+            return x < y || (x == y && member(a).lexicographicallyPrecedes(member(b)))
         }
         let z = SortedSetValue()
-        for item in ordered {
-            z.pairs.append(item.member)
-            withScoreEntry(item.score) { z.pairs.append($0) }
+        for i in order {
+            z.pairs.append(member(i))
+            withScoreEntry(items[i].score) { z.pairs.append($0) }
         }
         return z
+    }
+
+    /// listpackLoaded for pairs held as arrays (tests).
+    static func listpackLoaded(_ items: [(member: [UInt8], score: Double)], limits: Limits) -> SortedSetValue? {
+        var bytes: [UInt8] = [], loaded: [LoadedMember] = [], order: [Int] = []
+        for item in items {
+            loaded.append(LoadedMember(start: bytes.count, count: item.member.count, score: item.score))
+            bytes += item.member
+        }
+        return bytes.withUnsafeBytes { listpackLoaded(bytes: $0, loaded, limits: limits, order: &order) }
     }
 
     /// Inserts a member known to be absent at its sorted place.

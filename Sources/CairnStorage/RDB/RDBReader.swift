@@ -206,6 +206,10 @@ public final class RDBReader {
 
     /// Reusable key bytes for `nextForLoading`.
     private var keyScratch: [UInt8] = []
+    /// Reusable buffers for reading a small sorted set (its members' bytes, the pairs, an order).
+    private var zsetBytes: [UInt8] = []
+    private var zsetMembers: [SortedSetValue.LoadedMember] = []
+    private var zsetOrder: [Int] = []
 
     /// As `next()`, but a string entry comes back as a record (see `LoadItem`).
     func nextForLoading() throws -> LoadItem? { try read(stringsAsRecords: true) }
@@ -289,18 +293,23 @@ public final class RDBReader {
         case RDBFormat.typeZSet, RDBFormat.typeZSet2:
             let n = try input.plainLength()
             if n <= zsetLimits.maxEntries {
-                // Small: read every pair, then build the listpack in one sorted pass.
-                var items: [(member: [UInt8], score: Double)] = []
-                items.reserveCapacity(n)
+                // Small: read every pair (the members into one reused buffer, no array each),
+                // then build the listpack in one sorted pass.
+                zsetBytes.removeAll(keepingCapacity: true)
+                zsetMembers.removeAll(keepingCapacity: true)
                 for _ in 0..<n {
-                    let member = try input.string()
+                    let start = zsetBytes.count
+                    try input.withString { zsetBytes.append(contentsOf: $0) }
                     let score = type == RDBFormat.typeZSet2 ? Double(bitPattern: try input.littleEndian(UInt64.self)) : try readStringDouble()
-                    items.append((member, score))
+                    zsetMembers.append(SortedSetValue.LoadedMember(start: start, count: zsetBytes.count - start, score: score))
                 }
-                if let zset = SortedSetValue.listpackLoaded(items, limits: zsetLimits) { return .zset(zset) }
+                let built = zsetBytes.withUnsafeBytes {
+                    SortedSetValue.listpackLoaded(bytes: $0, zsetMembers, limits: zsetLimits, order: &zsetOrder)
+                }
+                if let built { return .zset(built) }
                 // Long members, a NaN or a repeated member: the general path decides (and reports).
                 let zset = SortedSetValue(expecting: n, longest: 0, limits: zsetLimits)
-                for item in items { try addScored(zset, item.member, item.score) }
+                for m in zsetMembers { try addScored(zset, Array(zsetBytes[m.start..<(m.start + m.count)]), m.score) }
                 return .zset(zset)
             }
             // The count comes from the file: presize for at most 2^20 members, so a damaged count
