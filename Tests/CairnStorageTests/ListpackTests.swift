@@ -4,6 +4,20 @@ import Testing
 @Suite struct ListpackTests {
     func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 
+    /// Appending (encode) and inserting (write) lay an entry out byte for byte the same, at every
+    /// size where the length or the backlen takes another byte.
+    @Test func appendAndInsertEncodeAlike() {
+        for n in [0, 1, 124, 125, 126, 127, 128, 129, 16_379, 16_380, 16_381, 16_383, 16_384, 16_385, 2_097_160] {
+            let payload = [UInt8](repeating: 0x5A, count: n)
+            var appended = Listpack(), inserted = Listpack()
+            appended.append(payload)
+            inserted.insert(payload, at: 0)
+            #expect(appended.bytes == inserted.bytes, "payload of \(n) bytes")
+            #expect(appended.bytes.count == Listpack.entrySize(n))
+            #expect(appended.offset(before: appended.byteCount) == 0 && appended.element(at: 0) == payload)
+        }
+    }
+
     @Test func appendIterateAndIndex() {
         var lp = Listpack()
         let items = ["", "a", String(repeating: "x", count: 127), String(repeating: "y", count: 128), String(repeating: "z", count: 20000)]

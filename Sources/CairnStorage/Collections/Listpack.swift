@@ -61,8 +61,9 @@ public struct Listpack: Sendable, Equatable {
             out.baseAddress.map { _ = memcpy($0 + i, payload.baseAddress!, payload.count) }
         }
         i += payload.count
-        // Reading backwards takes the last byte first: it carries the low 7 bits and no
-        // continuation flag; each earlier byte carries the next group, flagged.
+        // Reading backwards takes the last byte first: it carries the low 7 bits, flagged when a
+        // higher group follows (at the byte before it); the first byte carries the highest group
+        // and no flag, which ends the read.
         let front = i
         let size = varintSize(front)
         var v = front
@@ -74,11 +75,23 @@ public struct Listpack: Sendable, Equatable {
         }
     }
 
+    /// Appends the entry for `payload` to `out`: the same bytes as `write`, appended in order (the
+    /// payload with one copy, rather than zeros first and the payload over them).
     static func encode(_ payload: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        let size = entrySize(payload.count)
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: size))
-        out.withUnsafeMutableBytes { write(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + size)])) }
+        var n = payload.count
+        repeat {
+            var b = UInt8(n & 0x7F)
+            n >>= 7
+            if n > 0 { b |= 0x80 }
+            out.append(b)
+        } while n > 0
+        out.append(contentsOf: payload)
+        // The backlen, highest group first: every byte but the first flagged (see `write`).
+        let front = varintSize(payload.count) + payload.count
+        let size = varintSize(front)
+        for k in 0..<size {
+            out.append(UInt8((front >> (7 * (size - 1 - k))) & 0x7F) | (k != 0 ? 0x80 : 0))
+        }
     }
 
     /// Payload range and the offset of the next entry, for the entry at `offset`.
