@@ -5,10 +5,10 @@ import Glibc
 import Darwin
 #endif
 
-// A list value: a table of listpack nodes (NodeTable), after Redis's quicklist. Push and pop at either end are
-// O(1) amortised; an index costs O(nodes) to find its node then O(node) inside it. Each node holds
-// at most `nodeBytesMax` bytes of entries (Redis's default list-max-listpack-size -2 = 8 KiB), or a
-// single entry when that entry alone is larger.
+// A list value: a table of listpack nodes (NodeTable), after Redis's quicklist. Push and pop at
+// either end are O(1) amortised; an index costs O(nodes) to find its node then O(node) inside it.
+// Each node holds at most `nodeBytesMax` bytes of entries (Redis's default list-max-listpack-size
+// -2 = 8 KiB), or a single entry when that entry alone is larger.
 
 public final class QuickList {
     public static let nodeBytesMax = 8 * 1024
@@ -55,7 +55,7 @@ public final class QuickList {
         }
     }
 
-    /// A new end node for an entry of `size` bytes, sized for the rest of an announced push.
+    /// A new end node holding `value`, with room for the rest of an announced push.
     private func newNode(_ value: UnsafeRawBufferPointer) -> Listpack {
         var n = Listpack()
         if pendingPushBytes > 0 { n.reserveTotal(Swift.min(Self.nodeBytesMax, pendingPushBytes)) }
