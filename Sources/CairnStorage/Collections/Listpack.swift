@@ -176,14 +176,17 @@ public struct Listpack: Sendable, Equatable {
 
     // MARK: mutation
 
-    /// Makes room for `more` bytes, growing by an eighth rather than Swift's doubling: a list's
-    /// nodes are most of its memory, and Redis's listpacks are reallocated to size (plus the
-    /// allocator's size class, up to a quarter). Still geometric, so appends stay amortised
-    /// O(1): a node of 8 KiB is copied about every 1 KiB of appends.
+    /// Makes room for `more` bytes: doubling up to 1 KiB, then growing by an eighth rather than
+    /// Swift's doubling: a list's nodes are most of its memory, and Redis's listpacks are
+    /// reallocated to size (plus the allocator's size class, up to a quarter). Geometric either
+    /// way, so appends stay amortised O(1): a node of 8 KiB is copied about every 1 KiB of
+    /// appends, a small one a few times in all (a list loaded from a file is trimmed after).
     @inline(__always)
     mutating func reserve(_ more: Int) {
         let needed = bytes.count + more
-        if needed > bytes.capacity { bytes.reserveCapacity(Swift.max(needed, bytes.count + bytes.count / 8)) }
+        guard needed > bytes.capacity else { return }
+        let step = bytes.count < 1024 ? bytes.count : bytes.count / 8
+        bytes.reserveCapacity(Swift.max(needed, bytes.count + step))
     }
 
     /// Makes the capacity at least `total` bytes in one step (a push of many elements).
@@ -193,7 +196,8 @@ public struct Listpack: Sendable, Equatable {
 
     /// Gives back unused capacity (a list node that will not grow again).
     mutating func trim() {
-        guard bytes.capacity - bytes.count > 16 else { return }
+        // malloc rounds a block up by as much as 23 bytes: less than 32 spare is already exact.
+        guard bytes.capacity - bytes.count >= 32 else { return }
         // A new buffer of the exact size: Array(bytes) would share the old one.
         bytes = bytes.withUnsafeBytes { old in
             [UInt8](unsafeUninitializedCapacity: old.count) { out, n in

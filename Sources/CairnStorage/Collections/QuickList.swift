@@ -55,6 +55,14 @@ public final class QuickList {
         }
     }
 
+    /// Gives back the end nodes' spare capacity (the inner ones are trimmed when the next node
+    /// starts): for a list built whole, such as one read from a file.
+    public func trimEnds() {
+        guard !nodes.isEmpty else { return }
+        nodes[0].trim()
+        nodes[nodes.count - 1].trim()
+    }
+
     /// A new end node holding `value`, with room for the rest of an announced push.
     private func newNode(_ value: UnsafeRawBufferPointer) -> Listpack {
         var n = Listpack()

@@ -280,6 +280,7 @@ public final class RDBReader {
             let list = QuickList()
             let n = try input.plainLength()
             for _ in 0..<n { try input.withString { list.pushBack($0) } }
+            list.trimEnds()
             return .list(list)
         case RDBFormat.typeSet:
             let set = SetValue()
@@ -366,6 +367,7 @@ public final class RDBReader {
         case RDBFormat.typeListZiplist:
             let list = QuickList()
             try blob("ziplist") { b in try RedisZiplist.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
+            list.trimEnds()
             return try nonEmpty(.list(list), list.count)
         case RDBFormat.typeListQuicklist, RDBFormat.typeListQuicklist2:
             let list = QuickList()
@@ -390,6 +392,7 @@ public final class RDBReader {
                     try blob("listpack") { b in try RedisListpack.forEach(b) { e in Self.withEntry(e) { list.pushBack($0) } } }
                 }
             }
+            list.trimEnds()
             return try nonEmpty(.list(list), list.count)
         case RDBFormat.typeHashZipmap:
             let hash = HashValue()
