@@ -65,18 +65,19 @@ enum HashCommands {
 
     // MARK: lookup
 
-    enum Lookup { case missing, found(Int, HashValue), wrongType }
+    enum Lookup { case missing, found(HashValue), wrongType }
 
-    /// The hash at `key`: a counted read lookup, or a write lookup. Replies WRONGTYPE for another type.
+    /// The hash at `key` as an object, for a counted read (a small hash is copied out of its
+    /// record; hot reads use lookupReadable, writes lookupForWrite). Replies WRONGTYPE for another type.
     @inline(__always)
-    static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool = false) -> Lookup {
+    static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> Lookup {
         let db = c.db
-        guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
+        guard let i = db.lookupRead(key) else { return .missing }
         guard case .hash(let h) = db.table.value(at: i) else {
             c.replyWrongType()
             return .wrongType
         }
-        return .found(i, h)
+        return .found(h)
     }
 
     /// A hash read in place: a small one's listpack in its key's record, or a hashtable's object.
@@ -415,7 +416,7 @@ enum HashCommands {
         switch lookup(c, a[1]) {
         case .wrongType: return
         case .missing: c.reply.null()
-        case .found(_, let h):
+        case .found(let h):
             guard let r = h.randomIndex(using: &c.engine.random), let p = h.pair(at: r) else { return c.reply.null() }
             c.reply.bulk(p.field)
         }
@@ -436,7 +437,7 @@ enum HashCommands {
         switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: return c.reply.arrayHeader(0)
-        case .found(_, let found): h = found
+        case .found(let found): h = found
         }
         let size = h.count
         let unique = l >= 0
@@ -517,7 +518,7 @@ enum HashCommands {
         switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: CollectionScan.replyEmpty(c)
-        case .found(_, let h):
+        case .found(let h):
             CollectionScan.run(c, cursor: cursor, pairs: true) {
                 if h.isListpack {
                     var all: [[UInt8]] = []

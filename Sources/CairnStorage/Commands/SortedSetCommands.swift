@@ -116,11 +116,11 @@ enum SortedSetCommands {
         case found(SortedSetValue)
     }
 
-    /// The sorted set at `key`: a read lookup (counting hits and misses) or a write lookup.
+    /// The sorted set at `key` for a read (counting hits and misses; writes use lookupForWrite).
     /// Replies WRONGTYPE when the key holds something else.
-    static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer, write: Bool) -> Lookup {
+    static func lookup(_ c: CommandContext, _ key: UnsafeRawBufferPointer) -> Lookup {
         let db = c.db
-        guard let i = write ? db.lookupWrite(key) : db.lookupRead(key) else { return .missing }
+        guard let i = db.lookupRead(key) else { return .missing }
         guard case .zset(let z) = db.table.value(at: i) else {
             c.replyWrongType()
             return .wrongType

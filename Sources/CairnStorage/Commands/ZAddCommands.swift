@@ -107,7 +107,7 @@ extension SortedSetCommands {
     }
 
     static func zscore(_ c: CommandContext) {
-        switch lookup(c, c.args[1], write: false) {
+        switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.null()
         case .found(let zset):
@@ -118,7 +118,7 @@ extension SortedSetCommands {
     /// A missing key is treated as an empty set: one null per member.
     static func zmscore(_ c: CommandContext) {
         var zset: SortedSetValue? = nil
-        switch lookup(c, c.args[1], write: false) {
+        switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: break
         case .found(let z): zset = z
@@ -130,7 +130,7 @@ extension SortedSetCommands {
     }
 
     static func zcard(_ c: CommandContext) {
-        switch lookup(c, c.args[1], write: false) {
+        switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
         case .found(let zset): c.reply.integer(zset.count)
@@ -139,7 +139,7 @@ extension SortedSetCommands {
 
     /// ZRANK / ZREVRANK key member (Redis 7.0 has no WITHSCORE: arity 3).
     static func zrank(_ c: CommandContext, reverse: Bool) {
-        switch lookup(c, c.args[1], write: false) {
+        switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.null()
         case .found(let zset):

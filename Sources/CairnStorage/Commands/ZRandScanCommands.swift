@@ -22,7 +22,7 @@ extension SortedSetCommands {
             }
             return randomWithCount(c, l, withScores: withScores)
         }
-        switch lookup(c, a[1], write: false) {
+        switch lookup(c, a[1]) {
         case .wrongType: return
         case .missing: c.reply.null()
         case .found(let zset):
@@ -36,7 +36,7 @@ extension SortedSetCommands {
     /// many as there are).
     static func randomWithCount(_ c: CommandContext, _ l: Int, withScores: Bool) {
         let zset: SortedSetValue
-        switch lookup(c, c.args[1], write: false) {
+        switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: return c.reply.arrayHeader(0)
         case .found(let z): zset = z
@@ -83,7 +83,7 @@ extension SortedSetCommands {
         let a = c.args
         guard let cursor = KeyspaceCommands.parseScanCursor(a[2]) else { return c.reply.error("ERR invalid cursor") }
         let zset: SortedSetValue
-        switch lookup(c, a[1], write: false) {
+        switch lookup(c, a[1]) {
         case .wrongType: return
         case .missing:
             c.reply.arrayHeader(2)

@@ -122,7 +122,7 @@ extension SortedSetCommands {
 
         // Step 3: the source.
         let zset: SortedSetValue
-        switch lookup(c, a[keyAt], write: false) {
+        switch lookup(c, a[keyAt]) {
         case .wrongType: return
         case .missing:
             if store { storeRange(c, [], knownLength: nil) } else { c.reply.arrayHeader(0) }
@@ -212,7 +212,7 @@ extension SortedSetCommands {
     }
 
     static func countRange(_ c: CommandContext, _ range: ZRange) {
-        switch lookup(c, c.args[1], write: false) {
+        switch lookup(c, c.args[1]) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
         case .found(let zset): c.reply.integer(zset.count(in: range))
