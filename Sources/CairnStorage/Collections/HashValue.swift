@@ -58,8 +58,8 @@ public final class HashValue {
         }
         let repeated = pack.bytes.withUnsafeBytes { raw -> Bool in
             func bytes(_ r: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: raw[r]) }
-            fields.sort { bytes($0).lexicographicallyPrecedes(bytes($1)) }
-            for k in fields.indices.dropFirst() where bytes(fields[k]).elementsEqual(bytes(fields[k - 1])) { return true }
+            fields.sort { SkipList.compare(bytes($0), bytes($1)) < 0 }
+            for k in fields.indices.dropFirst() where SkipList.compare(bytes(fields[k]), bytes(fields[k - 1])) == 0 { return true }
             return false
         }
         guard !repeated else { return nil }

@@ -85,7 +85,8 @@ public struct Listpack: Sendable, Equatable {
             if n > 0 { b |= 0x80 }
             out.append(b)
         } while n > 0
-        out.append(contentsOf: payload)
+        // As typed bytes: Array appends those with one memcpy (a raw buffer goes element by element).
+        out.append(contentsOf: payload.assumingMemoryBound(to: UInt8.self))
         // The backlen, highest group first: every byte but the first flagged (see `write`).
         let front = varintSize(payload.count) + payload.count
         let size = varintSize(front)

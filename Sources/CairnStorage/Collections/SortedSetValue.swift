@@ -201,15 +201,23 @@ public final class SortedSetValue {
         func member(_ i: Int) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(rebasing: bytes[items[i].start..<(items[i].start + items[i].count)])
         }
+        // A repeated member: sort by member (memcmp) and compare neighbours.
         order.removeAll(keepingCapacity: true)
         order.append(contentsOf: items.indices)
-        order.sort { member($0).lexicographicallyPrecedes(member($1)) }
-        for k in order.indices.dropFirst() where member(order[k]).elementsEqual(member(order[k - 1])) {
+        order.sort { SkipList.compare(member($0), member($1)) < 0 }
+        for k in order.indices.dropFirst() where SkipList.compare(member(order[k]), member(order[k - 1])) == 0 {
             return nil
         }
-        order.sort { a, b in
+        // Then the set's order. A file Redis or Cairn wrote has its pairs in that order already:
+        // one pass checks it, and only a file in another order is sorted.
+        func precedes(_ a: Int, _ b: Int) -> Bool {
             let x = items[a].score == 0 ? 0.0 : items[a].score, y = items[b].score == 0 ? 0.0 : items[b].score
-            return x < y || (x == y && member(a).lexicographicallyPrecedes(member(b)))
+            return x < y || (x == y && SkipList.compare(member(a), member(b)) < 0)
+        }
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: items.indices)
+        if !items.indices.dropFirst().allSatisfy({ precedes($0 - 1, $0) }) {
+            order.sort(by: precedes)
         }
         let z = SortedSetValue()
         for i in order {
