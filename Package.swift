@@ -52,11 +52,18 @@ let package = Package(
             swiftSettings: releaseSettings
         ),
 
+        // Replication: the backlog, PSYNC decisions, the master's replica links and stream.
+        .target(
+            name: "CairnReplication",
+            dependencies: ["CairnRESP", "CairnStorage"],
+            swiftSettings: releaseSettings
+        ),
+
         // Networking, configuration and process wiring.
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnRESP", "CairnStorage", "CPosix",
+                "CairnRESP", "CairnStorage", "CairnReplication", "CPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,6 +129,7 @@ let package = Package(
         .testTarget(name: "CairnRESPTests", dependencies: ["CairnRESP"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnRESP"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnStorage"]),
+        .testTarget(name: "CairnReplicationTests", dependencies: ["CairnReplication", "CairnStorage"]),
         .testTarget(name: "CairnToolsTests", dependencies: ["CairnTools", "CairnStorage"]),
         .testTarget(name: "CairnBackupTests", dependencies: ["CairnBackup", "CairnStorage", "CairnTools"]),
     ],

@@ -1,0 +1,185 @@
+import CairnStorage
+
+// The master side of replication (Redis's replicationFeedSlaves, syncCommand, the replica states
+// of replication.c), as logic over links the server supplies: a link is a replica connection the
+// server can send bytes to. Everything here runs on the thread that owns the engine.
+//
+// One stream: the engine's propagated commands are encoded once (CommandStreamEncoder, SELECT
+// when the database changes) and the same bytes go to the backlog and to every online replica.
+// A replica in a full sync gets the bytes produced after the RDB's fork in its pending buffer,
+// sent once it has loaded the RDB.
+
+/// A replica connection, as the master sees it.
+public final class ReplicaLink {
+    public enum State: String, Sendable {
+        /// Asked for a full sync; waits for the next RDB child (Redis's wait_bgsave).
+        case waitingForSync = "wait_bgsave"
+        /// The RDB is being made and sent (send_bulk).
+        case transferring = "send_bulk"
+        /// Diskless: the RDB was sent; waits for the replica's first REPLCONF ACK, which says it has
+        /// loaded it (Redis's repl_start_cmd_stream_on_ack).
+        case waitingForAck = "wait_ack"
+        /// Receives the command stream.
+        case online = "online"
+    }
+
+    /// The connection's client id.
+    public let id: Int64
+    public internal(set) var state: State
+    /// `REPLCONF listening-port` / `ip-address`, or the connection's address.
+    public var listeningPort = 0
+    public var announcedIP: String?
+    public var address: String
+    /// REPLCONF capa.
+    public var capabilities: Set<String> = []
+    /// The last REPLCONF ACK: offset and when (unix ms).
+    public internal(set) var ackOffset: Int64 = 0
+    public internal(set) var ackMillis: Int64 = 0
+    /// Stream bytes made while the RDB was on its way.
+    var pending: [UInt8] = []
+    /// Sends bytes on the connection (the server's writer).
+    let send: ([UInt8]) -> Void
+
+    public init(id: Int64, address: String, state: State, send: @escaping ([UInt8]) -> Void) {
+        self.id = id
+        self.address = address
+        self.state = state
+        self.send = send
+    }
+
+    /// Stream bytes queued for this replica (INFO, output-buffer accounting).
+    public var pendingBytes: Int { pending.count }
+}
+
+public final class ReplicationMaster {
+    public var ids = ReplicationIDs()
+    /// Created with the first replica (Redis's createReplicationBacklog) and kept afterwards.
+    public private(set) var backlog: ReplicationBacklog?
+    /// `repl-backlog-size`.
+    public var backlogSize: Int {
+        didSet { backlog?.resize(backlogSize) }
+    }
+    /// master_repl_offset when there is no backlog yet.
+    private var baseOffset: Int64 = 0
+    private var encoder = CommandStreamEncoder()
+    private var scratch: [UInt8] = []
+    public private(set) var replicas: [ReplicaLink] = []
+    /// PSYNCs answered with +CONTINUE / +FULLRESYNC, and refused partial ones (INFO stats).
+    public private(set) var partialSyncs = 0
+    public private(set) var fullSyncs = 0
+    public private(set) var partialSyncErrors = 0
+
+    public init(backlogSize: Int) {
+        self.backlogSize = backlogSize
+    }
+
+    /// master_repl_offset.
+    public var offset: Int64 { backlog?.offset ?? baseOffset }
+
+    /// Whether the stream is being recorded (a replica has attached once).
+    public var isFeeding: Bool { backlog != nil }
+
+    /// Creates the backlog for the first replica. A master that had none starts a new history, as
+    /// Redis does: nobody can continue the old one.
+    public func createBacklogIfNeeded() {
+        guard backlog == nil else { return }
+        ids.renew()
+        ids.clearSecond()
+        backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset)
+    }
+
+    /// Decides a PSYNC and counts it. `offset` nil: unparsable.
+    public func decide(requestedID: String, requestedOffset: Int64?) -> PSYNCDecision {
+        let decision = PSYNCDecision.decide(requestedID: requestedID, requestedOffset: requestedOffset, ids: ids, backlog: backlog)
+        switch decision {
+        case .partial: partialSyncs += 1
+        case .full: if requestedID != "?" { partialSyncErrors += 1 }
+        }
+        return decision
+    }
+
+    /// A replica that continues from `from` (+CONTINUE): the bytes it missed, and it is online.
+    public func attachPartial(_ link: ReplicaLink, from: Int64) -> [UInt8] {
+        link.state = .online
+        link.ackOffset = from - 1
+        replicas.append(link)
+        return backlog?.bytes(from: from) ?? []
+    }
+
+    /// A replica that needs the whole dataset: it waits for the next RDB child.
+    public func attachFull(_ link: ReplicaLink) {
+        link.state = .waitingForSync
+        replicas.append(link)
+    }
+
+    public func detach(id: Int64) {
+        replicas.removeAll { $0.id == id }
+    }
+
+    public func replica(id: Int64) -> ReplicaLink? { replicas.first { $0.id == id } }
+
+    public var waitingForSync: [ReplicaLink] { replicas.filter { $0.state == .waitingForSync } }
+
+    /// The RDB child for `links` was forked now: they get `+FULLRESYNC <replid> <offset>` with this
+    /// offset, and the stream from here on waits in their pending buffers. The next command
+    /// selects its database again (the replicas start with none selected).
+    public func syncStarted(_ links: [ReplicaLink]) -> Int64 {
+        encoder.forgetSelectedDB()
+        for link in links {
+            link.state = .transferring
+            link.pending.removeAll()
+            link.ackOffset = offset
+        }
+        fullSyncs += links.count
+        return offset
+    }
+
+    /// The RDB reached the replicas of a diskless sync: they go online at their first ACK.
+    public func transferSent(_ links: [ReplicaLink]) {
+        for link in links where link.state == .transferring { link.state = .waitingForAck }
+    }
+
+    /// Puts a replica online: what was made meanwhile goes out first.
+    public func putOnline(_ link: ReplicaLink) {
+        link.state = .online
+        if !link.pending.isEmpty {
+            link.send(link.pending)
+            link.pending = []
+        }
+    }
+
+    /// REPLCONF ACK <offset>.
+    public func acknowledged(_ link: ReplicaLink, offset ack: Int64, nowMillis: Int64) {
+        if ack > link.ackOffset { link.ackOffset = ack }
+        link.ackMillis = nowMillis
+        if link.state == .waitingForAck { putOnline(link) }
+    }
+
+    /// Appends propagated commands to the stream (the engine's `.replicas` sink).
+    public func feed(_ commands: [PropagatedCommand]) {
+        guard backlog != nil else { return }
+        scratch.removeAll(keepingCapacity: true)
+        for command in commands { encoder.append(command, to: &scratch) }
+        emit(scratch)
+    }
+
+    /// The periodic PING (repl-ping-replica-period), which keeps idle links alive; like Redis it
+    /// selects no database.
+    public func feedPing() {
+        guard backlog != nil, !replicas.isEmpty else { return }
+        emit(Self.ping)
+    }
+
+    private func emit(_ bytes: [UInt8]) {
+        backlog?.append(bytes)
+        for link in replicas {
+            switch link.state {
+            case .online: link.send(bytes)
+            case .transferring, .waitingForAck: link.pending.append(contentsOf: bytes)
+            case .waitingForSync: break  // its RDB will hold all of this
+            }
+        }
+    }
+
+    static let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
+}
