@@ -32,6 +32,8 @@ public final class ReplicaLink {
     public var address: String
     /// REPLCONF capa.
     public var capabilities: Set<String> = []
+    /// Asked with SYNC (no +FULLRESYNC line, a disk-based transfer).
+    public var legacySync = false
     /// The last REPLCONF ACK: offset and when (unix ms).
     public internal(set) var ackOffset: Int64 = 0
     public internal(set) var ackMillis: Int64 = 0

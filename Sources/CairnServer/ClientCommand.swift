@@ -72,7 +72,7 @@ enum ClientCommand {
         c.reply.ok()
     }
 
-    /// The client types of CLIENT LIST/KILL TYPE. Cairn has only normal clients so far.
+    /// The client types of CLIENT LIST/KILL TYPE.
     enum ClientType { case normal, replica, pubsub, master }
 
     static func clientType(_ name: String) -> ClientType? {
@@ -85,7 +85,12 @@ enum ClientCommand {
         }
     }
 
-    static func type(of session: ClientSession) -> ClientType { .normal }
+    /// Redis's getClientType: a master link, a replica link, a subscriber, or normal.
+    static func type(of session: ClientSession) -> ClientType {
+        if session.origin == .master { return .master }
+        if session.isReplicaLink { return .replica }
+        return session.subscriptions.isEmpty ? .normal : .pubsub
+    }
 
     /// CLIENT LIST [TYPE type] | [ID id [id ...]]
     static func list(_ server: Server, _ c: CommandContext) {

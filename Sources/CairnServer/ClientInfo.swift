@@ -29,6 +29,7 @@ enum ClientInfo {
         let listNodes = (listBytes + chunk - 1) / chunk
         let pending = pendingTotal - listBytes
         var flags = ""
+        if s.isReplicaLink { flags += "S" }
         if s.closeAfterReply { flags += "c" }
         if s.blocked != nil { flags += "b" }
         if s.transaction != nil { flags += "x" }

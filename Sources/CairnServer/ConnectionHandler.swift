@@ -24,6 +24,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var softLimitReachedAt: Int64 = 0
     /// The replies wait for this turn's AOF write (and fsync under `always`): Server.endAOFTurn.
     private var repliesHeld = false
+    /// The connection is a replica's link (after SYNC/PSYNC): its commands (REPLCONF ACK) get no
+    /// replies, and it receives the replication stream through `sendStream`.
+    var isReplica = false
 
     init(server: Server) {
         self.server = server
@@ -108,6 +111,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes pending replies; closes the connection if the client is done.
     func flush(_ context: ChannelHandlerContext) {
         guard let session else { return }
+        if isReplica {
+            // Redis sends a replica no replies (its commands are REPLCONF ACKs).
+            session.reply.buffer.clear()
+            if session.closeAfterReply { context.close(promise: nil) }
+            return
+        }
         if server.aofHoldsReplies {
             if !repliesHeld {
                 repliesHeld = true
@@ -139,6 +148,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         if session.closeAfterReply {
             context.close(promise: nil)
         }
+    }
+
+    /// Writes replication stream bytes (the master side of a replica link).
+    func sendStream(_ bytes: [UInt8]) {
+        guard let context, !bytes.isEmpty else { return }
+        server.netOutputBytes += Int64(bytes.count)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    /// The socket's descriptor, for a forked child that streams an RDB to it (diskless sync).
+    var socketDescriptor: Int32? {
+        guard let context else { return nil }
+        return try? context.channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self) { $0 } ?? nil
     }
 
     /// Reply bytes written to the channel and not yet taken by the socket.

@@ -100,6 +100,9 @@ enum InfoSections {
             "total_net_input_bytes:\(server.netInputBytes)",
             "total_net_output_bytes:\(server.netOutputBytes)",
             "rejected_connections:\(server.rejectedConnections)",
+            "sync_full:\(server.replication.fullSyncs)",
+            "sync_partial_ok:\(server.replication.partialSyncs)",
+            "sync_partial_err:\(server.replication.partialSyncErrors)",
             "expired_keys:\(s.expiredKeys)",
             "expired_stale_perc:\(InfoFormat.fixed(s.expiredStalePercent * 100, 2))",
             "expired_time_cap_reached_count:\(s.expiredTimeCapReached)",
@@ -119,21 +122,7 @@ enum InfoSections {
         ]
     }
 
-    static func replication(_ server: Server) -> [String] {
-        [
-            "# Replication",
-            "role:master",
-            "connected_slaves:0",
-            "master_failover_state:no-failover",
-            "master_replid:\(server.replicationID)",
-            "master_replid2:0000000000000000000000000000000000000000",
-            "master_repl_offset:0",
-            "second_repl_offset:-1",
-            "repl_backlog_active:0",
-            "repl_backlog_first_byte_offset:0",
-            "repl_backlog_histlen:0",
-        ]
-    }
+    static func replication(_ server: Server) -> [String] { server.replicationInfo() }
 
     /// INFO runs on the event loop thread, which is the thread that runs every command: Redis's
     /// "main thread".

@@ -1,4 +1,5 @@
 import CairnRESP
+import CairnReplication
 import CairnStorage
 import Logging
 import NIOCore
@@ -32,8 +33,15 @@ public final class Server: @unchecked Sendable {
     private(set) var isShutDown = false
     public let startedAtMillis = Clock.unixMillis()
     let runID: String
+    /// The master side of replication: ids, backlog, replica links (ServerReplication.swift).
+    let replication: ReplicationMaster
+    /// REPLCONF options a connection sent before its SYNC/PSYNC.
+    var replicaHandshakes: [Int64: ReplicaHandshake] = [:]
+    /// When the oldest replica waiting for a full sync started waiting (repl-diskless-sync-delay).
+    var fullSyncWaitSinceMillis: Int64? = nil
+    var lastReplicaPingMillis: Int64 = 0
     /// Replication id of this node's history (INFO replication `master_replid`).
-    let replicationID: String
+    var replicationID: String { replication.ids.replid }
     let shutdownPromise: EventLoopPromise<Void>
     var totalConnectionsReceived: Int64 = 0
     /// Clients that received output from another client's command (pub/sub): flushed once the
@@ -77,7 +85,7 @@ public final class Server: @unchecked Sendable {
         persistence = Persistence(engine: engine, settings: settings.persistence, logger: logger)
         respLimits = .redisDefault
         runID = Self.randomHex(40)
-        replicationID = Self.randomHex(40)
+        replication = ReplicationMaster(backlogSize: settings.replBacklogSize)
         shutdownPromise = loop.makePromise()
         engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
         engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
@@ -129,6 +137,7 @@ public final class Server: @unchecked Sendable {
         acl.logMaxLength = settings.acllogMaxLength
         logger.logLevel = Self.logLevel(settings.loglevel)
         admin.apply(settings, engine: engine)
+        replication.backlogSize = settings.replBacklogSize
         persistence.logger = logger
         if cron != nil { scheduleCron() }
     }
@@ -256,6 +265,7 @@ public final class Server: @unchecked Sendable {
         persistence.cron()
         engine.activeExpireCycle()
         engine.expireBlockedClients()
+        replicationCron()
         flushPendingOutput()
         closeIdleClients()
     }
@@ -331,6 +341,7 @@ public final class Server: @unchecked Sendable {
     func unregister(_ id: Int64) {
         connections[id] = nil
         adminClientClosed(id)
+        replicaClosed(id)
     }
 
     /// Writes the output other clients' commands left for these connections.

@@ -59,6 +59,14 @@ public struct ServerSettings: Sendable {
     public var aclfile = ""
     /// `client-output-buffer-limit`.
     var outputBufferLimits = OutputBufferLimits()
+    /// Replication, master side (ServerReplication.swift): Redis 7.0's defaults.
+    public var replDisklessSync = true
+    public var replDisklessSyncDelaySeconds = 5
+    public var replDisklessSyncMaxReplicas = 0
+    public var replBacklogSize = 1024 * 1024
+    public var replBacklogTTLSeconds = 3600
+    public var replPingReplicaPeriodSeconds = 10
+    public var replTimeoutSeconds = 60
     /// The persistence directives (dbfilename, save, rdb*, append*, aof-*): the persistence
     /// component's own settings.
     public var persistence = PersistenceSettings()
@@ -204,6 +212,20 @@ enum ConfigTable {
                             let n = try ConfigValue.int(v, 0...Int(Int32.max))
                             s.hz = max(1, min(500, n))
                         }),
+        ConfigDirective(name: "repl-diskless-sync", get: { ConfigValue.yesNo($0.replDisklessSync) },
+                        set: single { $0.replDisklessSync = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "repl-diskless-sync-delay", get: { String($0.replDisklessSyncDelaySeconds) },
+                        set: single { $0.replDisklessSyncDelaySeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "repl-diskless-sync-max-replicas", get: { String($0.replDisklessSyncMaxReplicas) },
+                        set: single { $0.replDisklessSyncMaxReplicas = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "repl-backlog-size", get: { String($0.replBacklogSize) },
+                        set: single { $0.replBacklogSize = try ConfigValue.memory($1, min: 1, max: Int(Int64.max)) }),
+        ConfigDirective(name: "repl-backlog-ttl", get: { String($0.replBacklogTTLSeconds) },
+                        set: single { $0.replBacklogTTLSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "repl-ping-replica-period", aliases: ["repl-ping-slave-period"], get: { String($0.replPingReplicaPeriodSeconds) },
+                        set: single { $0.replPingReplicaPeriodSeconds = try ConfigValue.int($1, 1...Int(Int32.max)) }),
+        ConfigDirective(name: "repl-timeout", get: { String($0.replTimeoutSeconds) },
+                        set: single { $0.replTimeoutSeconds = try ConfigValue.int($1, 1...Int(Int32.max)) }),
         ConfigDirective(name: "maxclients", get: { String($0.maxclients) },
                         set: single { $0.maxclients = try ConfigValue.int($1, 1...Int(UInt32.max)) }),
         ConfigDirective(name: "timeout", get: { String($0.timeoutSeconds) },

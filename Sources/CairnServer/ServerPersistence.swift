@@ -19,7 +19,7 @@ extension Server {
             // The replication id and offset ride along for a replica (Redis writes them as
             // repl-id / repl-offset).
             return [("used-mem", Array(String(usedMemory).utf8)), ("repl-id", Array(replicationID.utf8)),
-                    ("repl-offset", Array("0".utf8))]
+                    ("repl-offset", Array(String(replication.offset).utf8))]
         }
         persistence.scheduleTurnEnd = { [unowned(unsafe) self] in
             // Outside the loop (unit tests drive the engine directly) the caller ends the turn.

@@ -48,6 +48,9 @@ public final class ClientSession {
     public var localAddress = ""
     /// Set by the server: sockets or other transport the client came from.
     public var fileDescriptor: Int32 = -1
+    /// The connection is a replica's link to this node (after SYNC/PSYNC): CLIENT LIST flag `S`,
+    /// CLIENT KILL TYPE replica.
+    public var isReplicaLink = false
     /// CLIENT NO-EVICT: exempt from client eviction (Cairn has no client eviction yet, so this is
     /// only recorded and shown as flag `e` in CLIENT LIST, as Redis shows it).
     public var noEvict = false

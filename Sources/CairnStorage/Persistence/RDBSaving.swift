@@ -92,14 +92,17 @@ extension Persistence {
 
     /// BGSAVE and save points (Redis's rdbSaveBackground). False if no child could be forked.
     @discardableResult
-    public func startBackgroundSave() -> Bool {
+    public func startBackgroundSave(compression: RDBCompression? = nil) -> Bool {
         guard child == nil else { return false }
         rdb.lastBgsaveTrySeconds = Self.unixSeconds()
         rdb.saves += 1
         warmUpRDBChild()
         let process: ForkedChild
         do {
-            process = try SnapshotSave.startInBackground(engine, to: settings.dbfilename, options: rdbSaveOptions)
+            var options = rdbSaveOptions
+            // A disk-based full sync for replicas that read only plain RDB files.
+            if let compression { options.compression = compression }
+            process = try SnapshotSave.startInBackground(engine, to: settings.dbfilename, options: options)
         } catch {
             rdb.lastBgsaveOK = false
             logger.warning("Can't save in background: fork: \(error)")

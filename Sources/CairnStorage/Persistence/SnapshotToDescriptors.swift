@@ -62,13 +62,16 @@ final class FanOutSink: ByteSink {
 extension Persistence {
     /// Forks a child that writes `prefix`, the RDB stream of the dataset and `suffix` to each of
     /// `descriptors` (they stay the caller's: the parent closes nothing). False when the child
-    /// slot is taken or the fork failed. The end of the job is reported as any RDB child's
-    /// (`whenBackgroundSaveEnds`).
+    /// slot is taken or the fork failed. `compression` overrides rdbcompression. The end of the
+    /// job is reported as any RDB child's (`whenBackgroundSaveEnds`).
     @discardableResult
-    public func startSnapshot(toDescriptors descriptors: [Int32], prefix: [UInt8] = [], suffix: [UInt8] = []) -> Bool {
+    public func startSnapshot(toDescriptors descriptors: [Int32], prefix: [UInt8] = [], suffix: [UInt8] = [],
+                              compression: RDBCompression? = nil) -> Bool {
         guard child == nil, !descriptors.isEmpty else { return false }
         warmUpRDBChild()
-        let options = rdbSaveOptions
+        var options = rdbSaveOptions
+        // A replica that cannot read Cairn's whole-file compression gets a plain (LZF) RDB.
+        if let compression { options.compression = compression }
         let process: ForkedChild
         do {
             process = try ForkedChild.spawn(keeping: descriptors) { [engine] reporter in

@@ -1,0 +1,260 @@
+import CairnReplication
+import CairnRESP
+import CairnStorage
+import Foundation
+
+// The master side of replication, wired into the server (docs/replication.md): the SYNC, PSYNC
+// and REPLCONF commands, the full sync (an RDB made by one forked child for every replica that
+// waits, streamed to their sockets or saved to disk and sent), the stream that follows, and the
+// periodic PING. The decisions and the stream itself are CairnReplication's (ReplicationMaster);
+// this file gives it connections and the persistence component's child.
+
+/// What a connection said with REPLCONF before it asked to sync.
+struct ReplicaHandshake {
+    var listeningPort = 0
+    var ipAddress: String?
+    var capabilities: Set<String> = []
+}
+
+enum ReplicationCommands {
+    static func specs(_ server: Server) -> [CommandSpec] {
+        [
+            CommandSpec("sync", arity: 1, flags: [.admin, .noscript, .noMulti], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "An internal command used in replication.", handler: server.bind(sync)),
+            CommandSpec("psync", arity: -3, flags: [.admin, .noscript, .noMulti], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "An internal command used in replication.", handler: server.bind(sync)),
+            CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
+                        categories: [.admin, .slow, .dangerous], group: "server",
+                        summary: "An internal command for configuring the replication stream.", handler: server.bind(replconf)),
+        ]
+    }
+
+    /// REPLCONF <option> <value> [<option> <value> ...] (Redis's replconfCommand).
+    static func replconf(_ s: Server, _ c: CommandContext) {
+        guard c.args.count % 2 == 1 else { return c.replySyntaxError() }
+        var handshake = s.replicaHandshakes[c.client.id] ?? ReplicaHandshake()
+        var i = 1
+        while i < c.args.count {
+            let option = c.args.string(i).lowercased()
+            let value = c.args.string(i + 1)
+            switch option {
+            case "listening-port":
+                guard let port = Int(value), (0...65535).contains(port) else {
+                    return c.reply.error("ERR value is not an integer or out of range")
+                }
+                handshake.listeningPort = port
+            case "ip-address":
+                handshake.ipAddress = value
+            case "capa":
+                handshake.capabilities.insert(value.lowercased())
+            case "ack":
+                // A replica's acknowledged offset: no reply (Redis answers nothing to ACK).
+                if let link = s.replication.replica(id: c.client.id), let offset = Int64(value) {
+                    s.replication.acknowledged(link, offset: offset, nowMillis: Clock.unixMillis())
+                }
+                return
+            case "getack", "rdb-only", "rdb-filter-only":
+                break  // a replica's requests; as a master there is nothing to do
+            default:
+                return c.reply.error("ERR Unrecognized REPLCONF option: \(c.args.string(i))")
+            }
+            i += 2
+        }
+        s.replicaHandshakes[c.client.id] = handshake
+        if let link = s.replication.replica(id: c.client.id) { apply(handshake, to: link) }
+        c.reply.ok()
+    }
+
+    static func apply(_ handshake: ReplicaHandshake, to link: ReplicaLink) {
+        link.listeningPort = handshake.listeningPort
+        link.announcedIP = handshake.ipAddress
+        link.capabilities = handshake.capabilities
+    }
+
+    /// SYNC and PSYNC <replid> <offset> (Redis's syncCommand): continue from the backlog when it
+    /// can, else queue the replica for the next full sync.
+    static func sync(_ s: Server, _ c: CommandContext) {
+        // A connection that already is a replica asks again only by reconnecting.
+        guard s.replication.replica(id: c.client.id) == nil, let handler = s.connection(id: c.client.id) else { return }
+        let legacy = c.args.matches(0, "sync")
+        let address = c.client.address
+        if !s.replication.isFeeding {
+            s.replication.createBacklogIfNeeded()
+            s.engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) s] batch in
+                s.replication.feed(batch.commands)
+            })
+            s.logger.notice("Replication backlog created, my new replication IDs are '\(s.replication.ids.replid)' and '\(s.replication.ids.replid2)'")
+        }
+        let link = ReplicaLink(id: c.client.id, address: address, state: .waitingForSync) { [weak handler] bytes in
+            handler?.sendStream(bytes)
+        }
+        apply(s.replicaHandshakes[c.client.id] ?? ReplicaHandshake(), to: link)
+        link.legacySync = legacy
+        handler.isReplica = true
+        c.client.isReplicaLink = true
+        s.logger.notice("Replica \(s.replicaName(link)) asks for synchronization")
+        if !legacy {
+            let offset = Int64(c.args.string(2))
+            switch s.replication.decide(requestedID: c.args.string(1), requestedOffset: offset) {
+            case .partial(let from):
+                let missed = s.replication.attachPartial(link, from: from)
+                let line = link.capabilities.contains("psync2") ? "+CONTINUE \(s.replicationID)\r\n" : "+CONTINUE\r\n"
+                handler.sendStream(Array(line.utf8) + missed)
+                s.logger.notice("Partial resynchronization request from \(s.replicaName(link)) accepted. Sending \(missed.count) bytes of backlog starting from offset \(from).")
+                return
+            case .full(let reason):
+                if c.args.string(1) != "?" { s.logger.notice("Partial resynchronization not accepted: \(reason)") } else {
+                    s.logger.notice("Full resync requested by replica \(s.replicaName(link))")
+                }
+            }
+        }
+        s.replication.attachFull(link)
+        if s.fullSyncWaitSinceMillis == nil { s.fullSyncWaitSinceMillis = Clock.unixMillis() }
+        s.startFullSyncIfDue()
+    }
+}
+
+extension Server {
+    /// `ip:port` of a replica as the log names it.
+    func replicaName(_ link: ReplicaLink) -> String {
+        let host = link.announcedIP ?? String(link.address.split(separator: ":").dropLast().joined(separator: ":"))
+        return "\(host):\(link.listeningPort)"
+    }
+
+    /// A connection closed: if it was a replica, it is one no longer.
+    func replicaClosed(_ id: Int64) {
+        replicaHandshakes[id] = nil
+        guard let link = replication.replica(id: id) else { return }
+        replication.detach(id: id)
+        logger.notice("Connection with replica \(replicaName(link)) lost.")
+        if replication.waitingForSync.isEmpty { fullSyncWaitSinceMillis = nil }
+    }
+
+    /// From the cron: start a full sync that is due, and PING the replicas every
+    /// repl-ping-replica-period seconds.
+    func replicationCron() {
+        guard replication.isFeeding else { return }
+        startFullSyncIfDue()
+        let now = Clock.unixMillis()
+        if now - lastReplicaPingMillis >= Int64(settings.replPingReplicaPeriodSeconds) * 1000 {
+            lastReplicaPingMillis = now
+            replication.feedPing()
+        }
+    }
+
+    /// Starts the RDB child for the replicas waiting for a full sync, once the child slot is free
+    /// and, for a diskless sync, the delay has passed (or enough replicas wait).
+    func startFullSyncIfDue() {
+        let waiting = replication.waitingForSync
+        guard !waiting.isEmpty, !persistence.hasActiveChild, let since = fullSyncWaitSinceMillis else { return }
+        let diskless = settings.replDisklessSync && waiting.allSatisfy { $0.capabilities.contains("eof") && !$0.legacySync }
+        if diskless {
+            let enough = settings.replDisklessSyncMaxReplicas > 0 && waiting.count >= settings.replDisklessSyncMaxReplicas
+            let delayed = Clock.unixMillis() - since >= Int64(settings.replDisklessSyncDelaySeconds) * 1000
+            guard enough || delayed else { return }
+        }
+        // Nothing may still be queued on a socket the child is about to write to.
+        let handlers = waiting.compactMap { connection(id: $0.id) }
+        guard handlers.count == waiting.count, handlers.allSatisfy({ $0.queuedOutputBytes == 0 }) else { return }
+        // Redis replicas read only plain RDB files; Cairn replicas may ask for the LZ4 frame.
+        let compression: RDBCompression = waiting.allSatisfy { $0.capabilities.contains(Self.cairnLZ4Capability) }
+            ? persistence.settings.rdbCompression : .lzf
+        let offset = replication.offset
+        let fullResync = Array("+FULLRESYNC \(replicationID) \(offset)\r\n".utf8)
+        if diskless {
+            let descriptors = handlers.compactMap(\.socketDescriptor)
+            guard descriptors.count == handlers.count else { return }
+            let mark = Array(ReplicationIDs.random().utf8)
+            let prefix = fullResync + Array("$EOF:".utf8) + mark + Array("\r\n".utf8)
+            guard persistence.startSnapshot(toDescriptors: descriptors, prefix: prefix, suffix: mark, compression: compression) else {
+                return  // the cron tries again
+            }
+            _ = replication.syncStarted(waiting)
+            fullSyncWaitSinceMillis = nil
+            for link in waiting {
+                logger.notice("Starting BGSAVE for SYNC with target: replicas sockets (\(replicaName(link)))")
+            }
+            persistence.whenBackgroundSaveEnds { [unowned(unsafe) self] ok in
+                self.fullSyncTransferEnded(waiting, ok: ok)
+            }
+        } else {
+            guard persistence.startBackgroundSave(compression: compression) else { return }
+            _ = replication.syncStarted(waiting)
+            fullSyncWaitSinceMillis = nil
+            for (link, handler) in zip(waiting, handlers) {
+                logger.notice("Starting BGSAVE for SYNC with target: disk (\(replicaName(link)))")
+                if !link.legacySync { handler.sendStream(fullResync) }
+            }
+            persistence.whenBackgroundSaveEnds { [unowned(unsafe) self] ok in
+                self.diskSyncSaved(waiting, ok: ok)
+            }
+        }
+    }
+
+    static let cairnLZ4Capability = "cairn-lz4"
+
+    /// A diskless transfer ended: the replicas that got it go online at their first ACK; on a
+    /// failure they are dropped and will ask again.
+    func fullSyncTransferEnded(_ links: [ReplicaLink], ok: Bool) {
+        let current = links.filter { replication.replica(id: $0.id) === $0 }
+        if ok {
+            replication.transferSent(current)
+            for link in current { logger.notice("Streamed RDB transfer with replica \(replicaName(link)) succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming") }
+        } else {
+            for link in current {
+                logger.warning("SYNC failed. BGSAVE child returned an error (replica \(replicaName(link)))")
+                connection(id: link.id)?.kill()
+            }
+        }
+    }
+
+    /// A disk-based sync's RDB is saved: send it as one bulk (`$<length>\r\n` + the file), then
+    /// the stream made meanwhile.
+    func diskSyncSaved(_ links: [ReplicaLink], ok: Bool) {
+        let current = links.filter { replication.replica(id: $0.id) === $0 }
+        guard ok, let file = FileManager.default.contents(atPath: persistence.settings.dbfilename) else {
+            for link in current {
+                logger.warning("SYNC failed. BGSAVE child returned an error (replica \(replicaName(link)))")
+                connection(id: link.id)?.kill()
+            }
+            return
+        }
+        let bytes = [UInt8](file)
+        for link in current {
+            guard let handler = connection(id: link.id) else { continue }
+            handler.sendStream(Array("$\(bytes.count)\r\n".utf8) + bytes)
+            replication.putOnline(link)
+            logger.notice("Synchronization with replica \(replicaName(link)) succeeded")
+        }
+    }
+
+    /// INFO replication (Redis 7.0's fields, in its order).
+    func replicationInfo() -> [String] {
+        let now = Clock.unixMillis()
+        var lines = ["# Replication", "role:master", "connected_slaves:\(replication.replicas.count)"]
+        for (i, link) in replication.replicas.enumerated() {
+            let state: String
+            switch link.state {
+            case .waitingForSync: state = "wait_bgsave"
+            case .transferring: state = "send_bulk"
+            case .waitingForAck, .online: state = "online"
+            }
+            let ip = link.announcedIP ?? String(link.address.split(separator: ":").dropLast().joined(separator: ":"))
+            let lag = link.ackMillis == 0 ? 0 : (now - link.ackMillis) / 1000
+            lines.append("slave\(i):ip=\(ip),port=\(link.listeningPort),state=\(state),offset=\(link.ackOffset),lag=\(lag)")
+        }
+        let backlog = replication.backlog
+        lines += [
+            "master_failover_state:no-failover",
+            "master_replid:\(replication.ids.replid)",
+            "master_replid2:\(replication.ids.replid2)",
+            "master_repl_offset:\(replication.offset)",
+            "second_repl_offset:\(replication.ids.secondOffset)",
+            "repl_backlog_active:\(backlog == nil ? 0 : 1)",
+            "repl_backlog_size:\(replication.backlogSize)",
+            "repl_backlog_first_byte_offset:\(backlog?.firstByteOffset ?? 0)",
+            "repl_backlog_histlen:\(backlog?.histlen ?? 0)",
+        ]
+        return lines
+    }
+}
