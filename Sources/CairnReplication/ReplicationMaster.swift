@@ -90,6 +90,48 @@ public final class ReplicationMaster {
         backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset)
     }
 
+    /// This node became the replica of a master whose stream continues after `offset` under
+    /// `replid` (a full sync loaded its RDB): that is now this node's history too, so that its
+    /// own replicas, and the node itself once promoted, continue from it (PSYNC2). The backlog
+    /// starts empty at that offset.
+    public func adoptMaster(replid: String, offset: Int64) {
+        ids.replid = replid
+        ids.clearSecond()
+        baseOffset = offset
+        backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
+        encoder.forgetSelectedDB()
+    }
+
+    /// A master answered +CONTINUE with another id (it was promoted since): the old id stays
+    /// valid up to here, as on the master (Redis's replid2 rule on the replica side).
+    public func masterChangedID(to replid: String) {
+        guard replid != ids.replid else { return }
+        ids.replid2 = ids.replid
+        ids.secondOffset = offset + 1
+        ids.replid = replid
+    }
+
+    /// Bytes of this node's master's stream, applied: they extend this node's history and go to
+    /// its own replicas unchanged (chained replication).
+    public func appendFromMaster(_ bytes: [UInt8]) {
+        if backlog == nil { backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset) }
+        emit(bytes)
+    }
+
+    /// REPLICAOF NO ONE: the history so far becomes the second id, a new one starts here.
+    public func promoted() {
+        if backlog == nil { backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset) }
+        ids.shift(at: offset)
+        encoder.forgetSelectedDB()
+    }
+
+    /// Drops every replica link (a node that becomes a replica makes its replicas sync again).
+    public func detachAll() -> [ReplicaLink] {
+        let all = replicas
+        replicas = []
+        return all
+    }
+
     /// Decides a PSYNC and counts it. `offset` nil: unparsable.
     public func decide(requestedID: String, requestedOffset: Int64?) -> PSYNCDecision {
         let decision = PSYNCDecision.decide(requestedID: requestedID, requestedOffset: requestedOffset, ids: ids, backlog: backlog)

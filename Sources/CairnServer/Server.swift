@@ -40,6 +40,10 @@ public final class Server: @unchecked Sendable {
     /// When the oldest replica waiting for a full sync started waiting (repl-diskless-sync-delay).
     var fullSyncWaitSinceMillis: Int64? = nil
     var lastReplicaPingMillis: Int64 = 0
+    /// This node's link to its master, while it is a replica (MasterLink.swift).
+    var masterLink: MasterLink?
+    /// The READONLY admission stage, armed on a read-only replica.
+    var readOnlyReplicaStage: HookHandle?
     /// Replication id of this node's history (INFO replication `master_replid`).
     var replicationID: String { replication.ids.replid }
     let shutdownPromise: EventLoopPromise<Void>
@@ -97,6 +101,7 @@ public final class Server: @unchecked Sendable {
         loadACLFileAtStart()  // [security]
         acl.install(on: self)  // [security]
         installPersistence()
+        installReplication()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
     }
 
@@ -138,6 +143,9 @@ public final class Server: @unchecked Sendable {
         logger.logLevel = Self.logLevel(settings.loglevel)
         admin.apply(settings, engine: engine)
         replication.backlogSize = settings.replBacklogSize
+        if let readOnlyReplicaStage {
+            engine.admission.arm(readOnlyReplicaStage, engine.role == .replica && settings.replicaReadOnly)
+        }
         persistence.logger = logger
         if cron != nil { scheduleCron() }
     }
@@ -207,6 +215,9 @@ public final class Server: @unchecked Sendable {
         do {
             if let aclStartupFailure { throw ConfigError(aclStartupFailure) }  // [security]
             try bind()
+            if let master = settings.replicaof {
+                loop.execute { self.becomeReplica(of: master.host, port: master.port) }
+            }
         } catch {
             for l in listeners { l.close(promise: nil) }
             listeners = []

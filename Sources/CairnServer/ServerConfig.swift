@@ -67,6 +67,11 @@ public struct ServerSettings: Sendable {
     public var replBacklogTTLSeconds = 3600
     public var replPingReplicaPeriodSeconds = 10
     public var replTimeoutSeconds = 60
+    /// Replication, replica side (MasterLink.swift).
+    public var replicaof: (host: String, port: Int)? = nil
+    public var masterauth: String? = nil
+    public var masteruser: String? = nil
+    public var replicaReadOnly = true
     /// The persistence directives (dbfilename, save, rdb*, append*, aof-*): the persistence
     /// component's own settings.
     public var persistence = PersistenceSettings()
@@ -226,6 +231,21 @@ enum ConfigTable {
                         set: single { $0.replPingReplicaPeriodSeconds = try ConfigValue.int($1, 1...Int(Int32.max)) }),
         ConfigDirective(name: "repl-timeout", get: { String($0.replTimeoutSeconds) },
                         set: single { $0.replTimeoutSeconds = try ConfigValue.int($1, 1...Int(Int32.max)) }),
+        // The master to replicate at start-up; at run time REPLICAOF changes it.
+        ConfigDirective(name: "replicaof", aliases: ["slaveof"], mutable: false,
+                        get: { s in s.replicaof.map { "\($0.host) \($0.port)" } ?? "" },
+                        set: { s, args in
+                            guard args.count == 2 else { throw ConfigError("wrong number of arguments") }
+                            if args[0].lowercased() == "no" && args[1].lowercased() == "one" { s.replicaof = nil; return }
+                            guard let port = Int(args[1]), (0...65535).contains(port) else { throw ConfigError("Invalid master port") }
+                            s.replicaof = (args[0], port)
+                        }),
+        ConfigDirective(name: "masterauth", isString: true, get: { $0.masterauth ?? "" },
+                        set: single { $0.masterauth = $1.isEmpty ? nil : $1 }),
+        ConfigDirective(name: "masteruser", isString: true, get: { $0.masteruser ?? "" },
+                        set: single { $0.masteruser = $1.isEmpty ? nil : $1 }),
+        ConfigDirective(name: "replica-read-only", aliases: ["slave-read-only"], get: { ConfigValue.yesNo($0.replicaReadOnly) },
+                        set: single { $0.replicaReadOnly = try ConfigValue.bool($1) }),
         ConfigDirective(name: "maxclients", get: { String($0.maxclients) },
                         set: single { $0.maxclients = try ConfigValue.int($1, 1...Int(UInt32.max)) }),
         ConfigDirective(name: "timeout", get: { String($0.timeoutSeconds) },

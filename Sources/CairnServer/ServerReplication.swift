@@ -23,6 +23,12 @@ enum ReplicationCommands {
                         group: "server", summary: "An internal command used in replication.", handler: server.bind(sync)),
             CommandSpec("psync", arity: -3, flags: [.admin, .noscript, .noMulti], categories: [.admin, .slow, .dangerous],
                         group: "server", summary: "An internal command used in replication.", handler: server.bind(sync)),
+            CommandSpec("replicaof", arity: 3, flags: [.admin, .noscript, .stale], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "Configures a server as replica of another, or promotes it to a master.",
+                        handler: server.bind(replicaof)),
+            CommandSpec("slaveof", arity: 3, flags: [.admin, .noscript, .stale], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "Sets a Redis server as a replica of another, or promotes it to being a master.",
+                        handler: server.bind(replicaof)),
             CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
                         categories: [.admin, .slow, .dangerous], group: "server",
                         summary: "An internal command for configuring the replication stream.", handler: server.bind(replconf)),
@@ -53,8 +59,12 @@ enum ReplicationCommands {
                     s.replication.acknowledged(link, offset: offset, nowMillis: Clock.unixMillis())
                 }
                 return
-            case "getack", "rdb-only", "rdb-filter-only":
-                break  // a replica's requests; as a master there is nothing to do
+            case "getack":
+                // From this node's master: answer with REPLCONF ACK at once (Redis's replicationSendAck).
+                if c.client.origin == .master { s.masterLink?.sendAck() }
+                return
+            case "rdb-only", "rdb-filter-only":
+                break  // options of tools that only want the RDB; the stream follows anyway
             default:
                 return c.reply.error("ERR Unrecognized REPLCONF option: \(c.args.string(i))")
             }
@@ -62,6 +72,29 @@ enum ReplicationCommands {
         }
         s.replicaHandshakes[c.client.id] = handshake
         if let link = s.replication.replica(id: c.client.id) { apply(handshake, to: link) }
+        c.reply.ok()
+    }
+
+    /// REPLICAOF host port | REPLICAOF NO ONE (and SLAVEOF).
+    static func replicaof(_ s: Server, _ c: CommandContext) {
+        let who = "user request from 'id=\(c.client.id) addr=\(c.client.address) laddr=\(c.client.localAddress) fd=\(c.client.fileDescriptor) name=\(String(decoding: c.client.name ?? [], as: UTF8.self)) age=\((c.engine.now - c.client.createdAtMillis) / 1000) idle=0'"
+        if c.args.matches(1, "no") && c.args.matches(2, "one") {
+            if s.masterLink != nil {
+                s.becomeMaster()
+                s.logger.notice("MASTER MODE enabled (\(who))")
+            }
+            return c.reply.ok()
+        }
+        guard let port = Int(c.args.string(2)), (0...65535).contains(port) else {
+            return c.reply.error("ERR Invalid master port")
+        }
+        let host = c.args.string(1)
+        if let link = s.masterLink, link.host.lowercased() == host.lowercased(), link.port == port {
+            s.logger.notice("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.")
+            return c.reply.simpleString("OK Already connected to specified master")
+        }
+        s.becomeReplica(of: host, port: port)
+        s.logger.notice("REPLICAOF \(host):\(port) enabled (\(who))")
         c.reply.ok()
     }
 
@@ -80,11 +113,9 @@ enum ReplicationCommands {
         let address = c.client.address
         if !s.replication.isFeeding {
             s.replication.createBacklogIfNeeded()
-            s.engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) s] batch in
-                s.replication.feed(batch.commands)
-            })
             s.logger.notice("Replication backlog created, my new replication IDs are '\(s.replication.ids.replid)' and '\(s.replication.ids.replid2)'")
         }
+        s.feedReplicasFromPropagation()
         let link = ReplicaLink(id: c.client.id, address: address, state: .waitingForSync) { [weak handler] bytes in
             handler?.sendStream(bytes)
         }
@@ -115,11 +146,57 @@ enum ReplicationCommands {
 }
 
 extension Server {
-    /// `ip:port` of a replica as the log names it.
-    func replicaName(_ link: ReplicaLink) -> String {
-        let host = link.announcedIP ?? String(link.address.split(separator: ":").dropLast().joined(separator: ":"))
-        return "\(host):\(link.listeningPort)"
+    /// Installs what replication adds to command execution: the READONLY stage of a replica.
+    func installReplication() {
+        readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { request in
+            request.isWrite ? "READONLY You can't write against a read only replica." : nil
+        }
     }
+
+    /// Starts replicating `host:port` (REPLICAOF, or `replicaof` in the config): this node's own
+    /// replicas are dropped (they reconnect and resync from the new history), its keys stop
+    /// expiring on their own, and writes are refused while `replica-read-only`.
+    func becomeReplica(of host: String, port: Int) {
+        masterLink?.close()
+        for link in replication.detachAll() { connection(id: link.id)?.kill() }
+        fullSyncWaitSinceMillis = nil
+        engine.role = .replica
+        settings.replicaof = (host, port)
+        applySettings()
+        let link = MasterLink(server: self, host: host, port: port)
+        masterLink = link
+        link.connectIfDown()
+    }
+
+    /// REPLICAOF NO ONE: the link is closed and this node serves its own history under a new
+    /// id, the old one kept as the second id so that the other replicas of its old master can
+    /// continue from it (PSYNC2).
+    func becomeMaster() {
+        masterLink?.close()
+        masterLink = nil
+        engine.role = .master
+        settings.replicaof = nil
+        applySettings()
+        replication.promoted()
+        for link in replication.detachAll() { connection(id: link.id)?.kill() }
+        if replication.isFeeding { feedReplicasFromPropagation() }
+    }
+
+    /// The engine's `.replicas` sink, added once: local writes extend the stream.
+    func feedReplicasFromPropagation() {
+        guard !engine.propagationSinks.contains(where: { $0.target == .replicas }) else { return }
+        engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) self] batch in
+            replication.feed(batch.commands)
+        })
+    }
+
+    /// The replica's announced address, else the one it connected from.
+    func replicaIP(_ link: ReplicaLink) -> String {
+        link.announcedIP ?? String(link.address.split(separator: ":").dropLast().joined(separator: ":"))
+    }
+
+    /// `ip:port` of a replica as the log names it.
+    func replicaName(_ link: ReplicaLink) -> String { "\(replicaIP(link)):\(link.listeningPort)" }
 
     /// A connection closed: if it was a replica, it is one no longer.
     func replicaClosed(_ id: Int64) {
@@ -133,6 +210,7 @@ extension Server {
     /// From the cron: start a full sync that is due, and PING the replicas every
     /// repl-ping-replica-period seconds.
     func replicationCron() {
+        masterLink?.cron()
         guard replication.isFeeding else { return }
         startFullSyncIfDue()
         let now = Clock.unixMillis()
@@ -231,7 +309,30 @@ extension Server {
     /// INFO replication (Redis 7.0's fields, in its order).
     func replicationInfo() -> [String] {
         let now = Clock.unixMillis()
-        var lines = ["# Replication", "role:master", "connected_slaves:\(replication.replicas.count)"]
+        var lines = ["# Replication"]
+        if let link = masterLink {
+            lines += [
+                "role:slave",
+                "master_host:\(link.host)",
+                "master_port:\(link.port)",
+                "master_link_status:\(link.isUp ? "up" : "down")",
+                "master_last_io_seconds_ago:\(link.lastIOMillis == 0 ? -1 : (now - link.lastIOMillis) / 1000)",
+                "master_sync_in_progress:\(link.syncInProgress ? 1 : 0)",
+                "slave_read_repl_offset:\(replication.offset)",
+                "slave_repl_offset:\(replication.offset)",
+            ]
+            if link.syncInProgress {
+                lines += ["master_sync_total_bytes:\(link.transferSize)", "master_sync_read_bytes:\(link.transferRead)",
+                          "master_sync_left_bytes:\(link.transferSize < 0 ? -1 : link.transferSize - link.transferRead)"]
+            }
+            if !link.isUp {
+                lines.append("master_link_down_since_seconds:\(link.downSinceMillis == 0 ? -1 : (now - link.downSinceMillis) / 1000)")
+            }
+            lines += ["slave_priority:100", "slave_read_only:\(settings.replicaReadOnly ? 1 : 0)", "replica_announced:1"]
+        } else {
+            lines.append("role:master")
+        }
+        lines.append("connected_slaves:\(replication.replicas.count)")
         for (i, link) in replication.replicas.enumerated() {
             let state: String
             switch link.state {
@@ -239,7 +340,7 @@ extension Server {
             case .transferring: state = "send_bulk"
             case .waitingForAck, .online: state = "online"
             }
-            let ip = link.announcedIP ?? String(link.address.split(separator: ":").dropLast().joined(separator: ":"))
+            let ip = replicaIP(link)
             let lag = link.ackMillis == 0 ? 0 : (now - link.ackMillis) / 1000
             lines.append("slave\(i):ip=\(ip),port=\(link.listeningPort),state=\(state),offset=\(link.ackOffset),lag=\(lag)")
         }

@@ -16,7 +16,8 @@ import time
 import pytest
 
 import rdbdump
-from serverproc import ServerKind, ServerProcess
+from resp import RawConnection
+from serverproc import ServerKind, ServerProcess, free_port
 from test_rdb_interop import fill
 
 DEADLINE_SECONDS = 30.0
@@ -192,4 +193,102 @@ def test_replconf_errors(servers):
     # No replica yet: the node serves as before and INFO says so.
     r = info(master, "replication")
     assert r["role"] == "master" and r["connected_slaves"] == 0 and r["repl_backlog_active"] == 0
+    c.close()
+
+
+# -- Cairn as the replica
+
+
+def test_cairn_replica_of_redis_master(servers):
+    master = servers("redis", "--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes")
+    fill(master)
+    replica = servers("cairn", "--replicaof", "127.0.0.1", str(master.port))
+    wait_for(lambda: in_sync(master, replica), "the full sync from Redis")
+    write_more(master)
+    wait_for(lambda: in_sync(master, replica), "the stream from Redis")
+    r = replica.client()
+    with RawConnection(replica.port) as raw:
+        assert str(raw.command("SET", "x", "1")) == "READONLY You can't write against a read only replica."
+    assert r.get(b"after:s:5") == b"v5"  # reads are served
+    i = info(replica, "replication")
+    assert i["role"] == "slave" and i["master_port"] == master.port and i["master_link_status"] == "up"
+    # A key past its time is hidden on the replica but stays until the master's DEL.
+    m = master.client()
+    m.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    m.set(b"ghost", b"x", px=100)
+    wait_for(lambda: r.dbsize() == m.dbsize(), "the key on the replica")
+    wait_for(lambda: r.get(b"ghost") is None, "the key to be hidden")
+    assert r.exists(b"ghost") == 0 and r.dbsize() == m.dbsize()
+    assert m.get(b"ghost") is None  # the master deletes it (lazily) and sends DEL
+    wait_for(lambda: r.dbsize() == m.dbsize() == master.client().dbsize(), "the DEL")
+    # The link drops (the master kills it): PSYNC continues from the backlog.
+    assert m.execute_command("CLIENT", "KILL", "TYPE", "replica") == 1
+    write_more(master, prefix=b"gap")
+    wait_for(lambda: in_sync(master, replica), "the partial resync")
+    stats = info(master, "stats")
+    assert stats["sync_full"] == 1 and stats["sync_partial_ok"] == 1, stats
+    m.close()
+    r.close()
+
+
+def test_cairn_to_cairn_and_a_chain_to_redis(servers):
+    """Cairn master -> Cairn replica (RDB in Cairn's LZ4 frame) -> Redis sub-replica, which gets
+    the master's stream through the middle node byte for byte."""
+    master = servers("cairn", "--repl-diskless-sync-delay", "0")
+    fill(master)
+    middle = servers("cairn", "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", str(master.port))
+    wait_for(lambda: in_sync(master, middle), "the Cairn replica's sync")
+    leaf = servers("redis", "--replicaof", "127.0.0.1", str(middle.port))
+    wait_for(lambda: in_sync(middle, leaf), "the sub-replica's sync")
+    write_more(master)
+    wait_for(lambda: in_sync(master, middle) and in_sync(middle, leaf), "the stream down the chain")
+    assert info(leaf, "replication")["master_repl_offset"] == info(master, "replication")["master_repl_offset"]
+    assert info(middle, "replication")["master_replid"] == info(master, "replication")["master_replid"]
+    assert "Cairn's LZ4" not in open(middle.log_path).read()  # (sanity: the log is readable)
+
+
+def test_promoted_replica_serves_the_others_partially(servers):
+    """PSYNC2: a Redis master M with replicas A (Cairn) and B (Redis). A is promoted; B, pointed
+    at A, continues from A's backlog under M's old id instead of copying everything."""
+    m = servers("redis", "--repl-diskless-sync-delay", "0")
+    fill(m)
+    a = servers("cairn", "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", str(m.port))
+    b = servers("redis", "--replicaof", "127.0.0.1", str(m.port))
+    write_more(m)
+    wait_for(lambda: in_sync(m, a) and in_sync(m, b), "both replicas")
+    old_id = info(m, "replication")["master_replid"]
+    ac = a.client()
+    assert ac.execute_command("REPLICAOF", "NO", "ONE") in (b"OK", "OK", True)
+    ia = info(a, "replication")
+    assert ia["role"] == "master" and ia["master_replid2"] == old_id and ia["master_replid"] != old_id
+    ac.set(b"written-on-a", b"1")  # a master again: writes are accepted
+    bc = b.client()
+    bc.execute_command("REPLICAOF", "127.0.0.1", str(a.port))
+    wait_for(lambda: in_sync(a, b), "B following A")
+    stats = info(a, "stats")
+    assert stats["sync_partial_ok"] == 1 and stats["sync_full"] == 0, stats
+    assert bc.get(b"written-on-a") == b"1"
+    ac.close()
+    bc.close()
+
+
+def test_replicaof_errors_and_unreachable_master(servers):
+    node = servers("cairn")
+    c = node.client()
+    with pytest.raises(Exception, match="Invalid master port"):
+        c.execute_command("REPLICAOF", "127.0.0.1", "70000")
+    assert c.execute_command("REPLICAOF", "NO", "ONE") in (b"OK", "OK", True)  # already a master
+    c.set(b"k", b"v")
+    # Nothing listens there: the link stays down, the node keeps serving its data.
+    dead = free_port()
+    assert c.execute_command("REPLICAOF", "127.0.0.1", str(dead)) in (b"OK", "OK", True)
+    wait_for(lambda: "Connecting to MASTER 127.0.0.1:%d" % dead in open(node.log_path).read(), "a connection attempt")
+    i = info(node, "replication")
+    assert i["role"] == "slave" and i["master_link_status"] == "down"
+    assert c.get(b"k") == b"v"
+    assert c.execute_command("REPLICAOF", "127.0.0.1", str(dead)) in (b"OK Already connected to specified master",
+                                                                     "OK Already connected to specified master")
+    assert c.execute_command("REPLICAOF", "NO", "ONE") in (b"OK", "OK", True)
+    c.set(b"k2", b"v")
+    assert info(node, "replication")["role"] == "master"
     c.close()

@@ -27,7 +27,9 @@ extension Persistence {
     public func loadRDB(_ path: String, existingKeys: RDBLoadOptions.ExistingKeys = .refuse) throws -> RDBLoadSummary {
         var options = RDBLoadOptions()
         options.verifyChecksum = settings.rdbChecksum
-        options.skipExpiredBefore = Clock.unixMillis()
+        // A master drops keys whose time is past; a replica keeps them until its master's DEL
+        // (Redis's rdbLoad checks iAmMaster()).
+        options.skipExpiredBefore = engine.role == .master ? Clock.unixMillis() : nil
         options.existingKeys = existingKeys
         let summary = try RDBSnapshot.load(path: path, into: engine, options: options)
         let aux = Dictionary(summary.aux.map { ($0.key, String(decoding: $0.value, as: UTF8.self)) }) { a, _ in a }

@@ -1,0 +1,413 @@
+import CairnReplication
+import CairnRESP
+import CairnStorage
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The replica side of replication (docs/replication.md, "Replica side"; Redis's
+// connectWithMaster, syncWithMaster, readSyncBulkPayload): the link from this node to its
+// master. It connects, runs the handshake (PING, AUTH, REPLCONF listening-port and capa, PSYNC),
+// receives the RDB of a full sync into a temporary file and loads it, then applies the master's
+// stream as a client of origin `.master`, passes those bytes on unchanged to this node's own
+// replicas, and acknowledges its offset every second. A lost link is retried from the cron.
+// Everything runs on the server's event loop.
+
+// Confined to the server's event loop (NIO's callbacks run there), hence unchecked.
+final class MasterLink: @unchecked Sendable {
+    enum Phase: Equatable {
+        case connecting, awaitingPong, awaitingAuth, awaitingPort, awaitingCapa, awaitingPSYNC
+        /// +FULLRESYNC read; the `$<length>` or `$EOF:<mark>` line comes next.
+        case awaitingBulk
+        case receivingRDB
+        case streaming
+        case down
+    }
+
+    unowned(unsafe) let server: Server
+    let host: String
+    let port: Int
+    private(set) var phase = Phase.down
+    private var channel: Channel?
+    private var input: ByteBuffer?
+    private var parser: CommandParser
+    private(set) var session: ClientSession?
+    // The full sync in progress.
+    private var fullSyncID = ""
+    private var fullSyncOffset: Int64 = 0
+    private var transferFD: Int32 = -1
+    private var transferPath = ""
+    private var transferRemaining: Int64 = 0
+    private var eofMark: [UInt8]? = nil
+    private var transferTail: [UInt8] = []
+    private(set) var transferRead: Int64 = 0
+    private(set) var transferSize: Int64 = -1
+    // INFO.
+    private(set) var lastIOMillis: Int64 = 0
+    private(set) var downSinceMillis: Int64 = Clock.unixMillis()
+    private var lastConnectMillis: Int64 = 0
+    private var lastAckMillis: Int64 = 0
+
+    init(server: Server, host: String, port: Int) {
+        self.server = server
+        self.host = host
+        self.port = port
+        parser = CommandParser(limits: server.respLimits)
+    }
+
+    var isUp: Bool { phase == .streaming }
+    var syncInProgress: Bool { phase == .awaitingBulk || phase == .receivingRDB }
+
+    // MARK: connection
+
+    /// Connects unless connected or a try is under way (Redis's connectWithMaster).
+    func connectIfDown() {
+        guard phase == .down else { return }
+        lastConnectMillis = Clock.unixMillis()
+        phase = .connecting
+        server.logger.notice("Connecting to MASTER \(host):\(port)")
+        let bootstrap = ClientBootstrap(group: server.loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(Int64(max(1, server.settings.replTimeoutSeconds))))
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(MasterLinkHandler(link: self))
+                }
+            }
+        bootstrap.connect(host: host, port: port).whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                guard phase == .connecting else { channel.close(promise: nil); return }
+                self.channel = channel
+                server.logger.notice("MASTER <-> REPLICA sync started")
+                lastIOMillis = Clock.unixMillis()
+                phase = .awaitingPong
+                send(["PING"])
+            case .failure(let error):
+                guard phase == .connecting else { return }
+                server.logger.warning("Error condition on socket for SYNC: \(error)")
+                phase = .down
+            }
+        }
+    }
+
+    /// Stops the link for good (REPLICAOF NO ONE, another master, shutdown).
+    func close() {
+        let wasChannel = channel
+        linkLost(reason: nil)
+        wasChannel?.close(promise: nil)
+    }
+
+    /// The connection ended or failed: back to `down`, retried by the cron.
+    func linkLost(reason: String?) {
+        if let reason { server.logger.warning("\(reason)") }
+        if phase == .streaming {
+            server.logger.notice("Connection with master lost.")
+            downSinceMillis = Clock.unixMillis()
+        }
+        abortTransfer()
+        channel = nil
+        input = nil
+        session = nil
+        parser = CommandParser(limits: server.respLimits)
+        phase = .down
+    }
+
+    /// Once a second from the server cron: reconnect, acknowledge, time out a silent master.
+    func cron() {
+        let now = Clock.unixMillis()
+        if phase == .down {
+            if now - lastConnectMillis >= 1000 { connectIfDown() }
+            return
+        }
+        if now - lastIOMillis > Int64(server.settings.replTimeoutSeconds) * 1000 {
+            let what = phase == .streaming ? "MASTER timeout: no data nor PING received..." : "Timeout connecting to the MASTER..."
+            let c = channel
+            linkLost(reason: what)
+            c?.close(promise: nil)
+            return
+        }
+        if phase == .streaming && now - lastAckMillis >= 1000 { sendAck() }
+    }
+
+    /// REPLCONF ACK <offset>: what this node has applied.
+    func sendAck() {
+        guard phase == .streaming else { return }
+        lastAckMillis = Clock.unixMillis()
+        send(["REPLCONF", "ACK", String(server.replication.offset)])
+    }
+
+    private func send(_ words: [String]) {
+        guard let channel else { return }
+        let bytes = CommandEncoder.encode(words.map { Array($0.utf8) })
+        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+    }
+
+    // MARK: input
+
+    /// Whether `channel` is this link's current connection (a closed one may still deliver).
+    func owns(_ channel: Channel) -> Bool { self.channel === channel }
+
+    func received(_ bytes: inout ByteBuffer) {
+        lastIOMillis = Clock.unixMillis()
+        if input == nil || input!.readableBytes == 0 { input = bytes } else { input!.writeBuffer(&bytes) }
+        guard var buffer = input else { return }
+        input = nil
+        process(&buffer)
+        if buffer.readableBytes > 0 && phase != .down { input = buffer }
+    }
+
+    private func process(_ buffer: inout ByteBuffer) {
+        while phase != .down && buffer.readableBytes > 0 {
+            switch phase {
+            case .receivingRDB:
+                receiveRDB(&buffer)
+            case .streaming:
+                applyStream(&buffer)
+                return
+            default:
+                guard let line = Self.readLine(&buffer) else { return }
+                handshake(line)
+            }
+        }
+    }
+
+    /// One line of the handshake, or of the bulk header.
+    private func handshake(_ line: String) {
+        switch phase {
+        case .awaitingPong:
+            // -NOAUTH / -NOPERM mean the master is there and wants AUTH (Redis accepts them here).
+            if line.hasPrefix("-") && !line.hasPrefix("-NOAUTH") && !line.hasPrefix("-NOPERM") && !line.hasPrefix("-ERR operation not permitted") {
+                return fail("Error reply to PING from master: '\(line)'")
+            }
+            if let password = server.settings.masterauth {
+                phase = .awaitingAuth
+                send(server.settings.masteruser.map { ["AUTH", $0, password] } ?? ["AUTH", password])
+            } else {
+                sendPort()
+            }
+        case .awaitingAuth:
+            guard !line.hasPrefix("-") else { return fail("Unable to AUTH to MASTER: \(line)") }
+            sendPort()
+        case .awaitingPort:
+            // Errors are only logged: an old master may not know the option.
+            if line.hasPrefix("-") { server.logger.notice("(Non critical) Master does not understand REPLCONF listening-port: \(line)") }
+            phase = .awaitingCapa
+            send(["REPLCONF", "capa", "eof", "capa", "psync2", "capa", Server.cairnLZ4Capability])
+        case .awaitingCapa:
+            if line.hasPrefix("-") { server.logger.notice("(Non critical) Master does not understand REPLCONF capa: \(line)") }
+            phase = .awaitingPSYNC
+            let replication = server.replication
+            if replication.isFeeding {
+                let from = replication.offset + 1
+                server.logger.notice("Trying a partial resynchronization (request \(replication.ids.replid):\(from)).")
+                send(["PSYNC", replication.ids.replid, String(from)])
+            } else {
+                server.logger.notice("Partial resynchronization not possible (no cached master)")
+                send(["PSYNC", "?", "-1"])
+            }
+        case .awaitingPSYNC:
+            psyncReply(line)
+        case .awaitingBulk:
+            bulkHeader(line)
+        default:
+            break
+        }
+    }
+
+    private func sendPort() {
+        phase = .awaitingPort
+        send(["REPLCONF", "listening-port", String(server.boundPort ?? server.settings.port)])
+    }
+
+    private func psyncReply(_ line: String) {
+        if line.hasPrefix("+FULLRESYNC") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let offset = Int64(parts[2]) else { return fail("Bad FULLRESYNC reply from master: '\(line)'") }
+            fullSyncID = String(parts[1])
+            fullSyncOffset = offset
+            server.logger.notice("Full resync from master: \(fullSyncID):\(offset)")
+            phase = .awaitingBulk
+        } else if line.hasPrefix("+CONTINUE") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 {
+                let id = String(parts[1])
+                if id != server.replication.ids.replid {
+                    server.logger.notice("Master replication ID changed to \(id)")
+                    server.replication.masterChangedID(to: id)
+                }
+            }
+            server.logger.notice("Successful partial resynchronization with master.")
+            server.logger.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+            startStreaming()
+        } else if line.hasPrefix("-NOMASTERLINK") || line.hasPrefix("-LOADING") {
+            fail("Master is currently unable to PSYNC but should be in the future: \(line)")
+        } else {
+            fail("Unexpected reply to PSYNC from master: \(line)")
+        }
+    }
+
+    /// `$<length>` or `$EOF:<40 bytes>`; empty lines are the master's keep-alives while it saves.
+    private func bulkHeader(_ line: String) {
+        if line.isEmpty { return }
+        guard line.hasPrefix("$") else {
+            if line.hasPrefix("-") { return fail("MASTER aborted replication with an error: \(line.dropFirst())") }
+            return fail("Bad protocol from MASTER, the first byte is not '$' (we received '\(line)'), are you sure the host and port are right?")
+        }
+        let body = line.dropFirst()
+        if body.hasPrefix("EOF:") {
+            let mark = Array(body.dropFirst(4).utf8)
+            guard mark.count == 40 else { return fail("Bad EOF mark from MASTER: '\(line)'") }
+            eofMark = mark
+            transferSize = -1
+            server.logger.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+        } else {
+            guard let size = Int64(body), size >= 0 else { return fail("Bad bulk length from MASTER: '\(line)'") }
+            eofMark = nil
+            transferSize = size
+            transferRemaining = size
+            server.logger.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
+        }
+        transferPath = "temp-\(Int(Clock.unixMillis() / 1000))-\(getpid()).rdb"
+        transferFD = open(transferPath, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        guard transferFD >= 0 else {
+            return fail("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+        }
+        transferRead = 0
+        transferTail = []
+        phase = .receivingRDB
+        if transferSize == 0 { finishTransfer() }
+    }
+
+    private func receiveRDB(_ buffer: inout ByteBuffer) {
+        var chunk = buffer.readableBytesView
+        if eofMark == nil {
+            let n = Int(min(Int64(chunk.count), transferRemaining))
+            chunk = chunk.prefix(n)
+        }
+        let ok = chunk.withUnsafeBytes { raw -> Bool in
+            var done = 0
+            while done < raw.count {
+                let n = write(transferFD, raw.baseAddress! + done, raw.count - done)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                done += n
+            }
+            return true
+        }
+        guard ok else { return fail("Write error saving the DB received from the MASTER: \(String(cString: strerror(errno)))") }
+        transferRead += Int64(chunk.count)
+        buffer.moveReaderIndex(forwardBy: chunk.count)
+        if let mark = eofMark {
+            transferTail = Array((transferTail + chunk).suffix(mark.count))
+            if transferTail == mark { finishTransfer() }
+        } else {
+            transferRemaining -= Int64(chunk.count)
+            if transferRemaining == 0 { finishTransfer() }
+        }
+    }
+
+    /// The RDB is whole: load it in place of the dataset, then apply the stream.
+    private func finishTransfer() {
+        if let mark = eofMark {
+            // The file ends with the mark, not part of the RDB.
+            _ = ftruncate(transferFD, off_t(transferRead - Int64(mark.count)))
+        }
+        _ = fsync(transferFD)
+        Glibc.close(transferFD)
+        transferFD = -1
+        server.logger.notice("MASTER <-> REPLICA sync: Flushing old data")
+        server.engine.flushAll()
+        server.logger.notice("MASTER <-> REPLICA sync: Loading DB in memory")
+        do {
+            try server.persistence.loadRDB(transferPath)
+        } catch {
+            // Nothing half-loaded is served: the dataset is emptied and the sync starts over.
+            server.engine.flushAll()
+            unlink(transferPath)
+            return fail("Failed trying to load the MASTER synchronization DB from disk: \(error)")
+        }
+        let dbfilename = server.persistence.settings.dbfilename
+        if rename(transferPath, dbfilename) != 0 { unlink(transferPath) }
+        server.replication.adoptMaster(replid: fullSyncID, offset: fullSyncOffset)
+        server.logger.notice("MASTER <-> REPLICA sync: Finished with success")
+        startStreaming()
+        sendAck()  // a diskless master waits for it before streaming
+    }
+
+    private func abortTransfer() {
+        if transferFD >= 0 {
+            Glibc.close(transferFD)
+            transferFD = -1
+            unlink(transferPath)
+        }
+    }
+
+    private func startStreaming() {
+        let session = ClientSession(id: server.nextClientID(), authenticated: true,
+                                    buffer: ByteBuffer(), origin: .master)
+        session.address = "\(host):\(port)"
+        self.session = session
+        parser = CommandParser(limits: server.respLimits)
+        phase = .streaming
+        downSinceMillis = 0
+    }
+
+    /// Applies every whole command of the master's stream; what was applied extends this node's
+    /// history and goes on to its own replicas byte for byte.
+    private func applyStream(_ buffer: inout ByteBuffer) {
+        guard let session else { return }
+        // The bytes as they came (the engine may compact the buffer as it reads).
+        let before = buffer.readableBytes
+        let stream = buffer.getBytes(at: buffer.readerIndex, length: before) ?? []
+        server.engine.masterStreamOffset = server.replication.offset
+        let error = server.engine.executeRequests(in: &buffer, parser: &parser, client: session)
+        let applied = before - buffer.readableBytes
+        if applied > 0 { server.replication.appendFromMaster(Array(stream[..<applied])) }
+        session.reply.buffer.clear()  // a master gets no replies (REPLCONF GETACK answers itself)
+        if let error {
+            fail("Protocol error from master: \(String(decoding: error.message, as: UTF8.self))")
+        }
+    }
+
+    private func fail(_ reason: String) {
+        let c = channel
+        linkLost(reason: reason)
+        c?.close(promise: nil)
+    }
+
+    /// A line ending in CRLF (or a bare LF: the master's keep-alive newlines), without it.
+    static func readLine(_ buffer: inout ByteBuffer) -> String? {
+        let view = buffer.readableBytesView
+        guard let lf = view.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        var end = lf
+        if end > view.startIndex && view[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = String(decoding: view[view.startIndex..<end], as: UTF8.self)
+        buffer.moveReaderIndex(to: lf + 1)
+        return line
+    }
+}
+
+/// Feeds the master connection's bytes to its MasterLink.
+final class MasterLinkHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    unowned(unsafe) let link: MasterLink
+
+    init(link: MasterLink) { self.link = link }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard link.owns(context.channel) else { return }
+        var bytes = unwrapInboundIn(data)
+        link.received(&bytes)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if link.owns(context.channel) { link.linkLost(reason: nil) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
