@@ -77,6 +77,9 @@ public final class ReplicationMaster {
 
     /// master_repl_offset.
     public var offset: Int64 { backlog?.offset ?? baseOffset }
+    /// The offset after the last data this master put in the stream (its own PINGs and GETACKs
+    /// left out): what WAIT waits for.
+    public private(set) var dataOffset: Int64 = 0
 
     /// Whether the stream is being recorded (a replica has attached once).
     public var isFeeding: Bool { backlog != nil }
@@ -98,6 +101,7 @@ public final class ReplicationMaster {
         ids.replid = replid
         ids.clearSecond()
         baseOffset = offset
+        dataOffset = offset
         backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
         encoder.forgetSelectedDB()
     }
@@ -116,6 +120,7 @@ public final class ReplicationMaster {
     public func appendFromMaster(_ bytes: [UInt8]) {
         if backlog == nil { backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset) }
         emit(bytes)
+        dataOffset = offset
     }
 
     /// REPLICAOF NO ONE: the history so far becomes the second id, a new one starts here.
@@ -205,6 +210,7 @@ public final class ReplicationMaster {
         scratch.removeAll(keepingCapacity: true)
         for command in commands { encoder.append(command, to: &scratch) }
         emit(scratch)
+        dataOffset = offset
     }
 
     /// The periodic PING (repl-ping-replica-period), which keeps idle links alive; like Redis it
@@ -213,6 +219,24 @@ public final class ReplicationMaster {
         guard backlog != nil, !replicas.isEmpty else { return }
         emit(Self.ping)
     }
+
+    /// Online replicas that acknowledged `offset` (WAIT's count; Redis's replicationCountAcksByOffset).
+    public func acknowledgedCount(atLeast offset: Int64) -> Int {
+        replicas.reduce(0) { $0 + ($1.state == .online && $1.ackOffset >= offset ? 1 : 0) }
+    }
+
+    /// Online replicas whose last ACK is at most `maxLagSeconds` old (min-replicas-to-write).
+    public func goodReplicas(nowMillis: Int64, maxLagSeconds: Int) -> Int {
+        replicas.reduce(0) { $0 + ($1.state == .online && (nowMillis - $1.ackMillis) / 1000 <= Int64(maxLagSeconds) ? 1 : 0) }
+    }
+
+    /// REPLCONF GETACK * in the stream: every replica answers with its offset (WAIT asks this).
+    public func feedGetAck() {
+        guard backlog != nil, !replicas.isEmpty else { return }
+        emit(Self.getAck)
+    }
+
+    static let getAck = Array("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n".utf8)
 
     private func emit(_ bytes: [UInt8]) {
         backlog?.append(bytes)

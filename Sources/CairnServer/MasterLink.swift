@@ -132,6 +132,11 @@ final class MasterLink: @unchecked Sendable {
         if phase == .streaming && now - lastAckMillis >= 1000 { sendAck() }
     }
 
+    /// REPLCONF GETACK from the master, met while applying its stream: the ACK goes out once the
+    /// bytes read so far are applied, so that it counts them.
+    func requestAck() { ackRequested = true }
+    private var ackRequested = false
+
     /// REPLCONF ACK <offset>: what this node has applied.
     func sendAck() {
         guard phase == .streaming else { return }
@@ -365,6 +370,10 @@ final class MasterLink: @unchecked Sendable {
         let error = server.engine.executeRequests(in: &buffer, parser: &parser, client: session)
         let applied = before - buffer.readableBytes
         if applied > 0 { server.replication.appendFromMaster(Array(stream[..<applied])) }
+        if ackRequested {
+            ackRequested = false
+            sendAck()
+        }
         session.reply.buffer.clear()  // a master gets no replies (REPLCONF GETACK answers itself)
         if let error {
             fail("Protocol error from master: \(String(decoding: error.message, as: UTF8.self))")

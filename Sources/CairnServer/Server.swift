@@ -44,6 +44,10 @@ public final class Server: @unchecked Sendable {
     var masterLink: MasterLink?
     /// The READONLY admission stage, armed on a read-only replica.
     var readOnlyReplicaStage: HookHandle?
+    /// The NOREPLICAS stage, armed with min-replicas-to-write.
+    var minReplicasStage: HookHandle?
+    /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
+    var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []
     /// Replication id of this node's history (INFO replication `master_replid`).
     var replicationID: String { replication.ids.replid }
     let shutdownPromise: EventLoopPromise<Void>
@@ -145,6 +149,9 @@ public final class Server: @unchecked Sendable {
         replication.backlogSize = settings.replBacklogSize
         if let readOnlyReplicaStage {
             engine.admission.arm(readOnlyReplicaStage, engine.role == .replica && settings.replicaReadOnly)
+        }
+        if let minReplicasStage {
+            engine.admission.arm(minReplicasStage, engine.role == .master && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLagSeconds > 0)
         }
         persistence.logger = logger
         if cron != nil { scheduleCron() }

@@ -72,6 +72,8 @@ public struct ServerSettings: Sendable {
     public var masterauth: String? = nil
     public var masteruser: String? = nil
     public var replicaReadOnly = true
+    public var minReplicasToWrite = 0
+    public var minReplicasMaxLagSeconds = 10
     /// The persistence directives (dbfilename, save, rdb*, append*, aof-*): the persistence
     /// component's own settings.
     public var persistence = PersistenceSettings()
@@ -246,6 +248,10 @@ enum ConfigTable {
                         set: single { $0.masteruser = $1.isEmpty ? nil : $1 }),
         ConfigDirective(name: "replica-read-only", aliases: ["slave-read-only"], get: { ConfigValue.yesNo($0.replicaReadOnly) },
                         set: single { $0.replicaReadOnly = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "min-replicas-to-write", aliases: ["min-slaves-to-write"], get: { String($0.minReplicasToWrite) },
+                        set: single { $0.minReplicasToWrite = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "min-replicas-max-lag", aliases: ["min-slaves-max-lag"], get: { String($0.minReplicasMaxLagSeconds) },
+                        set: single { $0.minReplicasMaxLagSeconds = try ConfigValue.int($1, 0...Int(Int32.max)) }),
         ConfigDirective(name: "maxclients", get: { String($0.maxclients) },
                         set: single { $0.maxclients = try ConfigValue.int($1, 1...Int(UInt32.max)) }),
         ConfigDirective(name: "timeout", get: { String($0.timeoutSeconds) },

@@ -29,6 +29,9 @@ enum ReplicationCommands {
             CommandSpec("slaveof", arity: 3, flags: [.admin, .noscript, .stale], categories: [.admin, .slow, .dangerous],
                         group: "server", summary: "Sets a Redis server as a replica of another, or promotes it to being a master.",
                         handler: server.bind(replicaof)),
+            CommandSpec("wait", arity: 3, flags: [.noscript], categories: [.slow, .connection], group: "generic",
+                        summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
+                        handler: server.bind(wait)),
             CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
                         categories: [.admin, .slow, .dangerous], group: "server",
                         summary: "An internal command for configuring the replication stream.", handler: server.bind(replconf)),
@@ -57,11 +60,12 @@ enum ReplicationCommands {
                 // A replica's acknowledged offset: no reply (Redis answers nothing to ACK).
                 if let link = s.replication.replica(id: c.client.id), let offset = Int64(value) {
                     s.replication.acknowledged(link, offset: offset, nowMillis: Clock.unixMillis())
+                    s.serveAckWaiters()
                 }
                 return
             case "getack":
                 // From this node's master: answer with REPLCONF ACK at once (Redis's replicationSendAck).
-                if c.client.origin == .master { s.masterLink?.sendAck() }
+                if c.client.origin == .master { s.masterLink?.requestAck() }
                 return
             case "rdb-only", "rdb-filter-only":
                 break  // options of tools that only want the RDB; the stream follows anyway
@@ -96,6 +100,31 @@ enum ReplicationCommands {
         s.becomeReplica(of: host, port: port)
         s.logger.notice("REPLICAOF \(host):\(port) enabled (\(who))")
         c.reply.ok()
+    }
+
+    /// WAIT numreplicas timeout: blocks until that many replicas acknowledged the stream up to
+    /// now, or the timeout (ms, 0 = none); replies how many did. The offset waited for is that of
+    /// the last write in the stream, any client's (Redis tracks each client's last write offset;
+    /// waiting for every write before WAIT is the stricter, never earlier, answer).
+    static func wait(_ s: Server, _ c: CommandContext) {
+        if s.masterLink != nil {
+            return c.reply.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
+        }
+        guard let wanted = Int64(c.args.string(1)) else { return c.reply.error("ERR value is not an integer or out of range") }
+        guard let timeout = Int64(c.args.string(2)) else { return c.reply.error("ERR timeout is not an integer or out of range") }
+        guard timeout >= 0 else { return c.reply.error("ERR timeout is negative") }
+        let offset = s.replication.dataOffset
+        let acked = s.replication.acknowledgedCount(atLeast: offset)
+        if acked >= wanted || !c.client.origin.mayBlock || c.client.transaction != nil || c.engine.isExecutingTransaction {
+            return c.reply.integer(Int64(acked))
+        }
+        let deadline: Int64? = timeout == 0 ? nil : Clock.unixMillis() + timeout
+        let blocked = c.engine.blockExternally(c, name: "wait", deadline: deadline) { [unowned(unsafe) s] reply in
+            reply.integer(Int64(s.replication.acknowledgedCount(atLeast: offset)))
+        }
+        guard blocked else { return c.reply.integer(Int64(acked)) }
+        s.ackWaiters.append((c.client, offset, Int(clamping: wanted)))
+        s.replication.feedGetAck()
     }
 
     static func apply(_ handshake: ReplicaHandshake, to link: ReplicaLink) {
@@ -151,6 +180,12 @@ extension Server {
         readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { request in
             request.isWrite ? "READONLY You can't write against a read only replica." : nil
         }
+        // Redis's repl_good_slaves_count check: online replicas that acknowledged recently enough.
+        minReplicasStage = engine.admission.install(.minReplicas, armed: false) { [unowned(unsafe) self] request in
+            guard request.isWrite else { return nil }
+            let good = replication.goodReplicas(nowMillis: Clock.unixMillis(), maxLagSeconds: settings.minReplicasMaxLagSeconds)
+            return good < settings.minReplicasToWrite ? "NOREPLICAS Not enough good replicas to write." : nil
+        }
     }
 
     /// Starts replicating `host:port` (REPLICAOF, or `replicaof` in the config): this node's own
@@ -188,6 +223,17 @@ extension Server {
         engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) self] batch in
             replication.feed(batch.commands)
         })
+    }
+
+    /// A replica acknowledged: WAITs that now have their count answer it.
+    func serveAckWaiters() {
+        ackWaiters.removeAll { waiter in
+            guard let state = waiter.client.blocked, case .external = state.wait else { return true }  // timed out or gone
+            let acked = replication.acknowledgedCount(atLeast: waiter.offset)
+            guard acked >= waiter.replicas else { return false }
+            engine.completeExternalWait(waiter.client) { $0.integer(Int64(acked)) }
+            return true
+        }
     }
 
     /// The replica's announced address, else the one it connected from.

@@ -221,6 +221,9 @@ def test_cairn_replica_of_redis_master(servers):
     assert r.exists(b"ghost") == 0 and r.dbsize() == m.dbsize()
     assert m.get(b"ghost") is None  # the master deletes it (lazily) and sends DEL
     wait_for(lambda: r.dbsize() == m.dbsize() == master.client().dbsize(), "the DEL")
+    # A Redis master's WAIT is answered by the Cairn replica's REPLCONF ACK (GETACK in the stream).
+    m.set(b"waited", b"1")
+    assert m.execute_command("WAIT", 1, 10000) == 1
     # The link drops (the master kills it): PSYNC continues from the backlog.
     assert m.execute_command("CLIENT", "KILL", "TYPE", "replica") == 1
     write_more(master, prefix=b"gap")
@@ -244,7 +247,8 @@ def test_cairn_to_cairn_and_a_chain_to_redis(servers):
     wait_for(lambda: in_sync(master, middle) and in_sync(middle, leaf), "the stream down the chain")
     assert info(leaf, "replication")["master_repl_offset"] == info(master, "replication")["master_repl_offset"]
     assert info(middle, "replication")["master_replid"] == info(master, "replication")["master_replid"]
-    assert "Cairn's LZ4" not in open(middle.log_path).read()  # (sanity: the log is readable)
+    with pytest.raises(Exception, match="WAIT cannot be used with replica instances"):
+        middle.client().execute_command("WAIT", 0, 0)
 
 
 def test_promoted_replica_serves_the_others_partially(servers):
@@ -291,4 +295,41 @@ def test_replicaof_errors_and_unreachable_master(servers):
     assert c.execute_command("REPLICAOF", "NO", "ONE") in (b"OK", "OK", True)
     c.set(b"k2", b"v")
     assert info(node, "replication")["role"] == "master"
+    c.close()
+
+
+def test_wait_and_min_replicas_to_write(servers):
+    master, replica = start_pair(servers)
+    wait_for(lambda: in_sync(master, replica), "the full sync")
+    c = master.client()
+    c.set(b"w", b"1")
+    assert c.execute_command("WAIT", 1, 10000) == 1
+    assert c.execute_command("WAIT", 0, 0) == 1
+    start = time.monotonic()
+    assert c.execute_command("WAIT", 2, 300) == 1  # only one replica: the timeout answers
+    assert time.monotonic() - start >= 0.25
+    with pytest.raises(Exception, match="timeout is negative"):
+        c.execute_command("WAIT", 1, -1)
+    # A stopped replica acknowledges nothing.
+    os.kill(replica.pid, signal.SIGSTOP)
+    try:
+        c.set(b"w", b"2")
+        assert c.execute_command("WAIT", 1, 300) == 0
+        # min-replicas-to-write: writes wait for replicas that acknowledged within the lag.
+        c.config_set("min-replicas-max-lag", 1)
+        c.config_set("min-replicas-to-write", 1)
+        with RawConnection(master.port) as raw:
+            wait_for(lambda: str(raw.command("SET", "x", "1")) == "NOREPLICAS Not enough good replicas to write.",
+                     "writes refused")
+            assert raw.command("EXISTS", "w") == 1  # reads are served
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
+    with RawConnection(master.port) as raw:
+        wait_for(lambda: raw.command("SET", "x", "1") == "OK", "writes accepted again")
+    c.config_set("min-replicas-to-write", 2)
+    with pytest.raises(Exception, match="Not enough good replicas to write"):
+        c.set(b"y", b"1")
+    c.config_set("min-replicas-to-write", 0)
+    c.set(b"y", b"1")
+    wait_for(lambda: in_sync(master, replica), "the stream after all that")
     c.close()
