@@ -68,7 +68,7 @@ enum ConnectionAdminCommands {
         c.reply.bulk("proto"); c.reply.integer(c.client.resp3 ? 3 : 2)
         c.reply.bulk("id"); c.reply.integer(c.client.id)
         c.reply.bulk("mode"); c.reply.bulk("standalone")
-        c.reply.bulk("role"); c.reply.bulk("master")
+        c.reply.bulk("role"); c.reply.bulk(server.masterLink == nil ? "master" : "replica")
         c.reply.bulk("modules"); c.reply.arrayHeader(0)
     }
 

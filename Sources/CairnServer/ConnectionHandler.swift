@@ -151,8 +151,19 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Writes replication stream bytes (the master side of a replica link).
-    func sendStream(_ bytes: [UInt8]) {
-        guard let context, !bytes.isEmpty else { return }
+    /// `limited`: false for the RDB of a disk-based sync, which Redis sends from the file,
+    /// outside the output buffer.
+    func sendStream(_ bytes: [UInt8], limited: Bool = true) {
+        guard let context, let session, !bytes.isEmpty, !session.closeAfterReply else { return }
+        // client-output-buffer-limit replica (256mb 64mb 60): a replica that stops reading is
+        // dropped, and the master goes on serving.
+        let limit = server.settings.outputBufferLimits[.replica]
+        if limit.isActive && limited {
+            let used = OutputBufferLimits.countedBytes(pending: queuedOutputBytes + bytes.count)
+            if OutputBufferLimits.exceeded(limit, used: used, nowSeconds: Clock.unixMillis() / 1000, softReachedAt: &softLimitReachedAt) {
+                return closeForOutputBufferLimit(session, context)
+            }
+        }
         server.netOutputBytes += Int64(bytes.count)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
     }

@@ -58,6 +58,17 @@ final class MasterLink: @unchecked Sendable {
     }
 
     var isUp: Bool { phase == .streaming }
+
+    /// ROLE's name for the link's state (Redis's replication states).
+    var roleState: String {
+        switch phase {
+        case .down: return "connect"
+        case .connecting: return "connecting"
+        case .awaitingPong, .awaitingAuth, .awaitingPort, .awaitingCapa, .awaitingPSYNC: return "handshake"
+        case .awaitingBulk, .receivingRDB: return "sync"
+        case .streaming: return "connected"
+        }
+    }
     var syncInProgress: Bool { phase == .awaitingBulk || phase == .receivingRDB }
 
     // MARK: connection
@@ -106,6 +117,8 @@ final class MasterLink: @unchecked Sendable {
         if phase == .streaming {
             server.logger.notice("Connection with master lost.")
             downSinceMillis = Clock.unixMillis()
+        } else if syncInProgress && reason == nil {
+            server.logger.warning("I/O error trying to sync with MASTER: connection lost")
         }
         abortTransfer()
         channel = nil

@@ -92,7 +92,8 @@ struct OutputBufferLimits: Sendable, Equatable {
     /// The class whose limits apply to `session`: subscribed clients are pubsub clients, as in
     /// Redis (replica clients come with replication).
     static func clientClass(of session: ClientSession) -> ClientClass {
-        session.subscriptions.isEmpty ? .normal : .pubsub
+        if session.isReplicaLink { return .replica }
+        return session.subscriptions.isEmpty ? .normal : .pubsub
     }
 
     /// Redis's checkClientOutputBufferLimits: whether `used` bytes break `limit` at `nowSeconds`.

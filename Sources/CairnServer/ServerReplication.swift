@@ -32,6 +32,8 @@ enum ReplicationCommands {
             CommandSpec("wait", arity: 3, flags: [.noscript], categories: [.slow, .connection], group: "generic",
                         summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
                         handler: server.bind(wait)),
+            CommandSpec("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], categories: [.admin, .fast, .dangerous],
+                        group: "server", summary: "Returns the replication role.", handler: server.bind(role)),
             CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
                         categories: [.admin, .slow, .dangerous], group: "server",
                         summary: "An internal command for configuring the replication stream.", handler: server.bind(replconf)),
@@ -125,6 +127,30 @@ enum ReplicationCommands {
         guard blocked else { return c.reply.integer(Int64(acked)) }
         s.ackWaiters.append((c.client, offset, Int(clamping: wanted)))
         s.replication.feedGetAck()
+    }
+
+    /// ROLE: ["master", offset, [[ip, port, ack offset], ...]] or ["slave", host, port, state, offset].
+    static func role(_ s: Server, _ c: CommandContext) {
+        if let link = s.masterLink {
+            c.reply.arrayHeader(5)
+            c.reply.bulk("slave")
+            c.reply.bulk(link.host)
+            c.reply.integer(link.port)
+            c.reply.bulk(link.roleState)
+            c.reply.integer(link.isUp ? s.replication.offset : -1)
+            return
+        }
+        c.reply.arrayHeader(3)
+        c.reply.bulk("master")
+        c.reply.integer(s.replication.offset)
+        let online = s.replication.replicas.filter { $0.state == .online || $0.state == .waitingForAck }
+        c.reply.arrayHeader(online.count)
+        for link in online {
+            c.reply.arrayHeader(3)
+            c.reply.bulk(s.replicaIP(link))
+            c.reply.bulk(String(link.listeningPort))
+            c.reply.bulk(String(link.ackOffset))
+        }
     }
 
     static func apply(_ handshake: ReplicaHandshake, to link: ReplicaLink) {
@@ -290,7 +316,9 @@ extension Server {
             guard descriptors.count == handlers.count else { return }
             let mark = Array(ReplicationIDs.random().utf8)
             let prefix = fullResync + Array("$EOF:".utf8) + mark + Array("\r\n".utf8)
-            guard persistence.startSnapshot(toDescriptors: descriptors, prefix: prefix, suffix: mark, compression: compression) else {
+            let stall = Int32(clamping: settings.replTimeoutSeconds * 1000)
+            guard persistence.startSnapshot(toDescriptors: descriptors, prefix: prefix, suffix: mark, compression: compression,
+                                            stallLimitMillis: stall) else {
                 return  // the cron tries again
             }
             _ = replication.syncStarted(waiting)
@@ -346,7 +374,7 @@ extension Server {
         let bytes = [UInt8](file)
         for link in current {
             guard let handler = connection(id: link.id) else { continue }
-            handler.sendStream(Array("$\(bytes.count)\r\n".utf8) + bytes)
+            handler.sendStream(Array("$\(bytes.count)\r\n".utf8) + bytes, limited: false)
             replication.putOnline(link)
             logger.notice("Synchronization with replica \(replicaName(link)) succeeded")
         }

@@ -333,3 +333,159 @@ def test_wait_and_min_replicas_to_write(servers):
     c.set(b"y", b"1")
     wait_for(lambda: in_sync(master, replica), "the stream after all that")
     c.close()
+
+
+# -- tools, introspection and bad input
+
+
+def test_redis_cli_rdb_and_replica_and_role(servers, tmp_path):
+    import shutil
+    import subprocess
+    cli = shutil.which("redis-cli")
+    if not cli:
+        pytest.skip("redis-cli not installed")
+    master = servers("cairn")
+    fill(master)
+    out = tmp_path / "dump.rdb"
+    subprocess.run([cli, "-p", str(master.port), "--rdb", str(out)], check=True, capture_output=True, timeout=60)
+    # The file redis-cli received loads in a real Redis with the master's content.
+    copy = servers("redis", "--dbfilename", "fromcli.rdb")
+    copy.stop()
+    shutil.copyfile(out, os.path.join(copy.dir, "fromcli.rdb"))
+    copy.start()
+    assert rdbdump.snapshot(copy.client()) == rdbdump.snapshot(master.client())
+    # redis-cli --replica prints the stream.
+    proc = subprocess.Popen([cli, "-p", str(master.port), "--replica"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: info(master, "replication")["connected_slaves"] == 1, "redis-cli as a replica")
+        c = master.client()
+        wait_for(lambda: c.execute_command("ROLE")[2] != [], "the replica online in ROLE")
+        role = c.execute_command("ROLE")
+        assert role[0] == b"master" and role[1] == info(master, "replication")["master_repl_offset"]
+        c.set(b"seen-by-cli", b"1")
+        c.close()
+    finally:
+        time.sleep(0.5)  # let redis-cli print the command before it is stopped (output only)
+        proc.terminate()
+        text = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert '"SET","seen-by-cli","1"' in text, text
+
+
+def test_replica_that_stops_reading_is_dropped(servers):
+    import socket
+    master = servers("cairn", "--repl-diskless-sync", "no", "--client-output-buffer-limit", "replica 256kb 0 0")
+    s = socket.create_connection(("127.0.0.1", master.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$1\r\n1\r\n*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+    wait_for(lambda: info(master, "replication")["connected_slaves"] == 1, "the fake replica")
+    c = master.client()
+    value = b"x" * 10000
+    wait_for(lambda: info(master, "replication").get("slave0", {}).get("state") == "online", "the fake replica online")
+    for i in range(3000):  # 30 MB of stream, far more than the socket buffers hold
+        c.set(b"k%d" % (i % 10), value)
+        if info(master, "replication")["connected_slaves"] == 0:
+            break
+    wait_for(lambda: info(master, "replication")["connected_slaves"] == 0, "the stuck replica dropped")
+    assert "overcoming of output buffer limits" in open(master.log_path).read()
+    assert c.ping()
+    c.close()
+    s.close()
+
+
+class FakeMaster:
+    """A listening socket that answers a replica's handshake (+PONG, +OK), then sends `payload`
+    for PSYNC and closes the connection: a master that sends garbage or dies mid-transfer."""
+
+    def __init__(self, payload):
+        import socket
+        import threading
+        self.payload = payload
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.psyncs = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @staticmethod
+    def commands(data):
+        """The complete RESP commands at the start of `data`, and the rest."""
+        out = []
+        while data.startswith(b"*") and b"\r\n" in data:
+            head, rest = data[1:].split(b"\r\n", 1)
+            args = []
+            for _ in range(int(head)):
+                if b"\r\n" not in rest:
+                    return out, data
+                length, rest = rest[1:].split(b"\r\n", 1)
+                if len(rest) < int(length) + 2:
+                    return out, data
+                args.append(rest[: int(length)])
+                rest = rest[int(length) + 2:]
+            out.append(args)
+            data = rest
+        return out, data
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                data = b""
+                try:
+                    done = False
+                    while not done:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        commands, data = self.commands(data + chunk)
+                        for args in commands:
+                            name = args[0].upper()
+                            if name == b"PSYNC":
+                                self.psyncs += 1
+                                conn.sendall(self.payload)
+                                done = True
+                                break
+                            conn.sendall(b"+PONG\r\n" if name == b"PING" else b"+OK\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("case", ["truncated", "garbage-rdb", "bad-reply"])
+def test_bad_masters_leave_the_node_serving(servers, case):
+    fake_id = b"f" * 40
+    payload = {
+        # Dies mid-transfer: the old dataset stays, nothing half-loaded is served.
+        "truncated": b"+FULLRESYNC " + fake_id + b" 0\r\n$1000\r\nREDIS0010" + b"\x00" * 100,
+        # A whole transfer that is not an RDB: the load fails and the dataset is left empty.
+        "garbage-rdb": b"+FULLRESYNC " + fake_id + b" 0\r\n$20\r\n" + b"this is not an RDB!!",
+        "bad-reply": b"+WHATEVER\r\n",
+    }[case]
+    master = FakeMaster(payload)
+    node = servers("cairn")
+    c = node.client()
+    c.set(b"mine", b"1")
+    c.execute_command("REPLICAOF", "127.0.0.1", str(master.port))
+    wait_for(lambda: master.psyncs >= 2, "two sync attempts (the first failed, the node retried)")
+    log = open(node.log_path).read()
+    expected = {"truncated": "I/O error trying to sync with MASTER: connection lost",
+                "garbage-rdb": "Failed trying to load the MASTER synchronization DB from disk",
+                "bad-reply": "Unexpected reply to PSYNC from master: +WHATEVER"}[case]
+    assert expected in log, log[-3000:]
+    assert c.ping()
+    i = info(node, "replication")
+    assert i["master_link_status"] == "down"
+    if case == "truncated" or case == "bad-reply":
+        assert c.get(b"mine") == b"1"
+    else:
+        assert c.dbsize() == 0  # flushed for the load that failed; never a partial dataset
+    assert not [f for f in os.listdir(node.dir) if f.startswith("temp-")], "the temp file is removed"
+    c.execute_command("REPLICAOF", "NO", "ONE")
+    c.close()
+    master.close()

@@ -18,15 +18,21 @@ final class FanOutSink: ByteSink {
     /// Descriptors that failed (EPIPE, ECONNRESET, ...), left out from then on.
     private(set) var failed: [Int32] = []
     private(set) var bytesWritten: Int64 = 0
+    /// A replica that takes nothing for this long is dropped (repl-timeout), so that one stuck
+    /// reader cannot hold the child, and every later sync, forever.
+    private let stallLimitMillis: Int32
 
-    init(descriptors: [Int32]) { self.descriptors = descriptors }
+    init(descriptors: [Int32], stallLimitMillis: Int32 = 60_000) {
+        self.descriptors = descriptors
+        self.stallLimitMillis = stallLimitMillis
+    }
 
     var live: Int { descriptors.count }
 
     func consume(_ bytes: UnsafeRawBufferPointer) throws {
         var i = 0
         while i < descriptors.count {
-            if Self.writeAll(descriptors[i], bytes) {
+            if Self.writeAll(descriptors[i], bytes, stallLimitMillis: stallLimitMillis) {
                 i += 1
             } else {
                 failed.append(descriptors.remove(at: i))
@@ -39,19 +45,23 @@ final class FanOutSink: ByteSink {
     func finish() throws {}
 
     /// Writes `bytes` whole to `fd`; false when the descriptor failed.
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, stallLimitMillis: Int32) -> Bool {
         var written = 0
+        var stalledMillis: Int32 = 0
         while written < bytes.count {
             let n = write(fd, bytes.baseAddress.map { $0 + written }, bytes.count - written)
             if n >= 0 {
                 written += n
+                stalledMillis = 0
                 continue
             }
             switch errno {
             case EINTR: continue
             case EAGAIN:
+                guard stalledMillis < stallLimitMillis else { return false }
                 var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 1000)
+                let wait = min(1000, stallLimitMillis - stalledMillis)
+                if poll(&p, 1, wait) == 0 { stalledMillis += wait }
             default: return false
             }
         }
@@ -62,11 +72,12 @@ final class FanOutSink: ByteSink {
 extension Persistence {
     /// Forks a child that writes `prefix`, the RDB stream of the dataset and `suffix` to each of
     /// `descriptors` (they stay the caller's: the parent closes nothing). False when the child
-    /// slot is taken or the fork failed. `compression` overrides rdbcompression. The end of the
-    /// job is reported as any RDB child's (`whenBackgroundSaveEnds`).
+    /// slot is taken or the fork failed. `compression` overrides rdbcompression; a descriptor that
+    /// takes nothing for `stallLimitMillis` is dropped. The end of the job is reported as any RDB
+    /// child's (`whenBackgroundSaveEnds`).
     @discardableResult
     public func startSnapshot(toDescriptors descriptors: [Int32], prefix: [UInt8] = [], suffix: [UInt8] = [],
-                              compression: RDBCompression? = nil) -> Bool {
+                              compression: RDBCompression? = nil, stallLimitMillis: Int32 = 60_000) -> Bool {
         guard child == nil, !descriptors.isEmpty else { return false }
         warmUpRDBChild()
         var options = rdbSaveOptions
@@ -75,7 +86,8 @@ extension Persistence {
         let process: ForkedChild
         do {
             process = try ForkedChild.spawn(keeping: descriptors) { [engine] reporter in
-                Self.writeSnapshot(engine, to: descriptors, prefix: prefix, suffix: suffix, options: options, reporter: reporter)
+                Self.writeSnapshot(engine, to: descriptors, prefix: prefix, suffix: suffix, options: options,
+                                   stallLimitMillis: stallLimitMillis, reporter: reporter)
             }
         } catch {
             logger.warning("Can't save in background: fork: \(error)")
@@ -89,9 +101,9 @@ extension Persistence {
 
     /// The child's job. Exit code 0 when at least one descriptor got the whole stream.
     static func writeSnapshot(_ engine: Engine, to descriptors: [Int32], prefix: [UInt8], suffix: [UInt8],
-                              options: RDBSaveOptions, reporter: ChildReporter) -> Int32 {
+                              options: RDBSaveOptions, stallLimitMillis: Int32 = 60_000, reporter: ChildReporter) -> Int32 {
         reporter.progress(keys: 0, bytes: 0)
-        let sink = FanOutSink(descriptors: descriptors)
+        let sink = FanOutSink(descriptors: descriptors, stallLimitMillis: stallLimitMillis)
         do {
             if !prefix.isEmpty { try prefix.withUnsafeBytes { try sink.consume($0) } }
             let written = try RDBSnapshot.write(engine, to: sink, options: options) {
