@@ -106,6 +106,19 @@ public final class ReplicationMaster {
         encoder.forgetSelectedDB()
     }
 
+    /// A master restarted from an RDB that recorded `replid` at `offset`: its replicas may
+    /// continue under that id (as the second one) from exactly there (Redis's loadDataFromDisk).
+    public func restoreAsSecondary(replid: String, offset: Int64) {
+        ids.replid2 = replid
+        ids.secondOffset = offset + 1
+        baseOffset = offset
+        dataOffset = offset
+        backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
+    }
+
+    /// The database the stream is in (RDB aux `repl-stream-db`), nil before any SELECT.
+    public var streamDB: Int? { encoder.selectedDB }
+
     /// A master answered +CONTINUE with another id (it was promoted since): the old id stays
     /// valid up to here, as on the master (Redis's replid2 rule on the replica side).
     public func masterChangedID(to replid: String) {

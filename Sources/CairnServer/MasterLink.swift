@@ -123,6 +123,7 @@ final class MasterLink: @unchecked Sendable {
         abortTransfer()
         channel = nil
         input = nil
+        if let session { server.masterLinkStreamDB = session.db }
         session = nil
         parser = CommandParser(limits: server.respLimits)
         phase = .down
@@ -349,6 +350,7 @@ final class MasterLink: @unchecked Sendable {
         let dbfilename = server.persistence.settings.dbfilename
         if rename(transferPath, dbfilename) != 0 { unlink(transferPath) }
         server.replication.adoptMaster(replid: fullSyncID, offset: fullSyncOffset)
+        server.masterLinkStreamDB = 0
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success")
         startStreaming()
         sendAck()  // a diskless master waits for it before streaming
@@ -366,6 +368,7 @@ final class MasterLink: @unchecked Sendable {
         let session = ClientSession(id: server.nextClientID(), authenticated: true,
                                     buffer: ByteBuffer(), origin: .master)
         session.address = "\(host):\(port)"
+        session.db = server.masterLinkStreamDB
         self.session = session
         parser = CommandParser(limits: server.respLimits)
         phase = .streaming

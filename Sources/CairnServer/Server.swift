@@ -42,6 +42,9 @@ public final class Server: @unchecked Sendable {
     var lastReplicaPingMillis: Int64 = 0
     /// This node's link to its master, while it is a replica (MasterLink.swift).
     var masterLink: MasterLink?
+    /// The database the master's stream is in when a link starts streaming after a PSYNC (from
+    /// the RDB a replica restarted with; afterwards the link's client keeps it).
+    var masterLinkStreamDB = 0
     /// The READONLY admission stage, armed on a read-only replica.
     var readOnlyReplicaStage: HookHandle?
     /// The NOREPLICAS stage, armed with min-replicas-to-write.

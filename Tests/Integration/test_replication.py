@@ -489,3 +489,101 @@ def test_bad_masters_leave_the_node_serving(servers, case):
     c.execute_command("REPLICAOF", "NO", "ONE")
     c.close()
     master.close()
+
+
+# -- restarts: the replication id and offset in the RDB
+
+
+def test_restarted_master_resyncs_its_replica_partially(servers):
+    master, replica = start_pair(servers)
+    write_more(master)
+    wait_for(lambda: in_sync(master, replica), "the sync")
+    before = info(master, "replication")
+    c = master.client()
+    c.save()
+    c.close()
+    master.stop()
+    master.start()  # same dir, a new port: the replica is pointed at it
+    restored = info(master, "replication")
+    assert restored["master_replid2"] == before["master_replid"]
+    assert restored["second_repl_offset"] == before["master_repl_offset"] + 1
+    assert restored["master_repl_offset"] == before["master_repl_offset"]
+    r = replica.client()
+    r.execute_command("REPLICAOF", "127.0.0.1", str(master.port))
+    write_more(master, prefix=b"after-restart")
+    wait_for(lambda: in_sync(master, replica), "the resync with the restarted master")
+    stats = info(master, "stats")
+    assert stats["sync_partial_ok"] == 1 and stats["sync_full"] == 0, stats
+    r.close()
+
+
+def test_replica_killed_and_restarted_resyncs_partially(servers):
+    master = servers("redis", "--repl-diskless-sync-delay", "0")
+    fill(master)
+    replica = servers("cairn", "--replicaof", "127.0.0.1", str(master.port))
+    write_more(master)
+    m1 = master.client(db=1)
+    m1.set(b"a", b"1")  # the stream is now in database 1
+    wait_for(lambda: in_sync(master, replica), "the sync")
+    # The replica's snapshot records the master's id, its offset and the stream's database.
+    replica.client().save()
+    m1.set(b"b", b"2")  # not in the snapshot
+    os.kill(replica.pid, signal.SIGKILL)
+    replica.proc.wait()
+    m1.set(b"while-down", b"3")  # in database 1 with no SELECT before it in the stream
+    replica.start()
+    wait_for(lambda: in_sync(master, replica), "the partial resync after the restart")
+    stats = info(master, "stats")
+    assert stats["sync_full"] == 1 and stats["sync_partial_ok"] == 1, stats
+    r1 = replica.client(db=1)
+    assert r1.mget(b"a", b"b", b"while-down") == [b"1", b"2", b"3"]
+    assert replica.client().exists(b"while-down") == 0
+    r1.close()
+    m1.close()
+
+
+# -- random write streams
+
+
+def drive(server, seed, n):
+    """`n` commands of the differential generator (all types, MULTI/EXEC blocks, MOVE, expiries),
+    plus short TTLs and blocking pops served by pushes; replies are not checked here."""
+    import threading
+    from differential import Generator
+    gen = Generator(seed)
+    rng = __import__("random").Random(seed)
+    with RawConnection(server.port) as c:
+        for i in range(n):
+            cmd = gen.command()
+            if cmd[0] == "__tx__":
+                c.command("MULTI")
+                for sub in cmd[1]:
+                    if sub[0] != "WATCH":
+                        c.command(*sub)
+                c.command("EXEC")
+            else:
+                c.command(*cmd)
+            if i % 50 == 0:
+                c.command("SET", "ttl:%d" % i, "v", "PX", str(rng.randint(1, 200)))
+            if i % 200 == 0:
+                # A blocked BLMOVE, served by a push from another client: the stream carries the
+                # effect (LMOVE-like RPOP/LPUSH), not the blocking command.
+                waiter = RawConnection(server.port)
+                t = threading.Thread(target=lambda: waiter.command("BLMOVE", "bq", "bq-out", "LEFT", "RIGHT", "5"))
+                t.start()
+                wait_for(lambda: server.client().info("clients")["blocked_clients"] == 1, "the blocked client")
+                c.command("RPUSH", "bq", "item%d" % i)
+                t.join()
+                waiter.close()
+
+
+@pytest.mark.parametrize("master_kind", ["cairn", "redis"])
+def test_random_write_streams_keep_replicas_equal(servers, master_kind):
+    master = servers(master_kind, "--repl-diskless-sync-delay", "0")
+    replicas = [servers(kind, "--replicaof", "127.0.0.1", str(master.port)) for kind in ("cairn", "redis")]
+    drive(master, seed=1301, n=600)  # while the replicas sync and then stream
+    for r in replicas:
+        wait_for(lambda: in_sync(master, r), f"{r.kind.name} replica equal to the {master_kind} master")
+    drive(master, seed=1302, n=1500)
+    for r in replicas:
+        wait_for(lambda: in_sync(master, r), f"{r.kind.name} replica equal after more writes")

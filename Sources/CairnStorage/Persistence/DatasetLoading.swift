@@ -14,6 +14,7 @@ extension Persistence {
     /// Loads the AOF (when enabled) or `dbfilename` when it exists. Throws when a file cannot be
     /// read whole: the node must not start with part of its data.
     public func loadDataFromDisk() throws {
+        rdb.lastLoadAux = [:]
         if settings.appendonly { return try loadAppendOnlyFilesAtStart() }
         let path = settings.dbfilename
         guard access(path, F_OK) == 0 else { return }
@@ -33,6 +34,7 @@ extension Persistence {
         options.existingKeys = existingKeys
         let summary = try RDBSnapshot.load(path: path, into: engine, options: options)
         let aux = Dictionary(summary.aux.map { ($0.key, String(decoding: $0.value, as: UTF8.self)) }) { a, _ in a }
+        rdb.lastLoadAux = aux
         if let version = aux["redis-ver"] { logger.notice("Loading RDB produced by version \(version)") }
         if let created = aux["ctime"].flatMap({ Int64($0) }) {
             logger.notice("RDB age \(Self.unixSeconds() - created) seconds")

@@ -18,6 +18,9 @@ public final class RDBState {
     public var lastBgsaveDurationSeconds: Int64 = -1
     /// BGSAVE inside MULTI or while another child runs (SCHEDULE): started by the cron.
     public var bgsaveScheduled = false
+    /// The AUX fields of the last RDB file loaded (the replication id and offset a restarted
+    /// node continues from).
+    public internal(set) var lastLoadAux: [String: String] = [:]
     public var saves: Int64 = 0
     public var lastCowBytes: Int64 = 0
     public var lastLoadKeysLoaded = 0
