@@ -336,6 +336,17 @@ final class MasterLink: @unchecked Sendable {
         _ = fsync(transferFD)
         Glibc.close(transferFD)
         transferFD = -1
+        // The AOF holds the old dataset's history: it stops now and starts again from a rewrite
+        // of the loaded dataset (Redis's stopAppendOnly / restartAOFAfterSYNC), so the two are
+        // never mixed.
+        let persistence = server.persistence
+        let aofOn = persistence.settings.appendonly
+        if aofOn { _ = persistence.appendOnlyChanged(to: false) }
+        defer {
+            if aofOn, persistence.appendOnlyChanged(to: true) != nil {
+                server.logger.warning("Failed enabling the AOF after successful master synchronization! Trying it again in one second.")
+            }
+        }
         server.logger.notice("MASTER <-> REPLICA sync: Flushing old data")
         server.engine.flushAll()
         server.logger.notice("MASTER <-> REPLICA sync: Loading DB in memory")

@@ -587,3 +587,29 @@ def test_random_write_streams_keep_replicas_equal(servers, master_kind):
     drive(master, seed=1302, n=1500)
     for r in replicas:
         wait_for(lambda: in_sync(master, r), f"{r.kind.name} replica equal after more writes")
+
+
+def test_replica_with_aof_keeps_only_the_synced_dataset(servers):
+    """A replica's AOF is restarted from a rewrite of the loaded RDB: after a restart on its own,
+    the node has the master's data, not its old history mixed in."""
+    master = servers("redis", "--repl-diskless-sync-delay", "0")
+    fill(master)
+    replica = servers("cairn", "--appendonly", "yes")
+    rc = replica.client()
+    rc.set(b"old-history", b"1")  # in the AOF before the sync
+    rc.execute_command("REPLICAOF", "127.0.0.1", str(master.port))
+    write_more(master)
+    wait_for(lambda: in_sync(master, replica), "the sync")
+
+    def aof_settled():
+        p = info(replica, "persistence")
+        return p["aof_rewrite_in_progress"] == 0 and p["aof_rewrite_scheduled"] == 0 and p["aof_last_bgrewrite_status"] == "ok"
+    wait_for(aof_settled, "the AOF rewrite after the sync")
+    write_more(master, prefix=b"streamed")  # into the new AOF's increment
+    wait_for(lambda: in_sync(master, replica), "the stream")
+    expected = rdbdump.snapshot(master.client())
+    os.kill(replica.pid, signal.SIGKILL)
+    replica.proc.wait()
+    replica.extra_args = ["--appendonly", "yes"]  # restart alone, from the AOF
+    replica.start()
+    assert rdbdump.snapshot(replica.client()) == expected
