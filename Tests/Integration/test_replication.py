@@ -613,3 +613,83 @@ def test_replica_with_aof_keeps_only_the_synced_dataset(servers):
     replica.extra_args = ["--appendonly", "yes"]  # restart alone, from the AOF
     replica.start()
     assert rdbdump.snapshot(replica.client()) == expected
+
+
+class CuttableProxy:
+    """A TCP proxy on loopback (replica -> proxy -> master) whose live connections `cut()` closes
+    at once, as a network failure would; later connections pass again."""
+
+    def __init__(self, target_port):
+        import socket
+        import threading
+        self.target_port = target_port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.live = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                down, _ = self.sock.accept()
+            except OSError:
+                return
+            up = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.live += [down, up]
+            for a, b in ((down, up), (up, down)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        import socket
+        with self.lock:
+            for s in self.live:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self.live = []
+
+    def close(self):
+        self.cut()
+        self.sock.close()
+
+
+def test_link_cut_during_the_transfer_retries_and_converges(servers):
+    # Each key takes 5 ms to save: the transfer is still running when the link is cut.
+    master = servers("cairn", "--repl-diskless-sync-delay", "0", "--rdb-key-save-delay", "5000")
+    fill(master)
+    proxy = CuttableProxy(master.port)
+    replica = servers("redis", "--replicaof", "127.0.0.1", str(proxy.port))
+    wait_for(lambda: info(master, "replication").get("slave0", {}).get("state") == "send_bulk", "the transfer")
+    proxy.cut()
+    c = master.client()
+    c.config_set("rdb-key-save-delay", 0)
+    write_more(master)
+    wait_for(lambda: in_sync(master, replica), "the replica to retry and converge")
+    assert info(master, "stats")["sync_full"] >= 2
+    assert "Background transfer error" in open(master.log_path).read()
+    c.close()
+    proxy.close()
