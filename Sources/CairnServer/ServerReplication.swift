@@ -171,8 +171,9 @@ enum ReplicationCommands {
             s.logger.notice("Replication backlog created, my new replication IDs are '\(s.replication.ids.replid)' and '\(s.replication.ids.replid2)'")
         }
         s.feedReplicasFromPropagation()
-        let link = ReplicaLink(id: c.client.id, address: address, state: .waitingForSync) { [weak handler] bytes in
-            handler?.sendStream(bytes)
+        // Unretained: the link is detached (replicaClosed) before the connection's handler goes.
+        let link = ReplicaLink(id: c.client.id, address: address, state: .waitingForSync) { [unowned(unsafe) handler] bytes in
+            handler.sendStream(bytes)
         }
         apply(s.replicaHandshakes[c.client.id] ?? ReplicaHandshake(), to: link)
         link.legacySync = legacy
@@ -305,7 +306,7 @@ extension Server {
         }
         // Nothing may still be queued on a socket the child is about to write to.
         let handlers = waiting.compactMap { connection(id: $0.id) }
-        guard handlers.count == waiting.count, handlers.allSatisfy({ $0.queuedOutputBytes == 0 }) else { return }
+        guard handlers.count == waiting.count, handlers.allSatisfy({ $0.queuedOutputBytes == 0 && !$0.hasQueuedStream }) else { return }
         // Redis replicas read only plain RDB files; Cairn replicas may ask for the LZ4 frame.
         let compression: RDBCompression = waiting.allSatisfy { $0.capabilities.contains(Self.cairnLZ4Capability) }
             ? persistence.settings.rdbCompression : .lzf
