@@ -390,13 +390,16 @@ final class MasterLink: @unchecked Sendable {
     /// history and goes on to its own replicas byte for byte.
     private func applyStream(_ buffer: inout ByteBuffer) {
         guard let session else { return }
-        // The bytes as they came (the engine may compact the buffer as it reads).
-        let before = buffer.readableBytes
-        let stream = buffer.getBytes(at: buffer.readerIndex, length: before) ?? []
+        let start = buffer.readerIndex
         server.engine.masterStreamOffset = server.replication.offset
         let error = server.engine.executeRequests(in: &buffer, parser: &parser, client: session)
-        let applied = before - buffer.readableBytes
-        if applied > 0 { server.replication.appendFromMaster(Array(stream[..<applied])) }
+        let applied = buffer.readerIndex - start
+        if applied > 0 {
+            // The applied bytes, read again (NIO reads only ahead of the reader index); what
+            // follows them stays where it is, uncopied.
+            buffer.moveReaderIndex(to: start)
+            server.replication.appendFromMaster(buffer.readBytes(length: applied) ?? [])
+        }
         if ackRequested {
             ackRequested = false
             sendAck()
