@@ -164,6 +164,11 @@ enum ReplicationCommands {
     static func sync(_ s: Server, _ c: CommandContext) {
         // A connection that already is a replica asks again only by reconnecting.
         guard s.replication.replica(id: c.client.id) == nil, let handler = s.connection(id: c.client.id) else { return }
+        // A replica serves replicas of its own only while it follows its master (this also stops
+        // a node told to replicate itself).
+        if let link = s.masterLink, !link.isUp {
+            return c.reply.error("NOMASTERLINK Can't SYNC while not connected with my master")
+        }
         let legacy = c.args.matches(0, "sync")
         let address = c.client.address
         if !s.replication.isFeeding {

@@ -693,3 +693,18 @@ def test_link_cut_during_the_transfer_retries_and_converges(servers):
     assert "Background transfer error" in open(master.log_path).read()
     c.close()
     proxy.close()
+
+
+def test_replicaof_itself_and_sync_from_a_detached_replica(servers):
+    node = servers("cairn")
+    c = node.client()
+    c.set(b"k", b"v")
+    c.execute_command("REPLICAOF", "127.0.0.1", str(node.port))
+    # Its own PSYNC is refused (it follows no master), so it never syncs from itself.
+    wait_for(lambda: "NOMASTERLINK" in open(node.log_path).read(), "the refused PSYNC")
+    assert info(node, "replication")["master_link_status"] == "down"
+    with RawConnection(node.port) as raw:
+        assert str(raw.command("PSYNC", "?", "-1")) == "NOMASTERLINK Can't SYNC while not connected with my master"
+    assert c.get(b"k") == b"v"
+    c.execute_command("REPLICAOF", "NO", "ONE")
+    c.close()
