@@ -17,6 +17,7 @@ let package = Package(
         // (docs/fuzzing.md); nothing else uses these products.
         .library(name: "CairnRESP", targets: ["CairnRESP"]),
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
+        .library(name: "CairnReplication", targets: ["CairnReplication"]),
         .library(name: "CairnBackup", targets: ["CairnBackup"]),
     ],
     dependencies: [

@@ -40,6 +40,7 @@ let package = Package(
         fuzzTarget("aof-manifest", "CairnStorage"),
         fuzzTarget("aof-scanner", "CairnStorage"),
         fuzzTarget("dump-payload", "CairnStorage"),
+        fuzzTarget("repl-master-replies", "CairnReplication"),
         fuzzTarget("backup-archive", "CairnBackup", support: "BackupFuzzSupport"),
         fuzzTarget("backup-tar", "CairnBackup", support: "BackupFuzzSupport"),
         // Writes the seed corpora from Fixtures/ (tools/fuzz seeds); not a fuzz target.

@@ -40,8 +40,7 @@ final class MasterLink: @unchecked Sendable {
     private var transferFD: Int32 = -1
     private var transferPath = ""
     private var transferRemaining: Int64 = 0
-    private var eofMark: [UInt8]? = nil
-    private var transferTail: [UInt8] = []
+    private var eofWatcher: EOFMarkWatcher? = nil
     private(set) var transferRead: Int64 = 0
     private(set) var transferSize: Int64 = -1
     // INFO.
@@ -187,8 +186,14 @@ final class MasterLink: @unchecked Sendable {
                 applyStream(&buffer)
                 return
             default:
-                guard let line = Self.readLine(&buffer) else { return }
-                handshake(line)
+                let next = buffer.withUnsafeReadableBytes { MasterReplies.line(in: $0) }
+                switch next {
+                case .needMore: return
+                case .tooLong: return fail("Reply line from MASTER too long")
+                case .line(let line, let consumed):
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    handshake(line)
+                }
             }
         }
     }
@@ -242,49 +247,42 @@ final class MasterLink: @unchecked Sendable {
     }
 
     private func psyncReply(_ line: String) {
-        if line.hasPrefix("+FULLRESYNC") {
-            let parts = line.split(separator: " ")
-            guard parts.count == 3, let offset = Int64(parts[2]) else { return fail("Bad FULLRESYNC reply from master: '\(line)'") }
-            fullSyncID = String(parts[1])
+        switch MasterReplies.psync(line) {
+        case .fullResync(let replid, let offset):
+            fullSyncID = replid
             fullSyncOffset = offset
-            server.logger.notice("Full resync from master: \(fullSyncID):\(offset)")
+            server.logger.notice("Full resync from master: \(replid):\(offset)")
             phase = .awaitingBulk
-        } else if line.hasPrefix("+CONTINUE") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2 {
-                let id = String(parts[1])
-                if id != server.replication.ids.replid {
-                    server.logger.notice("Master replication ID changed to \(id)")
-                    server.replication.masterChangedID(to: id)
-                }
+        case .partial(let replid):
+            if let replid, replid != server.replication.ids.replid {
+                server.logger.notice("Master replication ID changed to \(replid)")
+                server.replication.masterChangedID(to: replid)
             }
             server.logger.notice("Successful partial resynchronization with master.")
             server.logger.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             startStreaming()
-        } else if line.hasPrefix("-NOMASTERLINK") || line.hasPrefix("-LOADING") {
-            fail("Master is currently unable to PSYNC but should be in the future: \(line)")
-        } else {
-            fail("Unexpected reply to PSYNC from master: \(line)")
+        case .tryLater(let text):
+            fail("Master is currently unable to PSYNC but should be in the future: \(text)")
+        case .refused(let text):
+            fail("Unexpected reply to PSYNC from master: \(text)")
         }
     }
 
     /// `$<length>` or `$EOF:<40 bytes>`; empty lines are the master's keep-alives while it saves.
     private func bulkHeader(_ line: String) {
-        if line.isEmpty { return }
-        guard line.hasPrefix("$") else {
-            if line.hasPrefix("-") { return fail("MASTER aborted replication with an error: \(line.dropFirst())") }
-            return fail("Bad protocol from MASTER, the first byte is not '$' (we received '\(line)'), are you sure the host and port are right?")
-        }
-        let body = line.dropFirst()
-        if body.hasPrefix("EOF:") {
-            let mark = Array(body.dropFirst(4).utf8)
-            guard mark.count == 40 else { return fail("Bad EOF mark from MASTER: '\(line)'") }
-            eofMark = mark
+        switch MasterReplies.bulkHeader(line) {
+        case .keepAlive:
+            return
+        case .masterError(let text):
+            return fail("MASTER aborted replication with an error: \(text)")
+        case .invalid(let text):
+            return fail("Bad protocol from MASTER, the first byte is not '$' (we received '\(text)'), are you sure the host and port are right?")
+        case .eofMarked(let mark):
+            eofWatcher = EOFMarkWatcher(mark: mark)
             transferSize = -1
             server.logger.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
-        } else {
-            guard let size = Int64(body), size >= 0 else { return fail("Bad bulk length from MASTER: '\(line)'") }
-            eofMark = nil
+        case .length(let size):
+            eofWatcher = nil
             transferSize = size
             transferRemaining = size
             server.logger.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
@@ -295,14 +293,13 @@ final class MasterLink: @unchecked Sendable {
             return fail("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
         }
         transferRead = 0
-        transferTail = []
         phase = .receivingRDB
         if transferSize == 0 { finishTransfer() }
     }
 
     private func receiveRDB(_ buffer: inout ByteBuffer) {
         var chunk = buffer.readableBytesView
-        if eofMark == nil {
+        if eofWatcher == nil {
             let n = Int(min(Int64(chunk.count), transferRemaining))
             chunk = chunk.prefix(n)
         }
@@ -318,9 +315,8 @@ final class MasterLink: @unchecked Sendable {
         guard ok else { return fail("Write error saving the DB received from the MASTER: \(String(cString: strerror(errno)))") }
         transferRead += Int64(chunk.count)
         buffer.moveReaderIndex(forwardBy: chunk.count)
-        if let mark = eofMark {
-            transferTail = Array((transferTail + chunk).suffix(mark.count))
-            if transferTail == mark { finishTransfer() }
+        if eofWatcher != nil {
+            if chunk.withUnsafeBytes({ eofWatcher!.feed($0) }) { finishTransfer() }
         } else {
             transferRemaining -= Int64(chunk.count)
             if transferRemaining == 0 { finishTransfer() }
@@ -329,9 +325,9 @@ final class MasterLink: @unchecked Sendable {
 
     /// The RDB is whole: load it in place of the dataset, then apply the stream.
     private func finishTransfer() {
-        if let mark = eofMark {
+        if let watcher = eofWatcher {
             // The file ends with the mark, not part of the RDB.
-            _ = ftruncate(transferFD, off_t(transferRead - Int64(mark.count)))
+            _ = ftruncate(transferFD, off_t(transferRead - Int64(watcher.mark.count)))
         }
         _ = fsync(transferFD)
         Glibc.close(transferFD)
@@ -414,17 +410,6 @@ final class MasterLink: @unchecked Sendable {
         let c = channel
         linkLost(reason: reason)
         c?.close(promise: nil)
-    }
-
-    /// A line ending in CRLF (or a bare LF: the master's keep-alive newlines), without it.
-    static func readLine(_ buffer: inout ByteBuffer) -> String? {
-        let view = buffer.readableBytesView
-        guard let lf = view.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-        var end = lf
-        if end > view.startIndex && view[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        let line = String(decoding: view[view.startIndex..<end], as: UTF8.self)
-        buffer.moveReaderIndex(to: lf + 1)
-        return line
     }
 }
 

@@ -169,6 +169,10 @@ enum ReplicationCommands {
         if let link = s.masterLink, !link.isUp {
             return c.reply.error("NOMASTERLINK Can't SYNC while not connected with my master")
         }
+        // Replies to earlier commands must not mix with the sync's bytes (Redis's rule).
+        if c.client.reply.buffer.readableBytes > 0 || handler.queuedOutputBytes > 0 {
+            return c.reply.error("ERR SYNC and PSYNC are invalid with pending output")
+        }
         let legacy = c.args.matches(0, "sync")
         let address = c.client.address
         if !s.replication.isFeeding {

@@ -190,6 +190,13 @@ def test_replconf_errors(servers):
     with pytest.raises(Exception, match="syntax error"):
         c.execute_command("REPLCONF", "listening-port")
     assert c.execute_command("REPLCONF", "listening-port", "6380", "capa", "eof", "capa", "psync2") in (b"OK", "OK", True)
+    # PSYNC behind a reply not yet sent is refused (Redis's rule), and the connection stays a client.
+    from resp import encode
+    with RawConnection(master.port) as raw:
+        raw.send(encode("PING") + encode("PSYNC", "?", "-1"))
+        assert raw.read_reply() == "PONG"
+        assert str(raw.read_reply()) == "ERR SYNC and PSYNC are invalid with pending output"
+        assert raw.command("PING") == "PONG"
     # No replica yet: the node serves as before and INFO says so.
     r = info(master, "replication")
     assert r["role"] == "master" and r["connected_slaves"] == 0 and r["repl_backlog_active"] == 0
@@ -376,7 +383,9 @@ def test_replica_that_stops_reading_is_dropped(servers):
     master = servers("cairn", "--repl-diskless-sync", "no", "--client-output-buffer-limit", "replica 256kb 0 0")
     s = socket.create_connection(("127.0.0.1", master.port))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$1\r\n1\r\n*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+    s.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$1\r\n1\r\n")
+    assert s.recv(5) == b"+OK\r\n"  # PSYNC with a reply still pending is refused, as by Redis
+    s.sendall(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
     wait_for(lambda: info(master, "replication")["connected_slaves"] == 1, "the fake replica")
     c = master.client()
     value = b"x" * 10000

@@ -127,4 +127,10 @@ for path in files(fixtures + "/backup", where: { $0.contains(".tar.") }) {
     }
 }
 
+// Replication: what a real Redis 7.0 master sent a replica (handshake replies, FULLRESYNC, the
+// $EOF:-framed RDB, the stream).
+for path in files(fixtures + "/replication", where: { $0.hasSuffix(".bin") }) {
+    write("repl-master-replies", base(path), read(path))
+}
+
 print("fuzz-seeds: \(written) seed files in \(out)")
