@@ -39,6 +39,8 @@ public final class ReplicaLink {
     public internal(set) var ackMillis: Int64 = 0
     /// Stream bytes made while the RDB was on its way.
     var pending: [UInt8] = []
+    /// An ACK came while the transfer was still counted as running.
+    var ackedDuringTransfer = false
     /// Sends bytes on the connection (the server's writer).
     let send: ([UInt8]) -> Void
 
@@ -189,6 +191,7 @@ public final class ReplicationMaster {
         encoder.forgetSelectedDB()
         for link in links {
             link.state = .transferring
+            link.ackedDuringTransfer = false
             link.pending.removeAll()
             link.ackOffset = offset
         }
@@ -196,9 +199,18 @@ public final class ReplicationMaster {
         return offset
     }
 
-    /// The RDB reached the replicas of a diskless sync: they go online at their first ACK.
-    public func transferSent(_ links: [ReplicaLink]) {
-        for link in links where link.state == .transferring { link.state = .waitingForAck }
+    /// The RDB reached the replicas of a diskless sync: they go online at their first ACK, or
+    /// now if it came already (a replica ACKs once it has loaded the RDB, which may be before
+    /// this node has reaped the child that sent it).
+    public func transferSent(_ links: [ReplicaLink], nowMillis: Int64) {
+        for link in links where link.state == .transferring {
+            link.state = .waitingForAck
+            if link.ackedDuringTransfer {
+                putOnline(link)
+            } else {
+                link.ackMillis = nowMillis  // repl-timeout counts from here
+            }
+        }
     }
 
     /// Puts a replica online: what was made meanwhile goes out first.
@@ -214,7 +226,11 @@ public final class ReplicationMaster {
     public func acknowledged(_ link: ReplicaLink, offset ack: Int64, nowMillis: Int64) {
         if ack > link.ackOffset { link.ackOffset = ack }
         link.ackMillis = nowMillis
-        if link.state == .waitingForAck { putOnline(link) }
+        switch link.state {
+        case .waitingForAck: putOnline(link)
+        case .transferring: link.ackedDuringTransfer = true
+        case .online, .waitingForSync: break
+        }
     }
 
     /// Appends propagated commands to the stream (the engine's `.replicas` sink).

@@ -300,6 +300,14 @@ extension Server {
             lastReplicaPingMillis = now
             replication.feedPing()
         }
+        // An online replica silent for repl-timeout is gone (Redis's replicationCron), so that
+        // WAIT and min-replicas-to-write stop counting it.
+        let timeout = Int64(settings.replTimeoutSeconds) * 1000
+        for link in replication.replicas
+        where (link.state == .online || link.state == .waitingForAck) && link.ackMillis > 0 && now - link.ackMillis > timeout {
+            logger.warning("Disconnecting timedout replica (streaming sync): \(replicaName(link))")
+            connection(id: link.id)?.kill()
+        }
     }
 
     /// Starts the RDB child for the replicas waiting for a full sync, once the child slot is free
@@ -360,7 +368,7 @@ extension Server {
     func fullSyncTransferEnded(_ links: [ReplicaLink], ok: Bool) {
         let current = links.filter { replication.replica(id: $0.id) === $0 }
         if ok {
-            replication.transferSent(current)
+            replication.transferSent(current, nowMillis: Clock.unixMillis())
             for link in current { logger.notice("Streamed RDB transfer with replica \(replicaName(link)) succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming") }
         } else {
             for link in current {

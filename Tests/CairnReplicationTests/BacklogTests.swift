@@ -93,10 +93,18 @@ struct BacklogTests {
         let second = Array("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n".utf8)
         #expect(sentA == first + second)
         #expect(sentB == [] && b.pendingBytes == second.count)
-        master.transferSent([b])
+        master.transferSent([b], nowMillis: 1)
         master.acknowledged(b, offset: forkOffset, nowMillis: 1)
         #expect(b.state == .online && sentB == second)
         #expect(master.backlog?.bytes(from: 1) == first + second)
+        // An ACK that comes before the transfer is reaped puts the replica online at once then.
+        let c = ReplicaLink(id: 3, address: "c", state: .online) { _ in }
+        master.attachFull(c)
+        _ = master.syncStarted([c])
+        master.acknowledged(c, offset: master.offset, nowMillis: 2)
+        #expect(c.state == .transferring)
+        master.transferSent([c], nowMillis: 3)
+        #expect(c.state == .online)
         master.feedPing()
         #expect(sentA.suffix(14) == Array("*1\r\n$4\r\nPING\r\n".utf8) && sentB == second + ReplicationMaster.ping)
     }

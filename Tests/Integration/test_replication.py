@@ -717,3 +717,16 @@ def test_replicaof_itself_and_sync_from_a_detached_replica(servers):
     assert c.get(b"k") == b"v"
     c.execute_command("REPLICAOF", "NO", "ONE")
     c.close()
+
+
+def test_silent_replica_is_disconnected_after_repl_timeout(servers):
+    master, replica = start_pair(servers, "--repl-timeout", "2")
+    wait_for(lambda: in_sync(master, replica), "the sync")
+    os.kill(replica.pid, signal.SIGSTOP)  # no more ACKs
+    try:
+        wait_for(lambda: info(master, "replication")["connected_slaves"] == 0, "the silent replica dropped")
+        assert "Disconnecting timedout replica" in open(master.log_path).read()
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
+    write_more(master)
+    wait_for(lambda: in_sync(master, replica), "the replica back")
