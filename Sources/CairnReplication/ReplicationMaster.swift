@@ -152,6 +152,16 @@ public final class ReplicationMaster {
         return all
     }
 
+    /// repl-backlog-ttl ran out with no replica (Redis's replicationCron): the backlog goes, and
+    /// with it the history (nobody can continue it any more); the offset stays.
+    public func freeBacklog() {
+        guard backlog != nil else { return }
+        baseOffset = offset
+        backlog = nil
+        ids.renew()
+        ids.clearSecond()
+    }
+
     /// Decides a PSYNC and counts it. `offset` nil: unparsable.
     public func decide(requestedID: String, requestedOffset: Int64?) -> PSYNCDecision {
         let decision = PSYNCDecision.decide(requestedID: requestedID, requestedOffset: requestedOffset, ids: ids, backlog: backlog)

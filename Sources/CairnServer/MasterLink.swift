@@ -241,9 +241,14 @@ final class MasterLink: @unchecked Sendable {
         }
     }
 
+    /// REPLCONF listening-port (replica-announce-port when set), with ip-address when
+    /// replica-announce-ip is set.
     private func sendPort() {
         phase = .awaitingPort
-        send(["REPLCONF", "listening-port", String(server.boundPort ?? server.settings.port)])
+        let port = server.settings.replicaAnnouncePort != 0 ? server.settings.replicaAnnouncePort : (server.boundPort ?? server.settings.port)
+        var words = ["REPLCONF", "listening-port", String(port)]
+        if let ip = server.settings.replicaAnnounceIP { words += ["ip-address", ip] }
+        send(words)
     }
 
     private func psyncReply(_ line: String) {

@@ -72,6 +72,13 @@ public struct ServerSettings: Sendable {
     public var masterauth: String? = nil
     public var masteruser: String? = nil
     public var replicaReadOnly = true
+    public var replicaServeStaleData = true
+    public var replicaAnnounceIP: String? = nil
+    public var replicaAnnouncePort = 0
+    public var replicaPriority = 100
+    public var replicaAnnounced = true
+    /// `repl-diskless-load`: accepted; Cairn always loads through a temporary file (`disabled`).
+    public var replDisklessLoad = "disabled"
     public var minReplicasToWrite = 0
     public var minReplicasMaxLagSeconds = 10
     /// The persistence directives (dbfilename, save, rdb*, append*, aof-*): the persistence
@@ -248,6 +255,18 @@ enum ConfigTable {
                         set: single { $0.masteruser = $1.isEmpty ? nil : $1 }),
         ConfigDirective(name: "replica-read-only", aliases: ["slave-read-only"], get: { ConfigValue.yesNo($0.replicaReadOnly) },
                         set: single { $0.replicaReadOnly = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "replica-serve-stale-data", aliases: ["slave-serve-stale-data"], get: { ConfigValue.yesNo($0.replicaServeStaleData) },
+                        set: single { $0.replicaServeStaleData = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "replica-announce-ip", aliases: ["slave-announce-ip"], isString: true, get: { $0.replicaAnnounceIP ?? "" },
+                        set: single { $0.replicaAnnounceIP = $1.isEmpty ? nil : $1 }),
+        ConfigDirective(name: "replica-announce-port", aliases: ["slave-announce-port"], get: { String($0.replicaAnnouncePort) },
+                        set: single { $0.replicaAnnouncePort = try ConfigValue.int($1, 0...65535) }),
+        ConfigDirective(name: "replica-priority", aliases: ["slave-priority"], get: { String($0.replicaPriority) },
+                        set: single { $0.replicaPriority = try ConfigValue.int($1, 0...Int(Int32.max)) }),
+        ConfigDirective(name: "replica-announced", get: { ConfigValue.yesNo($0.replicaAnnounced) },
+                        set: single { $0.replicaAnnounced = try ConfigValue.bool($1) }),
+        ConfigDirective(name: "repl-diskless-load", get: { $0.replDisklessLoad },
+                        set: single { $0.replDisklessLoad = try ConfigValue.oneOf($1, ["disabled", "on-empty-db", "swapdb"]) }),
         ConfigDirective(name: "min-replicas-to-write", aliases: ["min-slaves-to-write"], get: { String($0.minReplicasToWrite) },
                         set: single { $0.minReplicasToWrite = try ConfigValue.int($1, 0...Int(Int32.max)) }),
         ConfigDirective(name: "min-replicas-max-lag", aliases: ["min-slaves-max-lag"], get: { String($0.minReplicasMaxLagSeconds) },

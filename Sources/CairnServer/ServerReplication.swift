@@ -213,8 +213,14 @@ enum ReplicationCommands {
 extension Server {
     /// Installs what replication adds to command execution: the READONLY stage of a replica.
     func installReplication() {
-        readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { request in
-            request.isWrite ? "READONLY You can't write against a read only replica." : nil
+        // On a replica: READONLY for writes (replica-read-only), and MASTERDOWN for commands
+        // without the stale flag while the link is down and replica-serve-stale-data is no.
+        readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { [unowned(unsafe) self] request in
+            if request.isWrite && settings.replicaReadOnly { return "READONLY You can't write against a read only replica." }
+            if !settings.replicaServeStaleData, let link = masterLink, !link.isUp, !request.command.spec.flags.contains(.stale) {
+                return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+            }
+            return nil
         }
         // Redis's repl_good_slaves_count check: online replicas that acknowledged recently enough.
         minReplicasStage = engine.admission.install(.minReplicas, armed: false) { [unowned(unsafe) self] request in
@@ -299,6 +305,19 @@ extension Server {
         if now - lastReplicaPingMillis >= Int64(settings.replPingReplicaPeriodSeconds) * 1000 {
             lastReplicaPingMillis = now
             replication.feedPing()
+        }
+        // repl-backlog-ttl: a master without replicas for that long frees its backlog.
+        if replication.replicas.isEmpty && masterLink == nil && settings.replBacklogTTLSeconds > 0 {
+            let since = noReplicasSinceMillis ?? now
+            noReplicasSinceMillis = since
+            if now - since > Int64(settings.replBacklogTTLSeconds) * 1000 {
+                replication.freeBacklog()
+                noReplicasSinceMillis = nil
+                logger.notice("Replication backlog freed after \(settings.replBacklogTTLSeconds) seconds without connected replicas.")
+                return
+            }
+        } else {
+            noReplicasSinceMillis = nil
         }
         // An online replica silent for repl-timeout is gone (Redis's replicationCron), so that
         // WAIT and min-replicas-to-write stop counting it.
@@ -420,7 +439,8 @@ extension Server {
             if !link.isUp {
                 lines.append("master_link_down_since_seconds:\(link.downSinceMillis == 0 ? -1 : (now - link.downSinceMillis) / 1000)")
             }
-            lines += ["slave_priority:100", "slave_read_only:\(settings.replicaReadOnly ? 1 : 0)", "replica_announced:1"]
+            lines += ["slave_priority:\(settings.replicaPriority)", "slave_read_only:\(settings.replicaReadOnly ? 1 : 0)",
+                      "replica_announced:\(settings.replicaAnnounced ? 1 : 0)"]
         } else {
             lines.append("role:master")
         }

@@ -730,3 +730,39 @@ def test_silent_replica_is_disconnected_after_repl_timeout(servers):
         os.kill(replica.pid, signal.SIGCONT)
     write_more(master)
     wait_for(lambda: in_sync(master, replica), "the replica back")
+
+
+def test_replica_directives(servers):
+    master = servers("redis", "--repl-diskless-sync-delay", "0", "--repl-backlog-ttl", "1")
+    replica = servers("cairn", "--replicaof", "127.0.0.1", str(master.port), "--replica-announce-ip", "10.1.2.3",
+                      "--replica-announce-port", "7777", "--replica-priority", "42", "--replica-serve-stale-data", "no")
+    wait_for(lambda: link_up(replica), "the sync")
+    # The master lists the replica under the announced address.
+    slave0 = info(master, "replication")["slave0"]
+    assert slave0["ip"] == "10.1.2.3" and slave0["port"] == 7777
+    assert info(replica, "replication")["slave_priority"] == 42
+    r = replica.client()
+    assert r.config_get("repl-diskless-load")["repl-diskless-load"] == "disabled"
+    with pytest.raises(Exception, match="argument"):
+        r.config_set("repl-diskless-load", "sometimes")
+    # With the link down and replica-serve-stale-data no, only stale-flagged commands answer.
+    master.stop()
+    wait_for(lambda: info(replica, "replication")["master_link_status"] == "down", "the link down")
+    with RawConnection(replica.port) as raw:
+        assert str(raw.command("GET", "k")) == "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+        assert str(raw.command("PING")).startswith("MASTERDOWN")  # PING has no stale flag (Redis 7.0 too)
+    assert info(replica, "replication")["role"] == "slave"  # INFO is stale-flagged
+    r.config_set("replica-serve-stale-data", "yes")
+    assert r.get(b"k") is None
+    r.close()
+
+
+def test_backlog_freed_after_ttl_without_replicas(servers):
+    master, replica = start_pair(servers, "--repl-backlog-ttl", "1")
+    wait_for(lambda: in_sync(master, replica), "the sync")
+    old_id = info(master, "replication")["master_replid"]
+    replica.stop()
+    wait_for(lambda: info(master, "replication")["repl_backlog_active"] == 0, "the backlog freed")
+    i = info(master, "replication")
+    assert i["master_replid"] != old_id and i["master_repl_offset"] > 0
+    assert "Replication backlog freed after 1 seconds without connected replicas." in open(master.log_path).read()
