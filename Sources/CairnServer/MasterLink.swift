@@ -30,6 +30,9 @@ final class MasterLink: @unchecked Sendable {
     let host: String
     let port: Int
     private(set) var phase = Phase.down
+    /// This node's FAILOVER handed over to this master: its PSYNC says FAILOVER, and the
+    /// failover ends (or aborts) with the PSYNC's answer.
+    var failoverPSYNC = false
     private var channel: Channel?
     private var input: ByteBuffer?
     private var parser: CommandParser
@@ -110,8 +113,15 @@ final class MasterLink: @unchecked Sendable {
         wasChannel?.close(promise: nil)
     }
 
-    /// The connection ended or failed: back to `down`, retried by the cron.
+    /// The connection ended or failed: back to `down`, retried by the cron. During a FAILOVER's
+    /// hand-over, the failover is aborted instead (after this call returns).
     func linkLost(reason: String?) {
+        if failoverPSYNC {
+            failoverPSYNC = false
+            let server = self.server
+            let why = reason ?? "connection to the target lost"
+            server.loop.execute { server.abortFailover(why) }
+        }
         if let reason { server.logger.warning("\(reason)") }
         if phase == .streaming {
             server.logger.notice("Connection with master lost.")
@@ -227,7 +237,7 @@ final class MasterLink: @unchecked Sendable {
             if replication.isFeeding {
                 let from = replication.offset + 1
                 server.logger.notice("Trying a partial resynchronization (request \(replication.ids.replid):\(from)).")
-                send(["PSYNC", replication.ids.replid, String(from)])
+                send(["PSYNC", replication.ids.replid, String(from)] + (failoverPSYNC ? ["FAILOVER"] : []))
             } else {
                 server.logger.notice("Partial resynchronization not possible (no cached master)")
                 send(["PSYNC", "?", "-1"])
@@ -258,6 +268,11 @@ final class MasterLink: @unchecked Sendable {
             fullSyncOffset = offset
             server.logger.notice("Full resync from master: \(replid):\(offset)")
             phase = .awaitingBulk
+            if failoverPSYNC {
+                // The target could not continue this node's stream; it is the master anyway.
+                failoverPSYNC = false
+                server.failoverSucceeded()
+            }
         case .partial(let replid):
             if let replid, replid != server.replication.ids.replid {
                 server.logger.notice("Master replication ID changed to \(replid)")
@@ -266,6 +281,10 @@ final class MasterLink: @unchecked Sendable {
             server.logger.notice("Successful partial resynchronization with master.")
             server.logger.notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             startStreaming()
+            if failoverPSYNC {
+                failoverPSYNC = false
+                server.failoverSucceeded()
+            }
         case .tryLater(let text):
             fail("Master is currently unable to PSYNC but should be in the future: \(text)")
         case .refused(let text):

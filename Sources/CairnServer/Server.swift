@@ -40,6 +40,8 @@ public final class Server: @unchecked Sendable {
     /// When the oldest replica waiting for a full sync started waiting (repl-diskless-sync-delay).
     var fullSyncWaitSinceMillis: Int64? = nil
     var lastReplicaPingMillis: Int64 = 0
+    /// A FAILOVER in progress on this master (ServerFailover.swift).
+    var failover: FailoverState? = nil
     /// Since when a master with a backlog has had no replica (repl-backlog-ttl).
     var noReplicasSinceMillis: Int64? = nil
     /// This node's link to its master, while it is a replica (MasterLink.swift).
@@ -168,7 +170,8 @@ public final class Server: @unchecked Sendable {
         admin.apply(settings, engine: engine)
         replication.backlogSize = settings.replBacklogSize
         if let readOnlyReplicaStage {
-            engine.admission.arm(readOnlyReplicaStage, engine.role == .replica && (settings.replicaReadOnly || !settings.replicaServeStaleData))
+            engine.admission.arm(readOnlyReplicaStage,
+                                 failover != nil || (engine.role == .replica && (settings.replicaReadOnly || !settings.replicaServeStaleData)))
         }
         if let minReplicasStage {
             engine.admission.arm(minReplicasStage, engine.role == .master && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLagSeconds > 0)

@@ -32,6 +32,9 @@ enum ReplicationCommands {
             CommandSpec("wait", arity: 3, flags: [.noscript], categories: [.slow, .connection], group: "generic",
                         summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
                         handler: server.bind(wait)),
+            CommandSpec("failover", arity: -1, flags: [.admin, .noscript, .stale], categories: [.admin, .slow, .dangerous],
+                        group: "server", summary: "Starts a coordinated failover from a server to one of its replicas.",
+                        handler: server.bind(failover)),
             CommandSpec("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], categories: [.admin, .fast, .dangerous],
                         group: "server", summary: "Returns the replication role.", handler: server.bind(role)),
             CommandSpec("replconf", arity: -1, flags: [.admin, .noscript, .loading, .stale, .allowBusy],
@@ -63,6 +66,7 @@ enum ReplicationCommands {
                 if let link = s.replication.replica(id: c.client.id), let offset = Int64(value) {
                     s.replication.acknowledged(link, offset: offset, nowMillis: Clock.unixMillis())
                     s.serveAckWaiters()
+                    s.updateFailover()
                 }
                 return
             case "getack":
@@ -164,6 +168,15 @@ enum ReplicationCommands {
     static func sync(_ s: Server, _ c: CommandContext) {
         // A connection that already is a replica asks again only by reconnecting.
         guard s.replication.replica(id: c.client.id) == nil, let handler = s.connection(id: c.client.id) else { return }
+        // PSYNC <my replid> <offset> FAILOVER: my master hands over to me (its FAILOVER): I
+        // become the master, then serve it as a replica, partially (Redis's syncCommand).
+        if c.args.count > 3 && c.args.matches(0, "psync") && c.args.matches(3, "failover") {
+            guard s.masterLink != nil, c.args.string(1).lowercased() == s.replicationID.lowercased() else {
+                return c.reply.error("ERR PSYNC FAILOVER replid must match my replid.")
+            }
+            s.becomeMaster()
+            s.logger.notice("MASTER MODE enabled (failover request from 'id=\(c.client.id) addr=\(c.client.address)')")
+        }
         // A replica serves replicas of its own only while it follows its master (this also stops
         // a node told to replicate itself).
         if let link = s.masterLink, !link.isUp {
@@ -216,7 +229,11 @@ extension Server {
         // On a replica: READONLY for writes (replica-read-only), and MASTERDOWN for commands
         // without the stale flag while the link is down and replica-serve-stale-data is no.
         readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { [unowned(unsafe) self] request in
-            if request.isWrite && settings.replicaReadOnly { return "READONLY You can't write against a read only replica." }
+            // During a FAILOVER the master takes no writes (Redis pauses them until it is a
+            // replica, when they fail with READONLY; Cairn answers that at once).
+            if request.isWrite && (settings.replicaReadOnly && engine.role == .replica || failover != nil) {
+                return "READONLY You can't write against a read only replica."
+            }
             if !settings.replicaServeStaleData, let link = masterLink, !link.isUp, !request.command.spec.flags.contains(.stale) {
                 return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
             }
@@ -233,7 +250,8 @@ extension Server {
     /// Starts replicating `host:port` (REPLICAOF, or `replicaof` in the config): this node's own
     /// replicas are dropped (they reconnect and resync from the new history), its keys stop
     /// expiring on their own, and writes are refused while `replica-read-only`.
-    func becomeReplica(of host: String, port: Int) {
+    /// `failover`: the old master's side of FAILOVER (its PSYNC says FAILOVER).
+    func becomeReplica(of host: String, port: Int, failover: Bool = false) {
         masterLink?.close()
         for link in replication.detachAll() { connection(id: link.id)?.kill() }
         fullSyncWaitSinceMillis = nil
@@ -241,6 +259,7 @@ extension Server {
         settings.replicaof = (host, port)
         applySettings()
         let link = MasterLink(server: self, host: host, port: port)
+        link.failoverPSYNC = failover
         masterLink = link
         link.connectIfDown()
     }
@@ -299,6 +318,7 @@ extension Server {
     /// repl-ping-replica-period seconds.
     func replicationCron() {
         masterLink?.cron()
+        updateFailover()
         guard replication.isFeeding else { return }
         startFullSyncIfDue()
         let now = Clock.unixMillis()
@@ -458,7 +478,7 @@ extension Server {
         }
         let backlog = replication.backlog
         lines += [
-            "master_failover_state:no-failover",
+            "master_failover_state:\(failover?.phase.rawValue ?? "no-failover")",
             "master_replid:\(replication.ids.replid)",
             "master_replid2:\(replication.ids.replid2)",
             "master_repl_offset:\(replication.offset)",

@@ -766,3 +766,84 @@ def test_backlog_freed_after_ttl_without_replicas(servers):
     i = info(master, "replication")
     assert i["master_replid"] != old_id and i["master_repl_offset"] > 0
     assert "Replication backlog freed after 1 seconds without connected replicas." in open(master.log_path).read()
+
+
+# -- FAILOVER
+
+
+def role(server):
+    return server.client().execute_command("ROLE")
+
+
+def test_failover_to_a_cairn_replica_keeps_every_write(servers):
+    m = servers("cairn", "--repl-diskless-sync-delay", "0")
+    fill(m)
+    a = servers("cairn", "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", str(m.port))
+    b = servers("redis", "--replicaof", "127.0.0.1", str(m.port))
+    write_more(m)
+    wait_for(lambda: in_sync(m, a) and in_sync(m, b), "both replicas")
+    mc = m.client()
+    assert mc.execute_command("FAILOVER", "TO", "127.0.0.1", a.port) in (b"OK", "OK", True)
+    wait_for(lambda: role(a)[0] == b"master" and role(m)[0] == b"slave" and role(m)[3] == b"connected", "the hand-over")
+    assert info(m, "replication")["master_failover_state"] == "no-failover"
+    assert info(a, "stats")["sync_full"] == 0, "the old master continued partially"
+    with RawConnection(m.port) as raw:
+        assert str(raw.command("SET", "x", "1")) == "READONLY You can't write against a read only replica."
+    ac = a.client()
+    ac.set(b"after-failover", b"1")
+    write_more(a, prefix=b"new-master")
+    wait_for(lambda: in_sync(a, m) and in_sync(m, b), "the new topology in sync (b follows m, m follows a)")
+    assert "Failover successful" in open(m.log_path).read()
+    ac.close()
+    mc.close()
+
+
+@pytest.mark.parametrize("direction", ["redis-master-to-cairn", "cairn-master-to-redis"])
+def test_failover_interop(servers, direction):
+    master_kind, replica_kind = ("redis", "cairn") if direction == "redis-master-to-cairn" else ("cairn", "redis")
+    m = servers(master_kind, "--repl-diskless-sync-delay", "0")
+    fill(m)
+    r = servers(replica_kind, "--replicaof", "127.0.0.1", str(m.port))
+    write_more(m)
+    wait_for(lambda: in_sync(m, r), "the replica")
+    args = ["FAILOVER"] if master_kind == "cairn" else ["FAILOVER", "TO", "127.0.0.1", r.port]
+    assert m.client().execute_command(*args) in (b"OK", "OK", True)
+    wait_for(lambda: role(r)[0] == b"master" and role(m)[0] == b"slave" and role(m)[3] == b"connected", "the hand-over")
+    r.client().set(b"on-the-new-master", b"1")
+    wait_for(lambda: in_sync(r, m), "the old master following the new one")
+    assert info(r, "stats")["sync_partial_ok"] >= 1
+
+
+def test_failover_errors_and_timeout(servers):
+    lone = servers("cairn")
+    c = lone.client()
+    with pytest.raises(Exception, match="FAILOVER requires connected replicas."):
+        c.execute_command("FAILOVER")
+    with pytest.raises(Exception, match="No failover in progress."):
+        c.execute_command("FAILOVER", "ABORT")
+    with pytest.raises(Exception, match="FAILOVER with force option requires both a timeout and target HOST and IP."):
+        c.execute_command("FAILOVER", "FORCE")
+    with pytest.raises(Exception, match="FAILOVER timeout must be greater than 0"):
+        c.execute_command("FAILOVER", "TIMEOUT", "0")
+    c.close()
+    m, r = start_pair(servers)
+    wait_for(lambda: in_sync(m, r), "the replica")
+    mc = m.client()
+    with pytest.raises(Exception, match="FAILOVER target HOST and PORT is not a replica."):
+        mc.execute_command("FAILOVER", "TO", "127.0.0.1", "1")
+    # A replica that never catches up: the failover times out and the master takes writes again.
+    os.kill(r.pid, signal.SIGSTOP)
+    try:
+        mc.set(b"unacked", b"1")
+        assert mc.execute_command("FAILOVER", "TIMEOUT", "500") in (b"OK", "OK", True)
+        assert info(m, "replication")["master_failover_state"] == "waiting-for-sync"
+        with pytest.raises(Exception, match="FAILOVER already in progress."):
+            mc.execute_command("FAILOVER")
+        wait_for(lambda: info(m, "replication")["master_failover_state"] == "no-failover", "the timeout")
+        assert "FAILOVER aborted: Replica never caught up before timeout" in open(m.log_path).read()
+        assert mc.set(b"after-abort", b"1")
+        assert role(m)[0] == b"master"
+    finally:
+        os.kill(r.pid, signal.SIGCONT)
+    wait_for(lambda: in_sync(m, r), "the replica back")
+    mc.close()
