@@ -189,6 +189,11 @@ enum ClientCommand {
             }
             killed += 1
         }
+        // The master link: it reconnects and continues with PSYNC, as after CLIENT KILL in Redis.
+        if let link = server.masterLink, let s = link.session, filter.matches(s, current: c.client) {
+            link.disconnect()
+            killed += 1
+        }
         if oldForm {
             if killed == 0 { c.reply.error("ERR No such client") } else { c.reply.ok() }
         } else {
@@ -272,7 +277,8 @@ enum Help {
 
 extension Server {
     /// Every connected client's session, oldest first.
-    var clientSessions: [ClientSession] { clients.compactMap(\.session) }
+    /// Every client: the connections, and this replica's link to its master (Redis lists it).
+    var clientSessions: [ClientSession] { clients.compactMap(\.session) + (masterLink?.session.map { [$0] } ?? []) }
 
     /// The session with `id`: a connected client, or the calling one (which in tests may not be
     /// registered as a connection).

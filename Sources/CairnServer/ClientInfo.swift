@@ -30,6 +30,7 @@ enum ClientInfo {
         let pending = pendingTotal - listBytes
         var flags = ""
         if s.isReplicaLink { flags += "S" }
+        if s.origin == .master { flags += "M" }
         if s.closeAfterReply { flags += "c" }
         if s.blocked != nil { flags += "b" }
         if s.transaction != nil { flags += "x" }

@@ -430,6 +430,13 @@ final class MasterLink: @unchecked Sendable {
         }
     }
 
+    /// Drops the connection (CLIENT KILL): the cron reconnects.
+    func disconnect() {
+        let c = channel
+        linkLost(reason: nil)
+        c?.close(promise: nil)
+    }
+
     private func fail(_ reason: String) {
         let c = channel
         linkLost(reason: reason)

@@ -237,6 +237,14 @@ def test_cairn_replica_of_redis_master(servers):
     wait_for(lambda: in_sync(master, replica), "the partial resync")
     stats = info(master, "stats")
     assert stats["sync_full"] == 1 and stats["sync_partial_ok"] == 1, stats
+    # The replica lists its master link (flag M, type master), and killing it resyncs partially.
+    masters = r.client_list(_type="master")
+    assert len(masters) == 1 and "M" in masters[0]["flags"]
+    assert r.execute_command("CLIENT", "KILL", "TYPE", "master") == 1
+    write_more(master, prefix=b"gap2")
+    wait_for(lambda: in_sync(master, replica), "the partial resync after CLIENT KILL TYPE master")
+    stats = info(master, "stats")
+    assert stats["sync_full"] == 1 and stats["sync_partial_ok"] == 2, stats
     m.close()
     r.close()
 
