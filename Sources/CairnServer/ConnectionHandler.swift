@@ -150,7 +150,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Writes replication stream bytes (the master side of a replica link).
     /// Queues replication stream bytes (the master side of a replica link); they go out in one
     /// write at the end of the event-loop turn (`flushStream`), as Redis writes replicas from
     /// beforeSleep: a pipelined burst of writes costs the replica link one system call, not one

@@ -54,19 +54,7 @@ public final class Server: @unchecked Sendable {
     /// The NOREPLICAS stage, armed with min-replicas-to-write.
     var minReplicasStage: HookHandle?
     /// Replica links with stream bytes to write at the end of this event-loop turn.
-    private var streamFlushQueue: [ConnectionHandler] = []
-
-    /// Schedules `flushStream` of `handler` once the current turn has handled its I/O events.
-    func flushStreamAtEndOfTurn(_ handler: ConnectionHandler) {
-        if streamFlushQueue.isEmpty {
-            loop.execute { [self] in
-                let queued = streamFlushQueue
-                streamFlushQueue = []
-                for h in queued { h.flushStream() }
-            }
-        }
-        streamFlushQueue.append(handler)
-    }
+    var streamFlushQueue: [ConnectionHandler] = []
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []

@@ -286,6 +286,18 @@ extension Server {
         })
     }
 
+    /// Schedules `flushStream` of `handler` once the current turn has handled its I/O events.
+    func flushStreamAtEndOfTurn(_ handler: ConnectionHandler) {
+        if streamFlushQueue.isEmpty {
+            loop.execute { [self] in
+                let queued = streamFlushQueue
+                streamFlushQueue = []
+                for h in queued { h.flushStream() }
+            }
+        }
+        streamFlushQueue.append(handler)
+    }
+
     /// A replica acknowledged: WAITs that now have their count answer it.
     func serveAckWaiters() {
         ackWaiters.removeAll { waiter in

@@ -11,6 +11,8 @@ These tests always run cairn-server as the master and redis-server as the replic
 
 import os
 import signal
+import socket
+import threading
 import time
 
 import pytest
@@ -48,6 +50,14 @@ def servers(_tmp_root):
         except (ProcessLookupError, TypeError):
             pass
         s.stop()
+
+
+def loopback_listener(backlog):
+    """A listening socket on a free loopback port, and the port (fake masters, proxies)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    return sock, sock.getsockname()[1]
 
 
 def wait_for(predicate, what, cap=DEADLINE_SECONDS):
@@ -387,7 +397,6 @@ def test_redis_cli_rdb_and_replica_and_role(servers, tmp_path):
 
 
 def test_replica_that_stops_reading_is_dropped(servers):
-    import socket
     master = servers("cairn", "--repl-diskless-sync", "no", "--client-output-buffer-limit", "replica 256kb 0 0")
     s = socket.create_connection(("127.0.0.1", master.port))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -414,13 +423,8 @@ class FakeMaster:
     for PSYNC and closes the connection: a master that sends garbage or dies mid-transfer."""
 
     def __init__(self, payload):
-        import socket
-        import threading
         self.payload = payload
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = loopback_listener(4)
         self.psyncs = 0
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -565,7 +569,6 @@ def test_replica_killed_and_restarted_resyncs_partially(servers):
 def drive(server, seed, n):
     """`n` commands of the differential generator (all types, MULTI/EXEC blocks, MOVE, expiries),
     plus short TTLs and blocking pops served by pushes; replies are not checked here."""
-    import threading
     from differential import Generator
     gen = Generator(seed)
     rng = __import__("random").Random(seed)
@@ -637,20 +640,13 @@ class CuttableProxy:
     at once, as a network failure would; later connections pass again."""
 
     def __init__(self, target_port):
-        import socket
-        import threading
         self.target_port = target_port
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = loopback_listener(8)
         self.live = []
         self.lock = threading.Lock()
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
-        import socket
-        import threading
         while True:
             try:
                 down, _ = self.sock.accept()
@@ -679,7 +675,6 @@ class CuttableProxy:
                 pass
 
     def cut(self):
-        import socket
         with self.lock:
             for s in self.live:
                 try:
