@@ -278,10 +278,13 @@ extension Server {
         if replication.isFeeding { feedReplicasFromPropagation() }
     }
 
-    /// The engine's `.replicas` sink, added once: local writes extend the stream.
+    /// The engine's `.replicas` sink, added once: local writes extend the stream. Only a
+    /// master's: on a replica (`replica-read-only no`) local writes stay local, as in Redis, and
+    /// its own replicas get its master's stream unchanged.
     func feedReplicasFromPropagation() {
         guard !engine.propagationSinks.contains(where: { $0.target == .replicas }) else { return }
         engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) self] batch in
+            guard engine.role == .master else { return }
             replication.feed(batch.commands)
         })
     }

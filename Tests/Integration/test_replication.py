@@ -274,6 +274,16 @@ def test_cairn_to_cairn_and_a_chain_to_redis(servers):
     assert info(middle, "replication")["master_replid"] == info(master, "replication")["master_replid"]
     with pytest.raises(Exception, match="WAIT cannot be used with replica instances"):
         middle.client().execute_command("WAIT", 0, 0)
+    # A writable replica's own writes stay local: its replica gets the master's stream only.
+    mc = middle.client()
+    mc.config_set("replica-read-only", "no")
+    mc.set(b"local-only", b"1")
+    write_more(master, prefix=b"after-local")
+    wait_for(lambda: offsets_match(master, middle) and offsets_match(middle, leaf)
+             and leaf.client().exists(b"after-local:s:1") == 1, "the stream after a local write")
+    assert leaf.client().exists(b"local-only") == 0
+    assert info(leaf, "replication")["master_repl_offset"] == info(master, "replication")["master_repl_offset"]
+    mc.close()
 
 
 def test_promoted_replica_serves_the_others_partially(servers):
