@@ -44,6 +44,8 @@ final class MasterLink: @unchecked Sendable {
     private var transferPath = ""
     private var transferRemaining: Int64 = 0
     private var eofWatcher: EOFMarkWatcher? = nil
+    /// This transfer is loaded from the socket as it arrives (repl-diskless-load on-empty-db).
+    private var loadsFromSocket = false
     private(set) var transferRead: Int64 = 0
     private(set) var transferSize: Int64 = -1
     // INFO.
@@ -203,6 +205,7 @@ final class MasterLink: @unchecked Sendable {
                 case .line(let line, let consumed):
                     buffer.moveReaderIndex(forwardBy: consumed)
                     handshake(line)
+                    if phase == .receivingRDB && loadsFromSocket { loadFromSocket(&buffer) }
                 }
             }
         }
@@ -304,12 +307,20 @@ final class MasterLink: @unchecked Sendable {
         case .eofMarked(let mark):
             eofWatcher = EOFMarkWatcher(mark: mark)
             transferSize = -1
-            server.logger.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
         case .length(let size):
             eofWatcher = nil
             transferSize = size
             transferRemaining = size
-            server.logger.notice("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
+        }
+        // repl-diskless-load on-empty-db: with nothing to lose, load straight from the socket.
+        loadsFromSocket = server.settings.replDisklessLoad == "on-empty-db" && server.engine.totalKeys == 0
+        let target = loadsFromSocket ? "parser" : "disk"
+        server.logger.notice(eofWatcher != nil ? "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to \(target)"
+                                               : "MASTER <-> REPLICA sync: receiving \(transferSize) bytes from master to \(target)")
+        transferRead = 0
+        if loadsFromSocket {
+            phase = .receivingRDB
+            return
         }
         transferPath = "temp-\(Int(Clock.unixMillis() / 1000))-\(getpid()).rdb"
         transferFD = open(transferPath, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
@@ -347,7 +358,8 @@ final class MasterLink: @unchecked Sendable {
         }
     }
 
-    /// The RDB is whole: load it in place of the dataset, then apply the stream.
+    /// The RDB is whole in the temporary file: load it in place of the dataset, then apply the
+    /// stream; the file becomes this node's dbfilename.
     private func finishTransfer() {
         if let watcher = eofWatcher {
             // The file ends with the mark, not part of the RDB.
@@ -356,6 +368,35 @@ final class MasterLink: @unchecked Sendable {
         _ = fsync(transferFD)
         Glibc.close(transferFD)
         transferFD = -1
+        let path = transferPath
+        let loaded = replaceDataset { try server.persistence.loadRDB(path) }
+        if loaded, rename(path, server.persistence.settings.dbfilename) == 0 { return }
+        unlink(path)
+    }
+
+    /// The RDB read straight from the socket (the bytes already read first), blocking the loop
+    /// as Redis's diskless load does; bytes after a `$<length>` transfer are the stream's.
+    private func loadFromSocket(_ buffer: inout ByteBuffer) {
+        let fd = channel.flatMap { c in
+            (try? c.pipeline.syncOperations.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self) { $0 }) ?? nil
+        }
+        guard let fd else { return fail("MASTER <-> REPLICA sync: no socket to load from") }
+        let prefix = Array(buffer.readableBytesView)
+        buffer.moveReaderIndex(forwardBy: prefix.count)
+        let mark = eofWatcher?.mark
+        let source = TransferSource(fd: fd, prefix: prefix, length: mark == nil ? transferSize : nil, mark: mark,
+                                    timeoutMillis: Int32(clamping: server.settings.replTimeoutSeconds * 1000))
+        let loaded = replaceDataset {
+            try server.persistence.loadRDB(from: source)
+            guard try source.finishMark() else { throw RDBError(.corrupt, "the transfer does not end with its EOF mark") }
+        }
+        transferRead = Int64(prefix.count) + source.bytesTaken
+        if loaded, mark == nil { buffer.writeBytes(TransferSource.overflow(prefix: prefix, length: transferSize)) }
+    }
+
+    /// Empties the dataset and runs `load` to fill it with the master's RDB; then the stream
+    /// starts. A failed load leaves the dataset empty (never half-loaded) and drops the link.
+    private func replaceDataset(_ load: () throws -> Void) -> Bool {
         // The AOF holds the old dataset's history: it stops now and starts again from a rewrite
         // of the loaded dataset (Redis's stopAppendOnly / restartAOFAfterSYNC), so the two are
         // never mixed.
@@ -371,20 +412,18 @@ final class MasterLink: @unchecked Sendable {
         server.engine.flushAll()
         server.logger.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         do {
-            try server.persistence.loadRDB(transferPath)
+            try load()
         } catch {
-            // Nothing half-loaded is served: the dataset is emptied and the sync starts over.
             server.engine.flushAll()
-            unlink(transferPath)
-            return fail("Failed trying to load the MASTER synchronization DB from disk: \(error)")
+            fail("Failed trying to load the MASTER synchronization DB from \(loadsFromSocket ? "socket" : "disk"): \(error)")
+            return false
         }
-        let dbfilename = server.persistence.settings.dbfilename
-        if rename(transferPath, dbfilename) != 0 { unlink(transferPath) }
         server.replication.adoptMaster(replid: fullSyncID, offset: fullSyncOffset)
         server.masterLinkStreamDB = 0
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success")
         startStreaming()
         sendAck()  // a diskless master waits for it before streaming
+        return true
     }
 
     private func abortTransfer() {

@@ -26,13 +26,32 @@ extension Persistence {
     /// key already in memory means (`.refuse` for a load into empty databases).
     @discardableResult
     public func loadRDB(_ path: String, existingKeys: RDBLoadOptions.ExistingKeys = .refuse) throws -> RDBLoadSummary {
+        try report(RDBSnapshot.load(path: path, into: engine, options: loadOptions(existingKeys)))
+    }
+
+    /// Loads an RDB stream from `source` into empty databases (a replica's diskless load).
+    @discardableResult
+    public func loadRDB(from source: ByteSource) throws -> RDBLoadSummary {
+        let options = loadOptions(.refuse)
+        let started = Clock.monotonicMicros()
+        let reader = try RDBReader(source: source, settings: engine.settings, verifyChecksum: options.verifyChecksum)
+        var summary = try RDBSnapshot.load(from: reader, into: engine, options: options)
+        summary.seconds = Double(Clock.monotonicMicros() - started) / 1e6
+        return report(summary)
+    }
+
+    private func loadOptions(_ existingKeys: RDBLoadOptions.ExistingKeys) -> RDBLoadOptions {
         var options = RDBLoadOptions()
         options.verifyChecksum = settings.rdbChecksum
         // A master drops keys whose time is past; a replica keeps them until its master's DEL
         // (Redis's rdbLoad checks iAmMaster()).
         options.skipExpiredBefore = engine.role == .master ? Clock.unixMillis() : nil
         options.existingKeys = existingKeys
-        let summary = try RDBSnapshot.load(path: path, into: engine, options: options)
+        return options
+    }
+
+    /// Logs what Redis logs about a load, and keeps its AUX fields and counts.
+    private func report(_ summary: RDBLoadSummary) -> RDBLoadSummary {
         let aux = Dictionary(summary.aux.map { ($0.key, String(decoding: $0.value, as: UTF8.self)) }) { a, _ in a }
         rdb.lastLoadAux = aux
         if let version = aux["redis-ver"] { logger.notice("Loading RDB produced by version \(version)") }
