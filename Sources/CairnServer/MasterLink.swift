@@ -408,16 +408,29 @@ final class MasterLink: @unchecked Sendable {
                 server.logger.warning("Failed enabling the AOF after successful master synchronization! Trying it again in one second.")
             }
         }
-        server.logger.notice("MASTER <-> REPLICA sync: Flushing old data")
-        server.engine.flushAll()
+        // repl-diskless-load swapdb: the old dataset is set aside, and comes back if the load
+        // fails; otherwise it is emptied first, and a failed load leaves nothing.
+        var aside: [Database]? = nil
+        if server.settings.replDisklessLoad == "swapdb" {
+            aside = server.engine.setDatabasesAside()
+        } else {
+            server.logger.notice("MASTER <-> REPLICA sync: Flushing old data")
+            server.engine.flushAll()
+        }
         server.logger.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         do {
             try load()
         } catch {
-            server.engine.flushAll()
+            if let aside {
+                server.engine.restoreDatabases(aside)
+                server.logger.warning("Failed trying to load the MASTER synchronization DB: restoring the old dataset")
+            } else {
+                server.engine.flushAll()
+            }
             fail("Failed trying to load the MASTER synchronization DB from \(loadsFromSocket ? "socket" : "disk"): \(error)")
             return false
         }
+        if aside != nil { server.logger.notice("MASTER <-> REPLICA sync: Discarding the old data") }
         server.replication.adoptMaster(replid: fullSyncID, offset: fullSyncOffset)
         server.masterLinkStreamDB = 0
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success")

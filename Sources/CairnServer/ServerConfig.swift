@@ -77,7 +77,8 @@ public struct ServerSettings: Sendable {
     public var replicaAnnouncePort = 0
     public var replicaPriority = 100
     public var replicaAnnounced = true
-    /// `repl-diskless-load`: accepted; Cairn always loads through a temporary file (`disabled`).
+    /// `repl-diskless-load`: disabled (a temporary file), on-empty-db (from the socket when the
+    /// dataset is empty), swapdb (a temporary file, the old dataset kept aside until it loads).
     public var replDisklessLoad = "disabled"
     public var minReplicasToWrite = 0
     public var minReplicasMaxLagSeconds = 10

@@ -331,6 +331,21 @@ public final class Engine {
         for db in databases { db.removeAll() }
     }
 
+    /// Moves every database's keys into new databases kept aside and leaves the engine's empty
+    /// (a replica loading its master's RDB with `repl-diskless-load swapdb`); `restore` puts them
+    /// back, dropping the result leaves them to be freed.
+    public func setDatabasesAside() -> [Database] {
+        let aside = (0..<databases.count).map { Database(id: $0, engine: self) }
+        for (db, spare) in zip(databases, aside) { KeyTable.swapContents(db.table, spare.table) }
+        return aside
+    }
+
+    /// Replaces the databases' keys with those set aside (the loaded ones are dropped).
+    public func restoreDatabases(_ aside: [Database]) {
+        flushAll()
+        for (db, spare) in zip(databases, aside) { KeyTable.swapContents(db.table, spare.table) }
+    }
+
     /// Keys across every database.
     public var totalKeys: Int { databases.reduce(0) { $0 + $1.count } }
 }

@@ -891,3 +891,24 @@ def test_diskless_load_on_empty_db(servers, master_kind, diskless_sync):
     assert "to disk" in open(replica.log_path).read()
     m.close()
     rc.close()
+
+
+def test_diskless_load_swapdb_keeps_the_old_dataset_when_a_load_fails(servers):
+    fake_id = b"f" * 40
+    master = FakeMaster(b"+FULLRESYNC " + fake_id + b" 0\r\n$20\r\n" + b"this is not an RDB!!")
+    node = servers("cairn", "--repl-diskless-load", "swapdb")
+    c = node.client()
+    c.set(b"mine", b"1")
+    c.execute_command("REPLICAOF", "127.0.0.1", str(master.port))
+    wait_for(lambda: master.psyncs >= 2, "two failed sync attempts")
+    assert "restoring the old dataset" in open(node.log_path).read()
+    assert c.get(b"mine") == b"1"  # the old data is back after each failed load
+    c.execute_command("REPLICAOF", "NO", "ONE")
+    master.close()
+    # And a load that succeeds replaces it.
+    real = servers("redis", "--repl-diskless-sync-delay", "0")
+    fill(real)
+    c.execute_command("REPLICAOF", "127.0.0.1", str(real.port))
+    wait_for(lambda: in_sync(real, node), "the sync with swapdb")
+    assert c.exists(b"mine") == 0
+    c.close()
