@@ -246,7 +246,8 @@ final class MasterLink: @unchecked Sendable {
                 send(["PSYNC", "?", "-1"])
             }
         case .awaitingPSYNC:
-            psyncReply(line)
+            // Empty lines are the master's keep-alives while the replica waits for its sync.
+            if !line.isEmpty { psyncReply(line) }
         case .awaitingBulk:
             bulkHeader(line)
         default:
@@ -433,6 +434,7 @@ final class MasterLink: @unchecked Sendable {
         if aside != nil { server.logger.notice("MASTER <-> REPLICA sync: Discarding the old data") }
         server.replication.adoptMaster(replid: fullSyncID, offset: fullSyncOffset)
         server.masterLinkStreamDB = 0
+        lastIOMillis = Clock.unixMillis()  // a long load is not a silent master
         server.logger.notice("MASTER <-> REPLICA sync: Finished with success")
         startStreaming()
         sendAck()  // a diskless master waits for it before streaming

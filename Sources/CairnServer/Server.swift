@@ -40,6 +40,7 @@ public final class Server: @unchecked Sendable {
     /// When the oldest replica waiting for a full sync started waiting (repl-diskless-sync-delay).
     var fullSyncWaitSinceMillis: Int64? = nil
     var lastReplicaPingMillis: Int64 = 0
+    var lastKeepAliveMillis: Int64 = 0
     /// A FAILOVER in progress on this master (ServerFailover.swift).
     var failover: FailoverState? = nil
     /// Since when a master with a backlog has had no replica (repl-backlog-ttl).

@@ -341,6 +341,15 @@ extension Server {
             lastReplicaPingMillis = now
             replication.feedPing()
         }
+        // Once a second, a newline to replicas waiting for their RDB (before it, or while a
+        // disk-based one is saved), so that their repl-timeout does not fire (Redis does the same).
+        if now - lastKeepAliveMillis >= 1000 {
+            lastKeepAliveMillis = now
+            let diskSave = persistence.child?.kind == .rdbToDisk
+            for link in replication.replicas where link.state == .waitingForSync || (link.state == .transferring && diskSave) {
+                connection(id: link.id)?.sendStream(Self.keepAlive)
+            }
+        }
         // repl-backlog-ttl: a master without replicas for that long frees its backlog.
         if replication.replicas.isEmpty && masterLink == nil && settings.replBacklogTTLSeconds > 0 {
             let since = noReplicasSinceMillis ?? now
@@ -416,6 +425,7 @@ extension Server {
     }
 
     static let cairnLZ4Capability = "cairn-lz4"
+    static let keepAlive: [UInt8] = [UInt8(ascii: "\n")]
 
     /// A diskless transfer ended: the replicas that got it go online at their first ACK; on a
     /// failure they are dropped and will ask again.

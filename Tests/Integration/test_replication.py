@@ -912,3 +912,14 @@ def test_diskless_load_swapdb_keeps_the_old_dataset_when_a_load_fails(servers):
     wait_for(lambda: in_sync(real, node), "the sync with swapdb")
     assert c.exists(b"mine") == 0
     c.close()
+
+
+def test_keepalives_while_a_slow_disk_sync_is_saved(servers):
+    """A disk-based sync whose save takes longer than the replica's repl-timeout: the master's
+    newlines keep the waiting replica from timing out (as Redis's do)."""
+    master = servers("cairn", "--repl-diskless-sync", "no", "--rdb-key-save-delay", "30000")
+    fill(master)  # ~130 keys at 30 ms: a save of about 4 s
+    replica = servers("redis", "--repl-timeout", "2", "--replicaof", "127.0.0.1", str(master.port))
+    wait_for(lambda: in_sync(master, replica), "the slow sync", cap=60)
+    assert info(master, "stats")["sync_full"] == 1, "the replica did not time out and retry"
+    assert "Timeout" not in open(replica.log_path).read()
