@@ -246,9 +246,13 @@ public final class ReplicationMaster {
     /// Appends propagated commands to the stream (the engine's `.replicas` sink).
     public func feed(_ commands: [PropagatedCommand]) {
         guard backlog != nil else { return }
-        scratch.removeAll(keepingCapacity: true)
-        for command in commands { encoder.append(command, to: &scratch) }
-        emit(scratch)
+        if commands.count == 1 && commands[0].db == encoder.selectedDB {
+            emit(commands[0].resp)  // the common case: its bytes as they are, no SELECT, no copy
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            for command in commands { encoder.append(command, to: &scratch) }
+            emit(scratch)
+        }
         dataOffset = offset
     }
 
