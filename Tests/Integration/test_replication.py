@@ -113,6 +113,17 @@ def write_more(server, n=200, prefix=b"after"):
     c.close()
 
 
+def start_trio(servers, master_kind):
+    """A filled master of `master_kind` with a Cairn replica and a Redis replica, all in sync."""
+    m = servers(master_kind, "--repl-diskless-sync-delay", "0")
+    fill(m)
+    a = servers("cairn", "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", str(m.port))
+    b = servers("redis", "--replicaof", "127.0.0.1", str(m.port))
+    write_more(m)
+    wait_for(lambda: in_sync(m, a) and in_sync(m, b), "both replicas")
+    return m, a, b
+
+
 def start_pair(servers, *master_args):
     master = servers("cairn", "--repl-diskless-sync-delay", "0", *master_args)
     fill(master)
@@ -293,12 +304,7 @@ def test_cairn_to_cairn_and_a_chain_to_redis(servers):
 def test_promoted_replica_serves_the_others_partially(servers):
     """PSYNC2: a Redis master M with replicas A (Cairn) and B (Redis). A is promoted; B, pointed
     at A, continues from A's backlog under M's old id instead of copying everything."""
-    m = servers("redis", "--repl-diskless-sync-delay", "0")
-    fill(m)
-    a = servers("cairn", "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", str(m.port))
-    b = servers("redis", "--replicaof", "127.0.0.1", str(m.port))
-    write_more(m)
-    wait_for(lambda: in_sync(m, a) and in_sync(m, b), "both replicas")
+    m, a, b = start_trio(servers, "redis")
     old_id = info(m, "replication")["master_replid"]
     ac = a.client()
     assert ac.execute_command("REPLICAOF", "NO", "ONE") in (b"OK", "OK", True)
@@ -793,12 +799,7 @@ def role(server):
 
 
 def test_failover_to_a_cairn_replica_keeps_every_write(servers):
-    m = servers("cairn", "--repl-diskless-sync-delay", "0")
-    fill(m)
-    a = servers("cairn", "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", str(m.port))
-    b = servers("redis", "--replicaof", "127.0.0.1", str(m.port))
-    write_more(m)
-    wait_for(lambda: in_sync(m, a) and in_sync(m, b), "both replicas")
+    m, a, b = start_trio(servers, "cairn")
     mc = m.client()
     assert mc.execute_command("FAILOVER", "TO", "127.0.0.1", a.port) in (b"OK", "OK", True)
     wait_for(lambda: role(a)[0] == b"master" and role(m)[0] == b"slave" and role(m)[3] == b"connected", "the hand-over")
