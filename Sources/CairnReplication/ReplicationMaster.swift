@@ -92,7 +92,19 @@ public final class ReplicationMaster {
         guard backlog == nil else { return }
         ids.renew()
         ids.clearSecond()
-        backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset)
+        ensureBacklog()
+    }
+
+    /// An empty backlog whose stream continues after `offset`, which becomes master_repl_offset.
+    private func startBacklog(at offset: Int64) {
+        baseOffset = offset
+        dataOffset = offset
+        backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
+    }
+
+    /// The backlog, created at the current offset if there is none yet.
+    private func ensureBacklog() {
+        if backlog == nil { backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset) }
     }
 
     /// This node became the replica of a master whose stream continues after `offset` under
@@ -102,9 +114,7 @@ public final class ReplicationMaster {
     public func adoptMaster(replid: String, offset: Int64) {
         ids.replid = replid
         ids.clearSecond()
-        baseOffset = offset
-        dataOffset = offset
-        backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
+        startBacklog(at: offset)
         encoder.forgetSelectedDB()
     }
 
@@ -113,9 +123,7 @@ public final class ReplicationMaster {
     public func restoreAsSecondary(replid: String, offset: Int64) {
         ids.replid2 = replid
         ids.secondOffset = offset + 1
-        baseOffset = offset
-        dataOffset = offset
-        backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
+        startBacklog(at: offset)
     }
 
     /// The database the stream is in (RDB aux `repl-stream-db`), nil before any SELECT.
@@ -125,22 +133,21 @@ public final class ReplicationMaster {
     /// valid up to here, as on the master (Redis's replid2 rule on the replica side).
     public func masterChangedID(to replid: String) {
         guard replid != ids.replid else { return }
-        ids.replid2 = ids.replid
-        ids.secondOffset = offset + 1
+        ids.shift(at: offset)
         ids.replid = replid
     }
 
     /// Bytes of this node's master's stream, applied: they extend this node's history and go to
     /// its own replicas unchanged (chained replication).
     public func appendFromMaster(_ bytes: [UInt8]) {
-        if backlog == nil { backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset) }
+        ensureBacklog()
         emit(bytes)
         dataOffset = offset
     }
 
     /// REPLICAOF NO ONE: the history so far becomes the second id, a new one starts here.
     public func promoted() {
-        if backlog == nil { backlog = ReplicationBacklog(capacity: backlogSize, offset: baseOffset) }
+        ensureBacklog()
         ids.shift(at: offset)
         encoder.forgetSelectedDB()
     }

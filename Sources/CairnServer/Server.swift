@@ -103,7 +103,7 @@ public final class Server: @unchecked Sendable {
         engine = Engine(settings: engineSettings, logger: logger)
         persistence = Persistence(engine: engine, settings: settings.persistence, logger: logger)
         respLimits = .redisDefault
-        runID = Self.randomHex(40)
+        runID = ReplicationIDs.random()  // 40 random hex digits, as Redis's run_id
         replication = ReplicationMaster(backlogSize: settings.replBacklogSize)
         shutdownPromise = loop.makePromise()
         engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
@@ -118,11 +118,6 @@ public final class Server: @unchecked Sendable {
         installPersistence()
         installReplication()
         startupMemory = ProcessMetrics.heapBytesInUse() ?? 0
-    }
-
-    static func randomHex(_ count: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        return String((0..<count).map { _ in digits[Int.random(in: 0..<digits.count)] })
     }
 
     /// `path` made absolute (CONFIG REWRITE must find the file later). ServerMain has already
