@@ -61,7 +61,7 @@ public enum CommandEncoder {
         @inlinable public var count: Int { written }
 
         @inlinable
-        init(_ memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
+        public init(_ memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
 
         // Always inlined, with writeHeader: a propagated command's encoding then costs no more
         // instructions than the appends it replaced, even for arguments of one digit's length.

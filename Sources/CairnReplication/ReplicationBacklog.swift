@@ -30,6 +30,15 @@ public struct ReplicationBacklog: Sendable {
 
     /// Appends stream bytes.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count <= capacity - head, let source = bytes.baseAddress {
+            // The common case, a command that fits before the ring's end: one copy.
+            let at = head
+            ring.withUnsafeMutableBytes { ($0.baseAddress! + at).copyMemory(from: source, byteCount: bytes.count) }
+            head = at + bytes.count == capacity ? 0 : at + bytes.count
+            offset += Int64(bytes.count)
+            histlen = min(capacity, histlen + bytes.count)
+            return
+        }
         offset += Int64(bytes.count)
         var source = bytes
         if source.count > capacity {

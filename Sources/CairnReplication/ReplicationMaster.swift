@@ -41,10 +41,10 @@ public final class ReplicaLink {
     var pending: [UInt8] = []
     /// An ACK came while the transfer was still counted as running.
     var ackedDuringTransfer = false
-    /// Sends bytes on the connection (the server's writer).
-    let send: ([UInt8]) -> Void
+    /// Sends bytes on the connection (the server's writer, which copies them).
+    let send: (UnsafeRawBufferPointer) -> Void
 
-    public init(id: Int64, address: String, state: State, send: @escaping ([UInt8]) -> Void) {
+    public init(id: Int64, address: String, state: State, send: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.id = id
         self.address = address
         self.state = state
@@ -181,6 +181,7 @@ public final class ReplicationMaster {
 
     /// A replica that continues from `from` (+CONTINUE): the bytes it missed, and it is online.
     public func attachPartial(_ link: ReplicaLink, from: Int64) -> [UInt8] {
+        flushTurn()
         link.state = .online
         link.ackOffset = from - 1
         replicas.append(link)
@@ -232,9 +233,10 @@ public final class ReplicationMaster {
 
     /// Puts a replica online: what was made meanwhile goes out first.
     public func putOnline(_ link: ReplicaLink) {
+        flushTurn()
         link.state = .online
         if !link.pending.isEmpty {
-            link.send(link.pending)
+            link.pending.withUnsafeBytes { link.send($0) }
             link.pending = []
         }
     }
@@ -251,16 +253,21 @@ public final class ReplicationMaster {
     }
 
     /// Appends propagated commands to the stream (the engine's `.replicas` sink).
-    public func feed(_ commands: [PropagatedCommand]) {
+    public func feed(_ commands: PropagatedCommands) {
         guard backlog != nil else { return }
-        if commands.count == 1 && commands[0].db == encoder.selectedDB {
-            emit(commands[0].resp)  // the common case: its bytes as they are, no SELECT, no copy
+        if commands.count == 1 && commands.db(0) == encoder.selectedDB {
+            emit(commands.resp(0))  // the common case: its bytes as they are, no SELECT, no copy
         } else {
             scratch.removeAll(keepingCapacity: true)
-            for command in commands { encoder.append(command, to: &scratch) }
+            encoder.append(commands, nowMillis: 0, to: &scratch)
             emit(scratch)
         }
         dataOffset = offset
+    }
+
+    /// As above, for commands kept in arrays of their own (tests).
+    public func feed(_ commands: [PropagatedCommand]) {
+        PropagatedCommands.with(commands) { feed($0) }
     }
 
     /// The periodic PING (repl-ping-replica-period), which keeps idle links alive; like Redis it
@@ -288,16 +295,42 @@ public final class ReplicationMaster {
 
     static let getAck = Array("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n".utf8)
 
-    private func emit(_ bytes: [UInt8]) {
+    private func emit(_ bytes: [UInt8]) { bytes.withUnsafeBytes { emit($0) } }
+
+    private func emit(_ bytes: UnsafeRawBufferPointer) {
         backlog?.append(bytes)
+        var online = false
         for link in replicas {
             switch link.state {
-            case .online: link.send(bytes)
+            case .online: online = true
             case .transferring, .waitingForAck: link.pending.append(contentsOf: bytes)
             case .waitingForSync: break  // its RDB will hold all of this
             }
         }
+        guard online else { return }
+        if turn.isEmpty { turnStarted?() }
+        turn.append(contentsOf: bytes)
     }
+
+    /// Sends the online replicas what the stream gathered since the last call. The server calls
+    /// it once per event-loop turn (`turnStarted` asks for that), so that a pipelined burst of
+    /// writes reaches each replica as one write of one buffer, not one per command (Redis 7
+    /// likewise shares one replication buffer between its replicas and writes it from
+    /// beforeSleep). Called too before any replica changes state, so that each gets exactly the
+    /// bytes after the offset it is at.
+    public func flushTurn() {
+        guard !turn.isEmpty else { return }
+        turn.withUnsafeBytes { bytes in
+            for link in replicas where link.state == .online { link.send(bytes) }
+        }
+        turn.removeAll(keepingCapacity: turn.capacity <= Self.turnCapacityKept)
+    }
+
+    /// Stream bytes gathered for the online replicas in this turn.
+    private var turn: [UInt8] = []
+    /// Called when a turn's first stream bytes for online replicas are gathered.
+    public var turnStarted: (() -> Void)?
+    static let turnCapacityKept = 1 << 20
 
     static let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
 }

@@ -156,6 +156,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// per command. `limited`: false for the RDB of a disk-based sync, which Redis sends from the
     /// file, outside the output buffer: it is written at once.
     func sendStream(_ bytes: [UInt8], limited: Bool = true) {
+        bytes.withUnsafeBytes { sendStream($0, limited: limited) }
+    }
+
+    func sendStream(_ bytes: UnsafeRawBufferPointer, limited: Bool = true) {
         guard let context, let session, !bytes.isEmpty, !session.closeAfterReply else { return }
         guard limited else {
             flushStream()

@@ -56,6 +56,7 @@ public final class Server: @unchecked Sendable {
     var minReplicasStage: HookHandle?
     /// Replica links with stream bytes to write at the end of this event-loop turn.
     var streamFlushQueue: [ConnectionHandler] = []
+    var streamFlushScheduled = false
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []

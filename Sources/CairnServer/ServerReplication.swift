@@ -226,6 +226,8 @@ enum ReplicationCommands {
 extension Server {
     /// Installs what replication adds to command execution: the READONLY stage of a replica.
     func installReplication() {
+        // The stream's bytes for online replicas are written once per turn.
+        replication.turnStarted = { [unowned(unsafe) self] in scheduleStreamFlush() }
         // On a replica: READONLY for writes (replica-read-only), and MASTERDOWN for commands
         // without the stale flag while the link is down and replica-serve-stale-data is no.
         readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { [unowned(unsafe) self] request in
@@ -291,14 +293,22 @@ extension Server {
 
     /// Schedules `flushStream` of `handler` once the current turn has handled its I/O events.
     func flushStreamAtEndOfTurn(_ handler: ConnectionHandler) {
-        if streamFlushQueue.isEmpty {
-            loop.execute { [self] in
-                let queued = streamFlushQueue
-                streamFlushQueue = []
-                for h in queued { h.flushStream() }
-            }
-        }
         streamFlushQueue.append(handler)
+        scheduleStreamFlush()
+    }
+
+    /// At the end of this turn: the stream gathered for the online replicas goes to their
+    /// connections, and each connection with stream bytes writes them in one system call.
+    func scheduleStreamFlush() {
+        guard !streamFlushScheduled else { return }
+        streamFlushScheduled = true
+        loop.execute { [self] in
+            replication.flushTurn()  // queues the online replicas' connections
+            let queued = streamFlushQueue
+            streamFlushQueue = []
+            streamFlushScheduled = false
+            for h in queued { h.flushStream() }
+        }
     }
 
     /// A replica acknowledged: WAITs that now have their count answer it.

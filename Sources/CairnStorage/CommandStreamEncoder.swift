@@ -18,15 +18,24 @@ public struct CommandStreamEncoder: Sendable {
     public init(timestamps: Bool = false) { self.timestamps = timestamps }
 
     /// Appends one propagated batch, annotated with the second of `nowMillis` if `timestamps`.
+    public mutating func append(_ batch: PropagatedCommands, nowMillis: Int64, to out: inout [UInt8]) {
+        annotate(nowMillis, to: &out)
+        for i in 0..<batch.count { append(db: batch.db(i), resp: batch.resp(i), to: &out) }
+    }
+
+    /// As above, for commands kept in arrays of their own (tests, tools).
     public mutating func append(_ batch: [PropagatedCommand], nowMillis: Int64, to out: inout [UInt8]) {
-        if timestamps {
-            let seconds = nowMillis / 1000
-            if seconds != lastTimestamp {
-                AOFTimestamp.append(seconds: seconds, to: &out)
-                lastTimestamp = seconds
-            }
-        }
+        annotate(nowMillis, to: &out)
         for command in batch { append(command, to: &out) }
+    }
+
+    private mutating func annotate(_ nowMillis: Int64, to out: inout [UInt8]) {
+        guard timestamps else { return }
+        let seconds = nowMillis / 1000
+        if seconds != lastTimestamp {
+            AOFTimestamp.append(seconds: seconds, to: &out)
+            lastTimestamp = seconds
+        }
     }
 
     /// Appends one command, after a SELECT if it is for another database.
@@ -34,6 +43,13 @@ public struct CommandStreamEncoder: Sendable {
     public mutating func append(_ command: PropagatedCommand, to out: inout [UInt8]) {
         select(command.db, to: &out)
         out.append(contentsOf: command.resp)
+    }
+
+    /// Appends one encoded command, after a SELECT if it is for another database.
+    @inline(__always)
+    public mutating func append(db: Int, resp: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        select(db, to: &out)
+        out.append(contentsOf: resp)
     }
 
     /// A SELECT, unless the stream is in `db` already; for writers that encode their commands

@@ -306,8 +306,8 @@ public final class Engine {
     /// Set by a replica's master link before it runs the master's commands: the master's
     /// replication offset once they are applied (PropagationBatch.masterOffset).
     public var masterStreamOffset: Int64 = 0
-    var pendingPropagation: [PropagatedCommand] = []
-    var flushingPropagation: [PropagatedCommand] = []
+    var pendingPropagation = PropagationBuffer()
+    var flushingPropagation = PropagationBuffer()
     /// What the running handler asked to propagate instead of its own call (nil: the call).
     var propagationOverride: [PropagatedCommand]? = nil
     /// Observers of every executed command, with its duration in µs (SLOWLOG, MONITOR, LATENCY).

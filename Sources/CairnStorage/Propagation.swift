@@ -30,8 +30,8 @@ public enum PropagationSource: Sendable, Equatable {
 /// The commands of one top-level call, handed to each sink that takes them.
 public struct PropagationBatch {
     public let source: PropagationSource
-    /// In order; wrapped in MULTI/EXEC when there are several.
-    public let commands: [PropagatedCommand]
+    /// In order; wrapped in MULTI/EXEC when there are several. Valid only during the sink call.
+    public let commands: PropagatedCommands
     /// For `masterStream`: the master's replication offset once these commands are applied
     /// (set by the master link before it runs them); nil for local batches, whose offsets the
     /// replication backlog assigns as it appends them.
@@ -49,7 +49,8 @@ public struct PropagationSink {
 }
 
 /// One command to apply in database `db`, kept as its RESP encoding (what the AOF and the
-/// replication stream carry): one allocation per command, whatever its argument count.
+/// replication stream carry), in an array of its own: what a handler's `propagate` builds and
+/// what tests keep. The running command itself is encoded into the engine's PropagationBuffer.
 public struct PropagatedCommand: Sendable, Equatable {
     public var db: Int
     /// `*<n>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
@@ -60,15 +61,10 @@ public struct PropagatedCommand: Sendable, Equatable {
         resp = CommandEncoder.encode(args)
     }
 
-    /// Encodes the borrowed arguments of the running command.
-    public init(db: Int, arguments: Arguments) {
+    /// A command already encoded.
+    public init(db: Int, resp: [UInt8]) {
         self.db = db
-        var size = CommandEncoder.arrayHeaderBytes(arguments.count)
-        for i in 0..<arguments.count { size += CommandEncoder.bulkBytes(arguments[i].count) }
-        resp = CommandEncoder.encode(size: size) { w in
-            w.arrayHeader(arguments.count)
-            for i in 0..<arguments.count { w.bulk(arguments[i]) }
-        }
+        self.resp = resp
     }
 
     /// Encodes each word straight into the command's array (no copy of a word on the way).
@@ -113,7 +109,12 @@ extension Engine {
     /// Queues `args` for database `db` as part of the current call.
     public func alsoPropagate(db: Int, _ args: [[UInt8]]) {
         guard propagating else { return }
-        pendingPropagation.append(PropagatedCommand(db: db, args: args))
+        var size = CommandEncoder.arrayHeaderBytes(args.count)
+        for a in args { size += CommandEncoder.bulkBytes(a.count) }
+        pendingPropagation.write(db: db, size: size) { w in
+            w.arrayHeader(args.count)
+            for a in args { a.withUnsafeBytes { w.bulk($0) } }
+        }
         if executionDepth == 0 { flushPropagation() }
     }
 
@@ -125,18 +126,15 @@ extension Engine {
     /// Hands the queued commands to the sinks, wrapped in MULTI/EXEC if there are several.
     public func flushPropagation() {
         guard !pendingPropagation.isEmpty else { return }
-        // Two buffers swapped, so that neither is shared when it is emptied for reuse (a
-        // shared one would be reallocated on every command).
+        // Two buffers swapped, so that a sink that makes the engine propagate again (none does
+        // today) cannot write into the batch it is reading.
         swap(&pendingPropagation, &flushingPropagation)
-        if flushingPropagation.count > 1 {
-            flushingPropagation.insert(PropagatedCommand(db: flushingPropagation[0].db, args: [Self.multiWord]), at: 0)
-            flushingPropagation.append(PropagatedCommand(db: flushingPropagation[flushingPropagation.count - 1].db, args: [Self.execWord]))
-        }
+        if flushingPropagation.entries.count > 1 { flushingPropagation.wrapInTransaction() }
         let fromMaster = currentOrigin == .master
-        let batch = PropagationBatch(source: fromMaster ? .masterStream : .local, commands: flushingPropagation,
+        let batch = PropagationBatch(source: fromMaster ? .masterStream : .local, commands: flushingPropagation.commands,
                                      masterOffset: fromMaster ? masterStreamOffset : nil)
         for sink in propagationSinks where !fromMaster || sink.target == .aof { sink.receive(batch) }
-        flushingPropagation.removeAll(keepingCapacity: true)
+        flushingPropagation.clear()
     }
 
     /// Called after a handler: records what the command propagates, if it changed the dataset.
@@ -145,15 +143,22 @@ extension Engine {
                            dirtyBefore: Int64, override: [PropagatedCommand]?) {
         guard dirty != dirtyBefore, command.spec.flags.contains(.write) else { return }
         if let override {
-            pendingPropagation.append(contentsOf: override)
+            for c in override { c.resp.withUnsafeBytes { pendingPropagation.append(db: c.db, resp: $0) } }
+        } else if let request = args.canonicalEncoding {
+            // The command as called, as the client sent it: already its encoding.
+            pendingPropagation.append(db: client.db, resp: request)
         } else {
-            pendingPropagation.append(PropagatedCommand(db: client.db, arguments: args))
+            // The command as called, encoded straight into the pending buffer.
+            var size = CommandEncoder.arrayHeaderBytes(args.count)
+            for i in 0..<args.count { size += CommandEncoder.bulkBytes(args[i].count) }
+            pendingPropagation.write(db: client.db, size: size) { w in
+                w.arrayHeader(args.count)
+                for i in 0..<args.count { w.bulk(args[i]) }
+            }
         }
     }
 
     static let delWord = Array("DEL".utf8)
-    static let multiWord = Array("MULTI".utf8)
-    static let execWord = Array("EXEC".utf8)
 }
 
 extension CommandContext {

@@ -17,7 +17,8 @@ extension Engine {
                 switch parser.parse(region, authenticated: client.authenticated) {
                 case .multibulk(let length):
                     parser.arguments.withUnsafeBufferPointer { ranges in
-                        execute(client, Arguments(base: region.baseAddress, ranges: ranges))
+                        execute(client, Arguments(base: region.baseAddress, ranges: ranges,
+                                                  request: UnsafeRawBufferPointer(rebasing: region[0..<length])))
                     }
                     parser.reset()
                     offset += length

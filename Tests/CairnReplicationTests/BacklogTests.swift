@@ -79,23 +79,32 @@ struct BacklogTests {
         #expect(master.offset == 0, "nothing is recorded before the first replica")
         master.createBacklogIfNeeded()
         var sentA: [UInt8] = [], sentB: [UInt8] = []
-        let a = ReplicaLink(id: 1, address: "a", state: .online) { sentA += $0 }
-        let b = ReplicaLink(id: 2, address: "b", state: .online) { sentB += $0 }
+        let a = ReplicaLink(id: 1, address: "a", state: .online) { sentA += Array($0) }
+        let b = ReplicaLink(id: 2, address: "b", state: .online) { sentB += Array($0) }
         _ = master.attachPartial(a, from: 1)
         master.attachFull(b)
+        var turns = 0
+        master.turnStarted = { turns += 1 }
         master.feed([PropagatedCommand(db: 0, args: [Array("SET".utf8), Array("k".utf8), Array("v".utf8)])])
         let first = Array("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n".utf8)
+        #expect(sentA == [] && turns == 1, "online replicas get the stream at the end of the turn")
+        master.flushTurn()
         #expect(sentA == first)
         #expect(sentB == [], "a replica waiting for its RDB gets nothing: the RDB will hold it")
         let forkOffset = master.syncStarted([b])
         #expect(forkOffset == Int64(first.count))
         master.feed([PropagatedCommand(db: 0, args: [Array("DEL".utf8), Array("k".utf8)])])
         let second = Array("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n".utf8)
-        #expect(sentA == first + second)
+        #expect(sentA == first && turns == 2)
         #expect(sentB == [] && b.pendingBytes == second.count)
         master.transferSent([b], nowMillis: 1)
+        // b goes online mid-turn: the turn's bytes go out first (to a only), then b's pending
+        // ones, so that neither gets a byte twice.
         master.acknowledged(b, offset: forkOffset, nowMillis: 1)
         #expect(b.state == .online && sentB == second)
+        #expect(sentA == first + second)
+        master.flushTurn()
+        #expect(sentA == first + second && sentB == second, "nothing is sent twice")
         #expect(master.backlog?.bytes(from: 1) == first + second)
         // An ACK that comes before the transfer is reaped puts the replica online at once then.
         let c = ReplicaLink(id: 3, address: "c", state: .online) { _ in }
@@ -106,6 +115,7 @@ struct BacklogTests {
         master.transferSent([c], nowMillis: 3)
         #expect(c.state == .online)
         master.feedPing()
+        master.flushTurn()
         #expect(sentA.suffix(14) == Array("*1\r\n$4\r\nPING\r\n".utf8) && sentB == second + ReplicationMaster.ping)
     }
 }

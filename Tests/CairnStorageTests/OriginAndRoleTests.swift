@@ -39,7 +39,7 @@ import Testing
         let (user, _) = pair()
         var propagated: [[String]] = []
         user.engine.addPropagationSink(PropagationSink(.replicas) { batch in
-            propagated += batch.commands.map { $0.args.map { String(decoding: $0, as: UTF8.self) } }
+            propagated += batch.commands.owned.map { $0.args.map { String(decoding: $0, as: UTF8.self) } }
         })
         user.run("SET", "k", "v", "PX", "100000")
         let db = user.engine.databases[0]

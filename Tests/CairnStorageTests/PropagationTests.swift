@@ -1,3 +1,4 @@
+import NIOCore
 import CairnRESP
 @testable import CairnStorage
 import Testing
@@ -14,7 +15,7 @@ import Testing
     func recorded() -> (EngineHarness, Recorder) {
         let h = EngineHarness()
         let r = Recorder()
-        h.engine.addPropagationSink(PropagationSink(.aof) { r.batches.append($0.commands) })
+        h.engine.addPropagationSink(PropagationSink(.aof) { r.batches.append($0.commands.owned) })
         return (h, r)
     }
 
@@ -115,5 +116,51 @@ import Testing
         }
         #expect(r.commands.count > 1000)
         #expect(renderKeyspace(replay(r.commands)) == renderKeyspace(h.engine))
+    }
+}
+
+/// The engine's reused propagation buffer: commands of any size, in order, and its memory given
+/// back after a big call.
+@Suite struct PropagationBufferTests {
+    func encoded(_ words: [String]) -> [UInt8] { CommandEncoder.encode(words.map { Array($0.utf8) }) }
+
+    @Test func growsKeepsOrderAndShrinksBack() {
+        let buffer = PropagationBuffer()
+        let big = String(repeating: "v", count: 3 * PropagationBuffer.retainedCapacity)
+        let commands = [["SET", "a", "1"], ["SET", "b", big], ["DEL", "a"]].map(encoded)
+        for (i, c) in commands.enumerated() { c.withUnsafeBytes { buffer.append(db: i, resp: $0) } }
+        buffer.wrapInTransaction()
+        let view = buffer.commands
+        #expect(view.owned.map(\.resp) == [encoded(["MULTI"])] + commands + [encoded(["EXEC"])])
+        #expect(view.owned.map(\.db) == [0, 0, 1, 2, 2], "MULTI in the first command's database, EXEC in the last's")
+        buffer.clear()
+        #expect(buffer.isEmpty && buffer.used == 0)
+        buffer.write(db: 3, size: CommandEncoder.arrayHeaderBytes(1) + CommandEncoder.bulkBytes(4)) { w in
+            w.arrayHeader(1)
+            w.bulk("PING")
+        }
+        #expect(buffer.commands.owned == [PropagatedCommand(db: 3, resp: encoded(["PING"]))])
+    }
+
+    @Test func aBigCallPropagatesWhole() {
+        let h = EngineHarness()
+        var seen: [[PropagatedCommand]] = []
+        h.engine.addPropagationSink(PropagationSink(.aof) { seen.append($0.commands.owned) })
+        let value = String(repeating: "x", count: 200_000)
+        h.run("MSET", "k1", value, "k2", value)
+        h.run("SET", "k3", "small")
+        #expect(seen.map { $0.map(\.resp) } == [[encoded(["MSET", "k1", value, "k2", value])], [encoded(["SET", "k3", "small"])]])
+    }
+
+    /// A request's own bytes are propagated when they are the command's encoding; one whose
+    /// arguments are not followed by CRLF (accepted unread, as Redis does) is encoded anew.
+    @Test func requestBytesAreCopiedOnlyWhenCanonical() {
+        let h = EngineHarness()
+        var seen: [PropagatedCommand] = []
+        h.engine.addPropagationSink(PropagationSink(.aof) { seen += $0.commands.owned })
+        var parser = CommandParser()
+        var input = ByteBuffer(string: "*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nbXY$1\r\n2\r\n")
+        #expect(h.engine.executeRequests(in: &input, parser: &parser, client: h.client) == nil)
+        #expect(seen.map(\.resp) == [encoded(["set", "a", "1"]), encoded(["SET", "b", "2"])])
     }
 }

@@ -87,6 +87,11 @@ public final class AOFWriter {
 
     /// Appends one propagated batch to the buffer.
     @inline(__always)
+    public func append(_ batch: PropagatedCommands, nowMillis: Int64) {
+        encoder.append(batch, nowMillis: nowMillis, to: &buffer)
+    }
+
+    /// As above, for commands kept in arrays of their own (tests).
     public func append(_ batch: [PropagatedCommand], nowMillis: Int64) {
         encoder.append(batch, nowMillis: nowMillis, to: &buffer)
     }

@@ -7,11 +7,28 @@ import CairnRESP
 public struct Arguments {
     @usableFromInline let base: UnsafeRawPointer?
     @usableFromInline let ranges: UnsafeBufferPointer<ArgumentRange>
+    /// The whole request these arguments were parsed from, when it was a RESP array: its bytes
+    /// are the command's own encoding, which propagation copies instead of encoding it again.
+    @usableFromInline let request: UnsafeRawBufferPointer?
 
     @inlinable
-    public init(base: UnsafeRawPointer?, ranges: UnsafeBufferPointer<ArgumentRange>) {
+    public init(base: UnsafeRawPointer?, ranges: UnsafeBufferPointer<ArgumentRange>, request: UnsafeRawBufferPointer? = nil) {
         self.base = base
         self.ranges = ranges
+        self.request = request
+    }
+
+    /// The request's bytes if they are exactly `CommandEncoder`'s encoding of the arguments. The
+    /// parser accepts only canonical lengths (no sign, no leading zero), so what remains to check
+    /// is the CRLF after each argument, which it skips unread (as Redis does).
+    @inlinable
+    public var canonicalEncoding: UnsafeRawBufferPointer? {
+        guard let request, let base else { return nil }
+        for r in ranges {
+            let end = base + Int(r.start) + Int(r.count)
+            guard end.load(as: UInt8.self) == 13, (end + 1).load(as: UInt8.self) == 10 else { return nil }
+        }
+        return request
     }
 
     @inlinable public var count: Int { ranges.count }

@@ -29,7 +29,7 @@ extension Persistence {
         engine.addPropagationSink(PropagationSink(.aof) { [unowned(unsafe) self] batch in feedAppendOnlyFile(batch.commands) })
     }
 
-    private func feedAppendOnlyFile(_ batch: [PropagatedCommand]) {
+    private func feedAppendOnlyFile(_ batch: PropagatedCommands) {
         let rewriting = child?.kind == .aofRewrite
         guard let writer = aof.writer, aof.status == .on || (aof.status == .waitRewrite && rewriting) else { return }
         writer.append(batch, nowMillis: engine.now)
