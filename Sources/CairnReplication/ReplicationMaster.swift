@@ -79,9 +79,6 @@ public final class ReplicationMaster {
 
     /// master_repl_offset.
     public var offset: Int64 { backlog?.offset ?? baseOffset }
-    /// The offset after the last data this master put in the stream (its own PINGs and GETACKs
-    /// left out): what WAIT waits for.
-    public private(set) var dataOffset: Int64 = 0
 
     /// Whether the stream is being recorded (a replica has attached once).
     public var isFeeding: Bool { backlog != nil }
@@ -98,7 +95,6 @@ public final class ReplicationMaster {
     /// An empty backlog whose stream continues after `offset`, which becomes master_repl_offset.
     private func startBacklog(at offset: Int64) {
         baseOffset = offset
-        dataOffset = offset
         backlog = ReplicationBacklog(capacity: backlogSize, offset: offset)
     }
 
@@ -142,7 +138,6 @@ public final class ReplicationMaster {
     public func appendFromMaster(_ bytes: [UInt8]) {
         ensureBacklog()
         emit(bytes)
-        dataOffset = offset
     }
 
     /// REPLICAOF NO ONE: the history so far becomes the second id, a new one starts here.
@@ -262,7 +257,6 @@ public final class ReplicationMaster {
             encoder.append(commands, nowMillis: 0, to: &scratch)
             emit(scratch)
         }
-        dataOffset = offset
     }
 
     /// As above, for commands kept in arrays of their own (tests).

@@ -109,9 +109,7 @@ enum ReplicationCommands {
     }
 
     /// WAIT numreplicas timeout: blocks until that many replicas acknowledged the stream up to
-    /// now, or the timeout (ms, 0 = none); replies how many did. The offset waited for is that of
-    /// the last write in the stream, any client's (Redis tracks each client's last write offset;
-    /// waiting for every write before WAIT is the stricter, never earlier, answer).
+    /// the calling client's last write, or the timeout (ms, 0 = none); replies how many did.
     static func wait(_ s: Server, _ c: CommandContext) {
         if s.masterLink != nil {
             return c.reply.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
@@ -119,7 +117,7 @@ enum ReplicationCommands {
         guard let wanted = Int64(c.args.string(1)) else { return c.reply.error("ERR value is not an integer or out of range") }
         guard let timeout = Int64(c.args.string(2)) else { return c.reply.error("ERR timeout is not an integer or out of range") }
         guard timeout >= 0 else { return c.reply.error("ERR timeout is negative") }
-        let offset = s.replication.dataOffset
+        let offset = c.client.replicationWriteOffset
         let acked = s.replication.acknowledgedCount(atLeast: offset)
         if acked >= wanted || !c.client.origin.mayBlock || c.client.transaction != nil || c.engine.isExecutingTransaction {
             return c.reply.integer(Int64(acked))
@@ -288,6 +286,7 @@ extension Server {
         engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) self] batch in
             guard engine.role == .master else { return }
             replication.feed(batch.commands)
+            engine.currentClient?.replicationWriteOffset = replication.offset
         })
     }
 

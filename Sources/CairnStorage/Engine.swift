@@ -96,6 +96,9 @@ public final class Engine {
     /// The origin of the command running now (Redis's server.current_client): the master link
     /// still sees keys a replica hides as expired.
     public internal(set) var currentOrigin = ClientOrigin.user
+    /// The client whose command runs now (nil between commands: the cron, expiry, loading).
+    /// Unretained: it is set only while that client's command runs.
+    public internal(set) unowned(unsafe) var currentClient: ClientSession? = nil
     /// Checks a user's command passes before it runs (Admission.swift).
     public var admission = AdmissionPipeline()
     /// EXEC, looked up once: refusing it aborts the transaction, and its admission looks at the
@@ -129,8 +132,13 @@ public final class Engine {
         if !executingTransaction { now = start / 1000 }
         client.lastInteractionMillis = now
         let outerOrigin = currentOrigin
+        let outerClient = currentClient
         currentOrigin = client.origin
-        defer { currentOrigin = outerOrigin }
+        currentClient = client
+        defer {
+            currentOrigin = outerOrigin
+            currentClient = outerClient
+        }
         let errorMark = client.reply.buffer.writerIndex
         guard var command = commands.lookup(args[0]) else {
             replyUnknownCommand(client, args)

@@ -360,6 +360,11 @@ def test_wait_and_min_replicas_to_write(servers):
     try:
         c.set(b"w", b"2")
         assert c.execute_command("WAIT", 1, 300) == 0
+        # WAIT waits for the calling client's own writes (Redis's c->woff): a client that wrote
+        # nothing since is answered at once, whatever other clients wrote.
+        other = master.client()
+        assert other.execute_command("WAIT", 1, 1000) == 1
+        other.close()
         # min-replicas-to-write: writes wait for replicas that acknowledged within the lag.
         c.config_set("min-replicas-max-lag", 1)
         c.config_set("min-replicas-to-write", 1)

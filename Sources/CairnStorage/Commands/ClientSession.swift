@@ -29,6 +29,9 @@ public final class ClientSession {
     public let id: Int64
     public let origin: ClientOrigin
     public var db = 0
+    /// The replication offset just after this client's last write reached the stream (Redis's
+    /// c->woff): what its WAIT waits for.
+    public var replicationWriteOffset: Int64 = 0
     public var reply: ReplyWriter
     public var name: [UInt8]? = nil
     public var libraryName: [UInt8]? = nil
