@@ -85,6 +85,8 @@ public struct ServerSettings: Sendable {
     /// The persistence directives (dbfilename, save, rdb*, append*, aof-*): the persistence
     /// component's own settings.
     public var persistence = PersistenceSettings()
+    /// The cluster directives (ClusterConfig.swift).
+    public var cluster = ClusterSettings()
     /// While a config file is read, the first `save` line replaces the defaults and later ones
     /// add to it (Redis's reading_config_file rule); CONFIG SET always replaces.
     var readingConfigFile = false
@@ -200,7 +202,9 @@ enum ConfigTable {
         }
     }
 
-    static let directives: [ConfigDirective] = [
+    static let directives: [ConfigDirective] = coreDirectives + ClusterConfig.directives
+
+    private static let coreDirectives: [ConfigDirective] = [
         ConfigDirective(name: "port", mutable: false, get: { String($0.port) },
                         set: single { $0.port = try ConfigValue.int($1, 0...65535) }),
         ConfigDirective(name: "bind", mutable: false, get: { $0.bind.joined(separator: " ") },
