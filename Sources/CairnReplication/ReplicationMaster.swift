@@ -294,16 +294,21 @@ public final class ReplicationMaster {
     private func emit(_ bytes: UnsafeRawBufferPointer) {
         backlog?.append(bytes)
         var online = false
+        var buffered = false
         for link in replicas {
             switch link.state {
             case .online: online = true
-            case .transferring, .waitingForAck: link.pending.append(contentsOf: bytes)
+            case .transferring, .waitingForAck:
+                link.pending.append(contentsOf: bytes)
+                buffered = true
             case .waitingForSync: break  // its RDB will hold all of this
             }
         }
-        guard online else { return }
-        if turn.isEmpty { turnStarted?() }
-        turn.append(contentsOf: bytes)
+        if (online || buffered) && !turnNoted {
+            turnNoted = true
+            turnStarted?()
+        }
+        if online { turn.append(contentsOf: bytes) }
     }
 
     /// Sends the online replicas what the stream gathered since the last call. The server calls
@@ -313,6 +318,7 @@ public final class ReplicationMaster {
     /// beforeSleep). Called too before any replica changes state, so that each gets exactly the
     /// bytes after the offset it is at.
     public func flushTurn() {
+        turnNoted = false
         guard !turn.isEmpty else { return }
         turn.withUnsafeBytes { bytes in
             for link in replicas where link.state == .online { link.send(bytes) }
@@ -322,8 +328,11 @@ public final class ReplicationMaster {
 
     /// Stream bytes gathered for the online replicas in this turn.
     private var turn: [UInt8] = []
-    /// Called when a turn's first stream bytes for online replicas are gathered.
+    /// Called when a turn's first stream bytes for a replica are gathered (for the online ones,
+    /// or in the pending buffer of one in a full sync, whose size the server then checks against
+    /// the replica output buffer limit).
     public var turnStarted: (() -> Void)?
+    private var turnNoted = false
     static let turnCapacityKept = 1 << 20
 
     static let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)

@@ -196,6 +196,20 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
+    /// Applies the replica output buffer limit to what waits for this replica: the stream bytes
+    /// queued in this turn, what the socket has not taken, and `extraBytes` more (the stream a
+    /// replica in a full sync accumulates until it has loaded its RDB). Over the limit, the
+    /// replica is dropped, and the master goes on serving.
+    func checkStreamLimit(extraBytes: Int) {
+        guard let context, let session, !session.closeAfterReply else { return }
+        let limit = server.settings.outputBufferLimits[.replica]
+        guard limit.isActive else { return }
+        let used = OutputBufferLimits.countedBytes(pending: queuedOutputBytes + (streamOut?.readableBytes ?? 0) + extraBytes)
+        if OutputBufferLimits.exceeded(limit, used: used, nowSeconds: Clock.unixMillis() / 1000, softReachedAt: &softLimitReachedAt) {
+            closeForOutputBufferLimit(session, context)
+        }
+    }
+
     /// The socket's descriptor, for a forked child that streams an RDB to it (diskless sync).
     var socketDescriptor: Int32? {
         guard let context else { return nil }

@@ -302,6 +302,11 @@ extension Server {
         guard !streamFlushScheduled else { return }
         streamFlushScheduled = true
         loop.execute { [self] in
+            // A replica in a full sync accumulates the stream meanwhile: that counts toward its
+            // output buffer limit, as Redis counts it (client-output-buffer-limit replica).
+            for link in replication.replicas where link.pendingBytes > 0 {
+                connection(id: link.id)?.checkStreamLimit(extraBytes: link.pendingBytes)
+            }
             replication.flushTurn()  // queues the online replicas' connections
             let queued = streamFlushQueue
             streamFlushQueue = []

@@ -443,6 +443,30 @@ def test_replica_that_stops_reading_is_dropped(servers):
     s.close()
 
 
+def test_stream_held_for_a_replica_in_full_sync_counts_toward_its_limit(servers):
+    # Diskless: the (small) RDB goes out, then the master holds the stream until the replica's
+    # first REPLCONF ACK says it loaded it. A replica that never acknowledges accumulates that
+    # stream on the master, and the replica output buffer limit applies to it as in Redis.
+    master = servers("cairn", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                     "--client-output-buffer-limit", "replica 256kb 0 0")
+    s = socket.create_connection(("127.0.0.1", master.port))
+    s.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n")
+    assert s.recv(5) == b"+OK\r\n"
+    s.sendall(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+    wait_for(lambda: info(master, "replication")["connected_slaves"] == 1, "the fake replica")
+    c = master.client()
+    value = b"x" * 10000
+    for i in range(3000):  # up to 30 MB of stream; 256 KB is the limit
+        c.set(b"k%d" % (i % 10), value)
+        if info(master, "replication")["connected_slaves"] == 0:
+            break
+    wait_for(lambda: info(master, "replication")["connected_slaves"] == 0, "the replica dropped")
+    assert "overcoming of output buffer limits" in open(master.log_path).read()
+    assert c.ping()
+    c.close()
+    s.close()
+
+
 class FakeMaster:
     """A listening socket that answers a replica's handshake (+PONG, +OK), then sends `payload`
     for PSYNC and closes the connection: a master that sends garbage or dies mid-transfer."""
