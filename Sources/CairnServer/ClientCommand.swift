@@ -21,6 +21,8 @@ enum ClientCommand {
                 sub("kill", -3, [.admin], "2.4.0", "Kill the connection of a client", server.bind(kill)),
                 sub("no-evict", 3, [.admin], "7.0.0", "Set client eviction mode for the current connection", noEvict),
                 sub("unblock", -3, [.admin], "5.0.0", "Unblock a client blocked in a blocking command from a different connection", server.bind(unblock)),
+                sub("pause", -3, [.admin], "2.9.50", "Stop processing commands from clients for some time", server.bind(pause)),
+                sub("unpause", 2, [.admin], "6.2.0", "Resume processing of clients that were paused", unpause),
                 CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
                             group: "connection", since: "5.0.0",
                             summary: "Show helpful text about the different subcommands", handler: help),
@@ -220,6 +222,33 @@ enum ClientCommand {
         }
     }
 
+    /// CLIENT PAUSE <timeout ms> [WRITE|ALL] (ALL by default).
+    static func pause(_ server: Server, _ c: CommandContext) {
+        guard c.args.count <= 4 else {
+            return c.reply.error("ERR unknown subcommand or wrong number of arguments for '\(c.args.string(1))'. Try CLIENT HELP.")
+        }
+        var type = PauseType.all
+        if c.args.count == 4 {
+            if c.args.matches(3, "write") {
+                type = .write
+            } else if !c.args.matches(3, "all") {
+                return c.reply.error("ERR CLIENT PAUSE mode must be WRITE or ALL")
+            }
+        }
+        guard let timeout = c.args.int64(2) else { return c.reply.error("ERR timeout is not an integer or out of range") }
+        guard timeout >= 0 else { return c.reply.error("ERR timeout is negative") }
+        // As Redis's getTimeoutFromObjectOrReply: 0 stays 0, an end already past.
+        let end = timeout > 0 ? Clock.unixMillis() &+ timeout : 0
+        c.engine.pauseClients(.clientCommand, untilMillis: end, type: type)
+        server.schedulePauseCheck()
+        c.reply.ok()
+    }
+
+    static func unpause(_ c: CommandContext) {
+        c.engine.unpauseClients(.clientCommand)
+        c.reply.ok()
+    }
+
     static func help(_ c: CommandContext) {
         Help.reply(c, command: "CLIENT", lines: [
             "GETNAME",
@@ -254,6 +283,10 @@ enum ClientCommand {
             "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]",
             "      Return clients of specified IDs only.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",

@@ -32,7 +32,7 @@ enum ClientInfo {
         if s.isReplicaLink { flags += "S" }
         if s.origin == .master { flags += "M" }
         if s.closeAfterReply { flags += "c" }
-        if s.blocked != nil { flags += "b" }
+        if s.blocked != nil || s.postponed { flags += "b" }
         if s.transaction != nil { flags += "x" }
         if s.noEvict { flags += "e" }
         if !s.subscriptions.isEmpty { flags += "P" }

@@ -49,7 +49,7 @@ enum InfoSections {
             "connected_clients:\(server.connectedClients)",
             "cluster_connections:0",
             "maxclients:\(server.settings.maxclients)",
-            "blocked_clients:\(server.engine.blockedClientCount)",
+            "blocked_clients:\(server.engine.blockedClientCount + server.engine.postponedClientCount)",
             "tracking_clients:0",
             "clients_in_timeout_table:0",
         ]

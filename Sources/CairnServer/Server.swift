@@ -156,7 +156,7 @@ public final class Server: @unchecked Sendable {
         replication.backlogSize = settings.replBacklogSize
         if let readOnlyReplicaStage {
             engine.admission.arm(readOnlyReplicaStage,
-                                 failover != nil || (engine.role == .replica && (settings.replicaReadOnly || !settings.replicaServeStaleData)))
+                                 engine.role == .replica && (settings.replicaReadOnly || !settings.replicaServeStaleData))
         }
         if let minReplicasStage {
             engine.admission.arm(minReplicasStage, engine.role == .master && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLagSeconds > 0)
@@ -285,10 +285,21 @@ public final class Server: @unchecked Sendable {
         }
     }
 
+    /// Ends a client pause on time rather than at the next cron tick.
+    func schedulePauseCheck() {
+        guard engine.clientPauseType() != .off else { return }
+        // Capped (the cron checks too): a failover's pause has no end, and TimeAmount would overflow.
+        let delay = min(max(0, engine.clientPauseEndMillis - Clock.unixMillis()) + 1, Self.pauseCheckDelayMillisMax)
+        loop.scheduleTask(in: .milliseconds(delay)) { [self] in _ = engine.clientPauseType() }
+    }
+
+    static let pauseCheckDelayMillisMax: Int64 = 3_600_000
+
     /// Periodic work (Redis's serverCron): active expiry, idle client timeouts, ops/sec samples.
     private func serverCron() {
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
         persistence.cron()
+        _ = engine.clientPauseType()  // a pause that ended lets its postponed clients go
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         replicationCron()

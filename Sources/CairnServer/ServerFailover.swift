@@ -8,10 +8,8 @@ import CairnStorage
 // replica) has acknowledged its whole stream, then becomes a replica of it and sends
 // `PSYNC <replid> <offset+1> FAILOVER`: the target promotes itself and serves the old master
 // partially. A timeout aborts (or, with FORCE, fails over anyway); so does a refused PSYNC.
-//
-// Difference from Redis: Redis pauses write commands during the failover and runs them after
-// (they then fail with READONLY on the new replica, or run if the failover was aborted); Cairn
-// answers them READONLY at once.
+// Meanwhile writes are paused (ClientPause.swift, as Redis's PAUSE_DURING_FAILOVER): once the
+// node is a replica they run and fail with READONLY; after an abort they run on the master.
 
 struct FailoverState {
     enum Phase: String {
@@ -74,7 +72,7 @@ extension ReplicationCommands {
             guard link.state == .online else { return c.reply.error("ERR FAILOVER target replica is not online.") }
         }
         s.failover = FailoverState(target: target, force: force, deadline: timeout.map { Clock.unixMillis() + $0 })
-        s.applySettings()  // arms the stage that refuses writes
+        s.engine.pauseClients(.failover, untilMillis: Int64.max, type: .write)
         s.logger.notice("FAILOVER requested to \(target.map { "\($0.host):\($0.port)" } ?? "any replica").")
         c.reply.ok()
         s.updateFailover()
@@ -113,6 +111,7 @@ extension Server {
         guard failover != nil else { return }
         failover = nil
         applySettings()
+        engine.unpauseClients(.failover)  // the paused writes now meet READONLY
         logger.notice("Failover successful: this node is now a replica of \(masterLink.map { "\($0.host):\($0.port)" } ?? "?").")
     }
 
@@ -123,5 +122,6 @@ extension Server {
         failover = nil
         logger.warning("FAILOVER aborted: \(reason)")
         if state.phase == .inProgress { becomeMaster() } else { applySettings() }
+        engine.unpauseClients(.failover)
     }
 }

@@ -229,9 +229,7 @@ extension Server {
         // On a replica: READONLY for writes (replica-read-only), and MASTERDOWN for commands
         // without the stale flag while the link is down and replica-serve-stale-data is no.
         readOnlyReplicaStage = engine.admission.install(.readOnlyReplica, armed: false) { [unowned(unsafe) self] request in
-            // During a FAILOVER the master takes no writes (Redis pauses them until it is a
-            // replica, when they fail with READONLY; Cairn answers that at once).
-            if request.isWrite && (settings.replicaReadOnly && engine.role == .replica || failover != nil) {
+            if request.isWrite && settings.replicaReadOnly && engine.role == .replica {
                 return "READONLY You can't write against a read only replica."
             }
             if !settings.replicaServeStaleData, let link = masterLink, !link.isUp, !request.command.spec.flags.contains(.stale) {

@@ -99,6 +99,8 @@ public final class Engine {
     /// The client whose command runs now (nil between commands: the cron, expiry, loading).
     /// Unretained: it is set only while that client's command runs.
     public internal(set) unowned(unsafe) var currentClient: ClientSession? = nil
+    /// CLIENT PAUSE and the server's own pauses (ClientPause.swift).
+    var pause = ClientPauseState()
     /// Checks a user's command passes before it runs (Admission.swift).
     public var admission = AdmissionPipeline()
     /// EXEC, looked up once: refusing it aborts the transaction, and its admission looks at the
@@ -190,6 +192,11 @@ public final class Engine {
                     return
                 }
             }
+        }
+        if client.origin == .user && executionDepth == 0 && pause.type != .off {
+            var flags = command.spec.flags
+            if command === execCommand, let queued = client.transaction?.flags { flags.formUnion(queued) }
+            if postpones(client, flags) { return postpone(client) }
         }
         if client.transaction != nil && !Transactions.runsInsideMulti(command) {
             client.transaction?.queue(QueuedCommand(command: command, arguments: args.copyAll()))

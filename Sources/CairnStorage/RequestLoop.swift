@@ -12,7 +12,7 @@ extension Engine {
         var protocolError: ProtocolError? = nil
         let consumed = input.withUnsafeReadableBytes { raw -> Int in
             var offset = 0
-            while !client.closeAfterReply && client.blocked == nil {
+            while !client.closeAfterReply && client.blocked == nil && !client.postponed {
                 let region = UnsafeRawBufferPointer(rebasing: raw[offset...])
                 switch parser.parse(region, authenticated: client.authenticated) {
                 case .multibulk(let length):
@@ -21,6 +21,7 @@ extension Engine {
                                                   request: UnsafeRawBufferPointer(rebasing: region[0..<length])))
                     }
                     parser.reset()
+                    if client.postponed { return offset }  // parsed again when the pause ends
                     offset += length
                 case .inline(let length):
                     parser.inlineStorage.withUnsafeBytes { storage in
@@ -29,6 +30,7 @@ extension Engine {
                         }
                     }
                     parser.reset()
+                    if client.postponed { return offset }
                     offset += length
                 case .empty(let length):
                     offset += length

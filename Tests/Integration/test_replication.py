@@ -882,11 +882,17 @@ def test_failover_errors_and_timeout(servers):
     os.kill(r.pid, signal.SIGSTOP)
     try:
         mc.set(b"unacked", b"1")
-        assert mc.execute_command("FAILOVER", "TIMEOUT", "500") in (b"OK", "OK", True)
+        assert mc.execute_command("FAILOVER", "TIMEOUT", "2000") in (b"OK", "OK", True)
         assert info(m, "replication")["master_failover_state"] == "waiting-for-sync"
         with pytest.raises(Exception, match="FAILOVER already in progress."):
             mc.execute_command("FAILOVER")
+        # Writes wait while the failover runs (as Redis pauses them), and run after the abort.
+        writer = RawConnection(m.port)
+        writer.send(b"*3\r\n$3\r\nSET\r\n$6\r\npaused\r\n$1\r\n1\r\n")
+        wait_for(lambda: int(info(m, "clients")["blocked_clients"]) == 1, "the write paused")
         wait_for(lambda: info(m, "replication")["master_failover_state"] == "no-failover", "the timeout")
+        assert writer.read_reply() == "OK"
+        writer.close()
         assert "FAILOVER aborted: Replica never caught up before timeout" in open(m.log_path).read()
         assert mc.set(b"after-abort", b"1")
         assert role(m)[0] == b"master"

@@ -67,6 +67,9 @@ public final class ClientSession {
     var watchInvalidated = false
     /// Non-nil while the client waits in a blocking command; it runs no other request meanwhile.
     public internal(set) var blocked: BlockedState? = nil
+    /// Its next command waits for a client pause to end (ClientPause.swift); it is still in the
+    /// input, unconsumed.
+    public internal(set) var postponed = false
 
     public init(id: Int64, authenticated: Bool, buffer: ByteBuffer, origin: ClientOrigin = .user,
                 nowMillis: Int64 = Clock.unixMillis()) {

@@ -95,6 +95,7 @@ extension Engine {
     /// A client went away: its WATCHes and queued transaction go with it.
     public func clientClosed(_ client: ClientSession) {
         unregisterBlocked(client)
+        forgetPostponed(client)
         unsubscribeAll(client)
         client.transaction = nil
         unwatchAll(client)

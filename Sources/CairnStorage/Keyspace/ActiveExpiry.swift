@@ -12,7 +12,7 @@ extension Engine {
     @discardableResult
     public func activeExpireCycle() -> Int {
         // A replica's keys expire when its master says so (the master's DELs).
-        guard settings.activeExpireEnabled, role == .master else { return 0 }
+        guard settings.activeExpireEnabled, role == .master, !datasetFrozen else { return 0 }
         let effort = max(1, min(10, settings.activeExpireEffort)) - 1
         let keysPerLoop = Self.expireKeysPerLoopBase + Self.expireKeysPerLoopBase / 4 * effort
         let acceptableStale = Self.expireAcceptableStalePercentBase - effort

@@ -55,6 +55,8 @@ public final class Database {
     func expireIfAllowed(at index: Int) -> Bool {
         switch engine.role {
         case .master:
+            // While clients are paused the dataset stays as it is: hidden, not deleted.
+            if engine.datasetFrozen { return true }
             expire(at: index)
             return true
         case .replica:

@@ -275,7 +275,8 @@ public final class Evictor {
     /// when the time budget ran out with keys still evictable (EVICT_RUNNING: the command runs).
     @discardableResult
     public func performEvictions(_ engine: Engine) -> Bool {
-        guard maxmemory > 0 else { return true }
+        // While clients are paused the dataset stays as it is (Redis's isSafeToPerformEvictions).
+        guard maxmemory > 0, !engine.datasetFrozen else { return true }
         let start = Clock.monotonicMicros()
         let used = gauge.current(nowMicros: start)
         guard used > maxmemory else {
