@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "CairnRESP", targets: ["CairnRESP"]),
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
         .library(name: "CairnReplication", targets: ["CairnReplication"]),
+        .library(name: "CairnCluster", targets: ["CairnCluster"]),
+        .library(name: "CairnGossip", targets: ["CairnGossip"]),
         .library(name: "CairnBackup", targets: ["CairnBackup"]),
     ],
     dependencies: [
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "CairnStorage",
             dependencies: [
-                "CairnRESP", "CZlib", "CLZ4", "CLZF", "CPosix",
+                "CairnRESP", "CairnCluster", "CZlib", "CLZ4", "CLZF", "CPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -57,6 +59,24 @@ let package = Package(
         .target(
             name: "CairnReplication",
             dependencies: ["CairnRESP", "CairnStorage"],
+            swiftSettings: releaseSettings
+        ),
+
+        // Cluster logic: hash slots, hash tags, the node table, epochs, the redirection decision,
+        // nodes.conf. Pure logic, no I/O: unit-tested with a fake clock.
+        .target(
+            name: "CairnCluster",
+            dependencies: [],
+            swiftSettings: releaseSettings
+        ),
+
+        // The cluster bus: Redis 7.0's binary message format, the links and the cluster cron.
+        .target(
+            name: "CairnGossip",
+            dependencies: [
+                "CairnCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: releaseSettings
         ),
 
@@ -131,6 +151,8 @@ let package = Package(
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnRESP"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnStorage"]),
         .testTarget(name: "CairnReplicationTests", dependencies: ["CairnReplication", "CairnStorage"]),
+        .testTarget(name: "CairnClusterTests", dependencies: ["CairnCluster"]),
+        .testTarget(name: "CairnGossipTests", dependencies: ["CairnGossip", "CairnCluster"]),
         .testTarget(name: "CairnToolsTests", dependencies: ["CairnTools", "CairnStorage"]),
         .testTarget(name: "CairnBackupTests", dependencies: ["CairnBackup", "CairnStorage", "CairnTools"]),
     ],

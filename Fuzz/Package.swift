@@ -41,6 +41,8 @@ let package = Package(
         fuzzTarget("aof-scanner", "CairnStorage"),
         fuzzTarget("dump-payload", "CairnStorage"),
         fuzzTarget("repl-master-replies", "CairnReplication"),
+        fuzzTarget("cluster-bus", "CairnGossip"),
+        fuzzTarget("nodes-conf", "CairnCluster"),
         fuzzTarget("backup-archive", "CairnBackup", support: "BackupFuzzSupport"),
         fuzzTarget("backup-tar", "CairnBackup", support: "BackupFuzzSupport"),
         // Writes the seed corpora from Fixtures/ (tools/fuzz seeds); not a fuzz target.

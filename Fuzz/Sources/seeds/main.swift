@@ -133,4 +133,14 @@ for path in files(fixtures + "/replication", where: { $0.hasSuffix(".bin") }) {
     write("repl-master-replies", base(path), read(path))
 }
 
+// The cluster bus: messages real Redis 7.0 nodes sent each other (tools/capture-cluster-bus).
+for path in files(fixtures + "/cluster/bus", where: { $0.hasSuffix(".bin") }) {
+    write("cluster-bus", base(path), read(path))
+}
+
+// nodes.conf files real Redis 7.0 nodes wrote (tools/capture-nodes-conf).
+for path in files(fixtures + "/cluster/nodes-conf", where: { $0.hasSuffix(".conf") }) {
+    write("nodes-conf", base(path), read(path))
+}
+
 print("fuzz-seeds: \(written) seed files in \(out)")
