@@ -209,3 +209,25 @@ class ServerProcess:
         if check and p.returncode != 0:
             raise AssertionError(f"redis-cli {args} exited {p.returncode}: {p.stderr.decode()}")
         return p
+
+
+def require(kind_name):
+    """The server kind named, or the test is skipped when its binary is missing."""
+    import pytest
+    kind = ServerKind.named(kind_name)
+    if not kind.available():
+        pytest.skip(f"{kind_name} binary not found: {kind.binary} (set {kind.env_var})")
+    return kind
+
+
+WAIT_DEADLINE_SECONDS = 30.0
+
+
+def wait_for(predicate, what, cap=WAIT_DEADLINE_SECONDS):
+    """Polls `predicate` until it holds, failing with `what` after `cap` seconds."""
+    deadline = time.monotonic() + cap
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    assert predicate(), f"timed out waiting for {what}"

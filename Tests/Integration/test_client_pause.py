@@ -5,22 +5,13 @@ A paused command is not answered until the pause ends; the tests see it parked t
 server's own state (`b` in CLIENT LIST, INFO blocked_clients), never through elapsed time, and
 every wait polls a condition with a deadline."""
 
-import socket
-import time
 
 import pytest
 
 from resp import RawConnection, encode
-from serverproc import ServerKind, ServerProcess
-
-DEADLINE_SECONDS = 30.0
+from serverproc import ServerKind, ServerProcess, require, wait_for
 
 
-def require(kind_name):
-    kind = ServerKind.named(kind_name)
-    if not kind.available():
-        pytest.skip(f"{kind_name} binary not found: {kind.binary} (set {kind.env_var})")
-    return kind
 
 
 @pytest.fixture(params=["cairn", "redis"])
@@ -30,14 +21,6 @@ def paused_server(request, _tmp_root):
     yield s
     s.stop()
 
-
-def wait_for(predicate, what):
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    assert predicate(), f"timed out waiting for {what}"
 
 
 def blocked_clients(raw):

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 import rdbdump
-from serverproc import ServerKind, ServerProcess, free_port, repo_root
+from serverproc import ServerKind, ServerProcess, free_port, require, repo_root
 
 FIXTURES = repo_root() / "Fixtures" / "rdb"
 # Expiries in 2100 and later: far in the future for both servers.
@@ -27,12 +27,6 @@ INT64_MIN = -(2**63)
 # Fixtures Cairn refuses (valid Redis data of a kind it does not load), and what the log names.
 UNSUPPORTED = {"stream.redis7.rdb": "stream", "function.redis7.rdb": "function"}
 
-
-def require(kind_name):
-    kind = ServerKind.named(kind_name)
-    if not kind.available():
-        pytest.skip(f"{kind_name} binary not found: {kind.binary} (set {kind.env_var})")
-    return kind
 
 
 def require_tool(name):

@@ -19,17 +19,10 @@ import pytest
 
 import rdbdump
 from resp import RawConnection
-from serverproc import ServerKind, ServerProcess, free_port
+from serverproc import ServerKind, ServerProcess, free_port, require, wait_for
 from test_rdb_interop import fill
 
-DEADLINE_SECONDS = 30.0
 
-
-def require(kind_name):
-    kind = ServerKind.named(kind_name)
-    if not kind.available():
-        pytest.skip(f"{kind_name} binary not found: {kind.binary} (set {kind.env_var})")
-    return kind
 
 
 @pytest.fixture
@@ -59,14 +52,6 @@ def loopback_listener(backlog):
     sock.listen(backlog)
     return sock, sock.getsockname()[1]
 
-
-def wait_for(predicate, what, cap=DEADLINE_SECONDS):
-    deadline = time.monotonic() + cap
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    assert predicate(), f"timed out waiting for {what}"
 
 
 def info(server, section):
