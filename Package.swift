@@ -76,6 +76,8 @@ let package = Package(
             dependencies: [
                 "CairnCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: releaseSettings
         ),
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnRESP", "CairnStorage", "CairnReplication", "CPosix",
+                "CairnRESP", "CairnStorage", "CairnReplication", "CairnCluster", "CairnGossip", "CPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -106,6 +106,30 @@ public struct ClusterState: Hashable, Sendable, CustomStringConvertible {
         return true
     }
 
+    /// Gives the node named `old` the name `new` (Redis's clusterRenameNode: a node met through
+    /// CLUSTER MEET has a random name until its first PONG tells the real one). The node keeps
+    /// its place in the listing, its slots, and every reference to it. Returns false, changing
+    /// nothing, when `old` is unknown or myself, or `new` is already taken.
+    @discardableResult
+    public mutating func rename(_ old: NodeName, to new: NodeName) -> Bool {
+        guard old != myself, let node = nodes[old], nodes[new] == nil else { return false }
+        var renamed = ClusterNode(name: new, ip: node.ip, port: node.port, busPort: node.busPort, hostname: node.hostname,
+                                  flags: node.flags, replicaOf: node.replicaOf, configEpoch: node.configEpoch)
+        renamed.pingSentMs = node.pingSentMs
+        renamed.pongReceivedMs = node.pongReceivedMs
+        renamed.failTimeMs = node.failTimeMs
+        renamed.linkConnected = node.linkConnected
+        renamed.slots = node.slots
+        nodes[old] = nil
+        nodes[new] = renamed
+        order = order.map { $0 == old ? new : $0 }
+        for slot in node.slots.slots { slotOwners[slot] = new }
+        migratingTo = migratingTo.mapValues { $0 == old ? new : $0 }
+        importingFrom = importingFrom.mapValues { $0 == old ? new : $0 }
+        for other in order where nodes[other]?.replicaOf == old { nodes[other]?.replicaOf = new }
+        return true
+    }
+
     /// Forgets the node named `name` (not myself): its slots become unassigned, moves to or from
     /// it are closed, and its replicas lose their master. Returns false when nothing was removed.
     @discardableResult

@@ -56,12 +56,7 @@ enum ClusterConfig {
 
     static let directives: [ConfigDirective] = [
         ConfigDirective(name: "cluster-enabled", mutable: false, get: { ConfigValue.yesNo($0.cluster.enabled) },
-                        set: single { s, v in
-                            // Refused until cluster mode runs (issue 14): accepting it would start
-                            // a node that silently is no cluster node.
-                            guard try !ConfigValue.bool(v) else { throw ConfigError("cluster mode is not available in this build yet") }
-                            s.cluster.enabled = false
-                        }),
+                        set: single { $0.cluster.enabled = try ConfigValue.bool($1) }),
         ConfigDirective(name: "cluster-config-file", mutable: false, isString: true, get: { $0.cluster.configFile },
                         set: single { $0.cluster.configFile = $1 }),
         ConfigDirective(name: "cluster-node-timeout", get: { String($0.cluster.nodeTimeoutMillis) },

@@ -60,7 +60,7 @@ enum InfoCommand {
         case "modules": return ["# Modules"]
         case "commandstats": return InfoSections.commandStats(server.engine)
         case "errorstats": return InfoSections.errorStats(server.engine)
-        case "cluster": return ["# Cluster", "cluster_enabled:0"]
+        case "cluster": return ["# Cluster", "cluster_enabled:\(server.settings.cluster.enabled ? 1 : 0)"]
         case "keyspace": return InfoSections.keyspace(server.engine)
         default: return nil  // latencystats: Cairn keeps no latency histograms yet
         }

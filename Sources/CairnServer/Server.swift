@@ -1,4 +1,5 @@
 import CairnRESP
+import CairnGossip
 import CairnReplication
 import CairnStorage
 import Logging
@@ -57,6 +58,9 @@ public final class Server: @unchecked Sendable {
     /// Replica links with stream bytes to write at the end of this event-loop turn.
     var streamFlushQueue: [ConnectionHandler] = []
     var streamFlushScheduled = false
+    /// Cluster mode: the bus and its node table (ServerCluster.swift), and its 100 ms cron.
+    var clusterBus: ClusterBus?
+    var clusterCron: RepeatedTask?
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []
@@ -101,6 +105,7 @@ public final class Server: @unchecked Sendable {
         loop = group.next()
         var engineSettings = EngineSettings()
         engineSettings.databases = settings.databases
+        engineSettings.clusterEnabled = settings.cluster.enabled
         engine = Engine(settings: engineSettings, logger: logger)
         persistence = Persistence(engine: engine, settings: settings.persistence, logger: logger)
         respLimits = .redisDefault
@@ -229,6 +234,7 @@ public final class Server: @unchecked Sendable {
     public func start() throws {
         do {
             if let aclStartupFailure { throw ConfigError(aclStartupFailure) }  // [security]
+            try startCluster()
             try bind()
             if let master = settings.replicaof {
                 loop.execute { self.becomeReplica(of: master.host, port: master.port) }
@@ -340,6 +346,12 @@ public final class Server: @unchecked Sendable {
         if let reason { logger.warning("\(reason)") }
         persistence.shutdown()
         cron?.cancel()
+        clusterCron?.cancel()
+        if let clusterBus {
+            // Redis saves nodes.conf on the way out too.
+            saveClusterConfig(fsync: true)
+            clusterBus.stop()
+        }
         for l in listeners { l.close(promise: nil) }
         listeners = []
         for handler in connections.values { handler.kill() }

@@ -16,7 +16,7 @@ enum ServerCommands {
             ] + ConnectionAdminCommands.specs(server) + IntrospectionCommands.specs(server)
                 + [SlowLogCommand.spec(server), LatencyCommand.spec(server), MonitorCommand.spec(server), DebugCommand.spec(server),
                    MemoryCommand.spec(server)]
-                + PersistenceCommands.specs(server) + ReplicationCommands.specs(server)
+                + PersistenceCommands.specs(server) + ReplicationCommands.specs(server) + ClusterCommand.specs(server)
     }
 
     static func quit(_ c: CommandContext) {

@@ -246,13 +246,27 @@ public final class Engine {
         if command === execCommand {
             client.transaction = nil
             unwatchAll(client)
-            client.reply.error(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + message)
+            if Self.isClusterRedirection(message) {
+                // The cluster stage answers EXEC with the redirection itself, so that the
+                // client follows it (Redis's processCommand: discardTransaction, then
+                // clusterRedirectClient), not with EXECABORT.
+                client.reply.error(bytes: message)
+            } else {
+                client.reply.error(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + message)
+            }
         } else {
             client.transaction?.aborted = true  // a command refused while queueing dooms the EXEC
             client.reply.error(bytes: message)
         }
         noteErrors(client, from: mark)
     }
+
+    /// Errors only the cluster stage of admission gives.
+    static func isClusterRedirection(_ message: [UInt8]) -> Bool {
+        clusterErrorCodes.contains { message.starts(with: $0) }
+    }
+
+    private static let clusterErrorCodes: [[UInt8]] = ["MOVED ", "ASK ", "CROSSSLOT ", "TRYAGAIN ", "CLUSTERDOWN "].map { Array($0.utf8) }
 
     private func replyUnknownCommand(_ client: ClientSession, _ args: Arguments) {
         // Redis: "unknown command '%.128s', with args beginning with: " + "'%.*s' " per argument

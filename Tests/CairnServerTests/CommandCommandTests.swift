@@ -130,7 +130,9 @@ import Testing
         let h = ServerHarness()
         let pattern = (h.run("COMMAND", "LIST", "FILTERBY", "PATTERN", "c*g*").arrayValue ?? []).compactMap(\.string)
         #expect(Set(pattern) == ["client|getname", "config", "config|get", "config|set", "config|rewrite", "config|resetstat",
-                                 "config|help", "command|getkeys", "command|getkeysandflags"])
+                                 "config|help", "command|getkeys", "command|getkeysandflags", "cluster|forget",
+                                 "cluster|delslotsrange", "cluster|addslotsrange", "cluster|getkeysinslot",
+                                 "cluster|saveconfig", "cluster|set-config-epoch"])
         let connection = (h.run("COMMAND", "LIST", "FILTERBY", "aclcat", "CONNECTION").arrayValue ?? []).compactMap(\.string)
         #expect(connection.contains("hello") && connection.contains("client|id") && !connection.contains("get"))
         #expect(h.run("COMMAND", "LIST", "FILTERBY", "module", "x") == .array([]))

@@ -57,6 +57,10 @@ public final class ClientSession {
     /// CLIENT NO-EVICT: exempt from client eviction (Cairn has no client eviction yet, so this is
     /// only recorded and shown as flag `e` in CLIENT LIST, as Redis shows it).
     public var noEvict = false
+    /// Cluster: ASKING was sent (the next command may touch an importing slot), and READONLY
+    /// (reads may be served by this replica of the slot's master).
+    public var clusterAsking = false
+    public var clusterReadOnly = false
     /// Channels, patterns and shard channels this client is subscribed to.
     public internal(set) var subscriptions = Subscriptions()
     /// Non-nil between MULTI and EXEC/DISCARD.

@@ -64,12 +64,15 @@ enum ConnectionCommands {
 
     static func select(_ c: CommandContext) {
         guard let index = KeyspaceCommands.parseDBIndex(c, 1) else { return }
+        if c.engine.settings.clusterEnabled && index != 0 { return c.reply.error("ERR SELECT is not allowed in cluster mode") }
         guard index >= 0 && index < c.engine.databases.count else { return c.reply.error("ERR DB index is out of range") }
         c.client.db = index
         c.reply.ok()
     }
 
     static func swapdb(_ c: CommandContext) {
+        // Cluster mode has database 0 only.
+        if c.engine.settings.clusterEnabled { return c.reply.error("ERR SWAPDB is not allowed in cluster mode") }
         guard let a = dbIndex(c, 1) else { return c.reply.error("ERR invalid first DB index") }
         guard let b = dbIndex(c, 2) else { return c.reply.error("ERR invalid second DB index") }
         let n = c.engine.databases.count

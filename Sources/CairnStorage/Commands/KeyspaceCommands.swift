@@ -153,6 +153,9 @@ enum KeyspaceCommands {
             }
             j += 1
         }
+        if c.engine.settings.clusterEnabled && (source !== c.engine.databases[0] || destination !== c.engine.databases[0]) {
+            return c.reply.error("ERR Copying to another database is not allowed in cluster mode")
+        }
         let key = c.args[1], newKey = c.args[2]
         if source === destination && key.elementsEqual(newKey) {
             return c.reply.error("ERR source and destination objects are the same")
@@ -173,6 +176,7 @@ enum KeyspaceCommands {
     }
 
     static func move(_ c: CommandContext) {
+        if c.engine.settings.clusterEnabled { return c.reply.error("ERR MOVE is not allowed in cluster mode") }
         let source = c.db
         guard let index = parseDBIndex(c, 2), let destination = database(c, index) else { return }
         if source === destination { return c.reply.error("ERR source and destination objects are the same") }

@@ -24,6 +24,11 @@ public struct Transaction {
     }
     /// Commands queued so far (CLIENT LIST `multi=`).
     public var queuedCount: Int { queued.count }
+
+    /// Each queued command with its arguments, in order (the cluster's slot check of EXEC).
+    public func forEachQueued(_ body: (RegisteredCommand, Arguments) -> Void) {
+        for q in queued { Arguments.with(q.arguments) { body(q.command, $0) } }
+    }
 }
 
 enum Transactions {

@@ -137,3 +137,20 @@ extension KeyTable {
         return out
     }
 }
+
+extension Engine {
+    /// Deletes every key of `slot` in database 0 and propagates a DEL for each (Redis's
+    /// delKeysInSlot): what a cluster node does with a slot another master took from it.
+    @discardableResult
+    public func deleteKeys(inSlot slot: Int) -> Int {
+        let db = databases[0]
+        let keys = db.keys(inSlot: slot, limit: Int.max)
+        for key in keys {
+            if !watchedKeys.isEmpty { touchWatchedKey(db: 0, key) }
+            if propagating { propagateDeletion(db: 0, key: key) }
+            db.delete(key)
+        }
+        dirty += Int64(keys.count)
+        return keys.count
+    }
+}

@@ -1,0 +1,145 @@
+import CairnCluster
+import CairnGossip
+import CairnStorage
+import Glibc
+
+// Cluster mode (`cluster-enabled yes`, docs/cluster.md): the node table lives in the bus
+// (CairnGossip's ClusterBus, on the server's one event loop); nodes.conf records it; the
+// admission pipeline's cluster stage sends each command with keys where its slot is served
+// (CairnCluster's decision: MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN).
+
+extension Server {
+    /// nodes.conf, as `cluster-config-file` names it (relative to `dir`, where the process runs).
+    var clusterConfigPath: String { settings.cluster.configFile }
+
+    /// Loads nodes.conf or starts a new identity, then the bus. A nodes.conf that does not load
+    /// stops the start (Redis exits too): a node never silently takes a new identity.
+    func startCluster() throws {
+        guard settings.cluster.enabled else { return }
+        var state: ClusterState
+        let bytes = Self.readFile(clusterConfigPath)
+        do {
+            if let bytes, let loaded = try NodesConf.parse(bytes) {
+                state = loaded.state
+                state.startAfterLoad(nowMs: Clock.unixMillis())
+                for warning in loaded.warnings { logger.warning("\(warning)") }
+                logger.notice("Node configuration loaded, I'm \(state.myself.text)")
+            } else {
+                var generator = SystemRandomNumberGenerator()
+                let me = ClusterNode(name: NodeName.random(using: &generator), ip: "", port: settings.port,
+                                     busPort: settings.cluster.busPort(clientPort: settings.port), flags: [.master])
+                state = ClusterState(myself: me)
+                logger.notice("No cluster configuration found, I'm \(state.myself.text)")
+            }
+        } catch {
+            throw ConfigError("Unrecoverable error: corrupted cluster config file \"\(clusterConfigPath)\": \(error)")
+        }
+        let bus = ClusterBus(state: state, settings: clusterBusSettings, clientPort: settings.port,
+                             busPort: settings.cluster.busPort(clientPort: settings.port), loop: loop, logger: logger)
+        bus.requireFullCoverage = settings.cluster.requireFullCoverage
+        bus.onChange = { [unowned(unsafe) self] fsync in _ = saveClusterConfig(fsync: fsync) }
+        // A master with a newer configEpoch took slots this node still has keys in.
+        bus.onSlotsLost = { [unowned(unsafe) self] slots, owner in
+            let deleted = slots.reduce(0) { $0 + engine.deleteKeys(inSlot: $1) }
+            if deleted > 0 { logger.warning("Deleted \(deleted) keys in \(slots.count) slots now served by \(owner.text)") }
+        }
+        clusterBus = bus
+        if let error = saveClusterConfig(fsync: true) {
+            throw ConfigError("Can't write the cluster config file \(clusterConfigPath): \(error)")
+        }
+        let host = settings.bind.first.map { $0.hasPrefix("-") ? String($0.dropFirst()) : $0 } ?? "0.0.0.0"
+        try loop.submit { try bus.start(host: host) }.wait()
+        logger.notice("Cluster bus listening on \(host):\(settings.cluster.busPort(clientPort: settings.port))")
+        _ = engine.admission.install(.clusterRedirect) { [unowned(unsafe) self] request in clusterRefusal(request) }
+        try loop.submit {
+            self.clusterCron = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [unowned(unsafe) self] _ in
+                self.clusterBus?.replicationOffset = self.replication.offset
+                self.clusterBus?.cron(nowMillis: Clock.unixMillis())
+            }
+        }.wait()
+    }
+
+    /// The bus settings from the cluster directives (CONFIG SET applies them again).
+    var clusterBusSettings: ClusterBus.Settings {
+        ClusterBus.Settings(nodeTimeoutMillis: settings.cluster.nodeTimeoutMillis, announceIP: settings.cluster.announceIP,
+                            announcePort: settings.cluster.announcePort, announceBusPort: settings.cluster.announceBusPort,
+                            announceHostname: settings.cluster.announceHostname)
+    }
+
+    /// Writes nodes.conf atomically (temporary file, fsync, rename, fsync of the directory:
+    /// AtomicFile, as Redis's clusterSaveConfig). Returns the error text, or nil.
+    @discardableResult
+    func saveClusterConfig(fsync: Bool) -> String? {
+        guard let bus = clusterBus else { return nil }
+        do {
+            try AtomicFile.replace(clusterConfigPath, with: NodesConf.render(bus.state))
+            return nil
+        } catch {
+            logger.warning("Could not save the cluster config file \(clusterConfigPath): \(error)")
+            return "\(error)"
+        }
+    }
+
+    /// The redirection rules' settings (cluster-allow-reads-when-down and friends).
+    var clusterRedirectionSettings: RedirectionSettings {
+        RedirectionSettings(allowReadsWhenDown: settings.cluster.allowReadsWhenDown,
+                            allowPubSubShardWhenDown: settings.cluster.allowPubsubshardWhenDown,
+                            preferredEndpoint: EndpointType(rawValue: settings.cluster.preferredEndpointType) ?? .ip)
+    }
+
+    /// The cluster stage of admission (Redis's processCommand → getNodeByQuery): nil to run the
+    /// command here, or the redirection error. The master link and AOF replay never reach it
+    /// (admission checks only clients' commands).
+    func clusterRefusal(_ request: borrowing AdmissionRequest) -> String? {
+        guard let bus = clusterBus else { return nil }
+        let client = request.client
+        let command = request.command
+        defer {
+            // ASKING covers the next command only (Redis's resetClient), or a whole transaction.
+            if command.spec.name != "asking" && (client.transaction == nil || command.spec.name == "exec") {
+                client.clusterAsking = false
+            }
+        }
+        let isExec = command.spec.name == "exec"
+        // Redis checks EXEC's queued commands only when the transaction is there, and a command
+        // without key arguments needs no slot.
+        if isExec && client.transaction == nil { return nil }
+        if !isExec && !command.spec.hasKeys { return nil }
+        var keys: [[UInt8]] = []
+        var queuedWrite = false
+        if isExec {
+            client.transaction?.forEachQueued { queued, args in
+                if queued.spec.flags.contains(.write) { queuedWrite = true }
+                for i in queued.spec.keyIndices(args) where i > 0 && i < args.count { keys.append(args.bytes(i)) }
+            }
+        } else {
+            for i in command.spec.keyIndices(request.args) where i > 0 && i < request.args.count {
+                keys.append(request.args.bytes(i))
+            }
+        }
+        let routed = RoutedCommand(asking: client.clusterAsking, readOnlyClient: client.clusterReadOnly,
+                                   isWrite: command.spec.flags.contains(.write), queuedWrite: queuedWrite,
+                                   isMigrate: command.spec.name == "migrate",
+                                   isShardedPubSub: ["spublish", "ssubscribe", "sunsubscribe"].contains(command.spec.name))
+        let db = engine.databases[0]
+        // Present or not, as Redis's LOOKUP_NOEXPIRE|NOTOUCH lookup: no expiry, no access clock.
+        let decision = bus.state.route(keys: keys, command: routed, settings: clusterRedirectionSettings) { key in
+            db.table.find(key) != nil
+        }
+        return decision.errorMessage(in: bus.state, endpoint: clusterRedirectionSettings.preferredEndpoint)
+    }
+
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+}

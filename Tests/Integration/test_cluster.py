@@ -1,0 +1,254 @@
+"""Cluster mode: a cairn-server started with `cluster-enabled yes`, alone and next to a real
+redis-server 7.0 cluster node (the bus interop). Replies are checked against Redis's texts, most
+of them by running the same commands on a real Redis 7.0 cluster node side by side.
+
+Bus ports are chosen free and passed with `cluster-port` (the default, port + 10000, can fall
+outside the port range for an ephemeral test port). Every wait polls with a deadline."""
+
+import os
+import re
+
+import pytest
+import redis
+
+from resp import RawConnection
+from serverproc import ServerProcess, free_port, require, wait_for
+
+
+def cluster_node(kind_name, tmp_root, *extra):
+    s = ServerProcess(require(kind_name), tmp_root, ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                                                      "--cluster-node-timeout", "5000", *extra])
+    s.start()
+    return s
+
+
+@pytest.fixture
+def nodes(_tmp_root):
+    started = []
+
+    def start(kind_name="cairn", *extra):
+        s = cluster_node(kind_name, _tmp_root, *extra)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def bus_port(s):
+    argv = s.command_line()
+    return int(argv[argv.index("--cluster-port") + 1])
+
+
+def cluster_info(raw):
+    text = raw.command("CLUSTER", "INFO")
+    text = text.decode() if isinstance(text, bytes) else text
+    return dict(l.split(":", 1) for l in text.split("\r\n") if ":" in l)
+
+
+def nodes_lines(raw):
+    text = raw.command("CLUSTER", "NODES")
+    text = text.decode() if isinstance(text, bytes) else text
+    return [l.split(" ") for l in text.strip().split("\n") if l]
+
+
+def test_first_start_names_the_node_and_restarts_keep_it(nodes):
+    s = nodes()
+    with RawConnection(s.port) as raw:
+        myid = raw.command("CLUSTER", "MYID").decode()
+        assert re.fullmatch(r"[0-9a-f]{40}", myid)
+        assert f"No cluster configuration found, I'm {myid}" in s.log()
+        assert cluster_info(raw)["cluster_state"] == "fail"  # no slots yet
+        assert raw.command("INFO", "cluster").decode().splitlines()[1] == "cluster_enabled:1"
+        assert raw.command("CLUSTER", "ADDSLOTSRANGE", 0, 16383) == "OK"
+        assert raw.command("CLUSTER", "SET-CONFIG-EPOCH", 5) == "OK"
+        assert cluster_info(raw)["cluster_state"] == "ok"
+        assert raw.command("SET", "foo", "bar") == "OK"
+        assert raw.command("SAVE") == "OK"
+    conf = open(os.path.join(s.dir, "nodes.conf")).read()
+    assert conf.startswith(myid + " ") and "myself,master" in conf and "0-16383" in conf
+    assert conf.rstrip("\n").endswith("vars currentEpoch 5 lastVoteEpoch 0")
+    s.stop()
+    s.start()
+    with RawConnection(s.port) as raw:
+        assert raw.command("CLUSTER", "MYID").decode() == myid
+        line = nodes_lines(raw)[0]
+        assert line[0] == myid and line[2] == "myself,master" and line[6] == "5" and line[8] == "0-16383"
+        # As Redis after a restart, the node says ok once its cron has looked at the table.
+        wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok", "the restarted node to be ok")
+        assert raw.command("GET", "foo") == b"bar"
+    assert "No cluster configuration found" not in s.log().split("Node configuration loaded")[-1]
+
+
+def test_corrupt_nodes_conf_refuses_to_start(nodes, _tmp_root):
+    s = nodes()
+    s.stop()
+    path = os.path.join(s.dir, "nodes.conf")
+    text = open(path).read()
+    open(path, "w").write(text.replace(" 0 0 ", " x 0 ", 1) if " 0 0 " in text else "garbage line\n")
+    assert s.run_to_exit() not in (0, None)
+    assert "corrupted cluster config file" in s.log()
+    assert open(path).read() != "", "the file is left as it was"
+
+
+@pytest.mark.parametrize("kind", ["cairn", "redis"])
+def test_slot_commands_and_redirections_as_redis(nodes, kind):
+    s = nodes(kind)
+    with RawConnection(s.port) as raw:
+        def err(*args):
+            return str(raw.command(*args))
+        assert err("CLUSTER", "ADDSLOTS", 16384) == "ERR Invalid or out of range slot"
+        assert err("CLUSTER", "ADDSLOTS", "x") == "ERR Invalid or out of range slot"
+        assert raw.command("CLUSTER", "ADDSLOTS", 1, 2) == "OK"
+        assert err("CLUSTER", "ADDSLOTS", 2) == "ERR Slot 2 is already busy"
+        assert err("CLUSTER", "ADDSLOTS", 3, 3) == "ERR Slot 3 specified multiple times"
+        assert err("CLUSTER", "DELSLOTS", 9) == "ERR Slot 9 is already unassigned"
+        assert err("CLUSTER", "ADDSLOTSRANGE", 10, 5) == "ERR start slot number 10 is greater than end slot number 5"
+        assert err("CLUSTER", "ADDSLOTSRANGE", 10) == "ERR wrong number of arguments for 'cluster|addslotsrange' command"
+        assert raw.command("CLUSTER", "DELSLOTSRANGE", 1, 2) == "OK"
+        assert raw.command("CLUSTER", "ADDSLOTSRANGE", 0, 16383) == "OK"
+        wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok", "the cluster to be ok")
+        assert raw.command("CLUSTER", "KEYSLOT", "foo") == 12182
+        assert raw.command("CLUSTER", "KEYSLOT", "{user1000}.following") == 3443
+        for k in ("a{t}", "b{t}", "c{t}"):
+            assert raw.command("SET", k, "v") == "OK"
+        assert raw.command("CLUSTER", "COUNTKEYSINSLOT", raw.command("CLUSTER", "KEYSLOT", "t")) == 3
+        assert sorted(raw.command("CLUSTER", "GETKEYSINSLOT", raw.command("CLUSTER", "KEYSLOT", "t"), 10)) == [b"a{t}", b"b{t}", b"c{t}"]
+        assert err("CLUSTER", "COUNTKEYSINSLOT", 20000) == "ERR Invalid slot"
+        assert err("CLUSTER", "GETKEYSINSLOT", 1, -1) == "ERR Invalid slot or number of keys"
+        assert raw.command("MSET", "x{t}", "1", "y{t}", "2") == "OK"
+        assert err("MSET", "x", "1", "y", "2") == "CROSSSLOT Keys in request don't hash to the same slot"
+        assert err("SELECT", 1) == "ERR SELECT is not allowed in cluster mode"
+        assert raw.command("SELECT", 0) == "OK"
+        assert err("SWAPDB", 0, 1) == "ERR SWAPDB is not allowed in cluster mode"
+        assert err("MOVE", "a{t}", 1) == "ERR MOVE is not allowed in cluster mode"
+        # A transaction touching two slots: each command is queued (one slot each), and EXEC,
+        # which checks them together, answers CROSSSLOT itself and discards the transaction.
+        assert raw.command("MULTI") == "OK"
+        assert raw.command("SET", "a{t}", "new") == "QUEUED"
+        assert raw.command("SET", "b", "1") == "QUEUED"
+        assert err("EXEC") == "CROSSSLOT Keys in request don't hash to the same slot"
+        assert raw.command("GET", "a{t}") == b"v"
+        assert err("DISCARD") == "ERR DISCARD without MULTI"
+        # An unserved slot.
+        slot = raw.command("CLUSTER", "KEYSLOT", "foo")
+        assert raw.command("CLUSTER", "DELSLOTS", slot) == "OK"
+        assert err("GET", "foo") == "CLUSTERDOWN Hash slot not served"
+        assert err("CLUSTER", "SETSLOT", slot, "MIGRATING", "0" * 40) == f"ERR I'm not the owner of hash slot {slot}"
+        assert err("CLUSTER", "SETSLOT", slot, "NODE", "0" * 40) == f"ERR Unknown node {'0' * 40}"
+        assert err("CLUSTER", "SETSLOT", slot, "BOGUS") == "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"
+        assert err("CLUSTER", "FORGET", raw.command("CLUSTER", "MYID").decode()) == "ERR I tried hard but I can't forget myself..."
+        assert err("CLUSTER", "FLUSHSLOTS") == "ERR DB must be empty to perform CLUSTER FLUSHSLOTS."
+        assert err("CLUSTER", "SET-CONFIG-EPOCH", -1) == "ERR Invalid config epoch specified: -1"
+        assert err("CLUSTER", "RESET") == "ERR CLUSTER RESET can't be called with master nodes containing keys"
+        assert raw.command("CLUSTER", "BUMPEPOCH") in ("BUMPED 1", b"BUMPED 1")
+        assert raw.command("CLUSTER", "BUMPEPOCH") in ("STILL 1", b"STILL 1")
+
+
+def test_cluster_commands_are_refused_outside_cluster_mode(server_factory):
+    s = server_factory()
+    with RawConnection(s.port) as raw:
+        for args in (("CLUSTER", "INFO"), ("CLUSTER", "MYID"), ("ASKING",), ("READONLY",)):
+            assert str(raw.command(*args)) == "ERR This instance has cluster support disabled"
+
+
+def test_redis_py_cluster_client_on_a_one_node_cluster(nodes):
+    s = nodes()
+    with RawConnection(s.port) as raw:
+        assert raw.command("CLUSTER", "ADDSLOTSRANGE", 0, 16383) == "OK"
+        wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok", "the cluster to be ok")
+    rc = redis.RedisCluster(host="127.0.0.1", port=s.port, decode_responses=True)
+    try:
+        for i in range(200):
+            rc.set(f"key:{i}", i)
+        assert [rc.get(f"key:{i}") for i in range(200)] == [str(i) for i in range(200)]
+        pipe = rc.pipeline()
+        for i in range(50):
+            pipe.incr(f"counter:{i}")
+        assert pipe.execute() == [1] * 50
+        assert rc.mget_nonatomic([f"key:{i}" for i in range(10)]) == [str(i) for i in range(10)]
+        slots = rc.cluster_slots()
+        assert (0, 16383) in slots
+    finally:
+        rc.close()
+
+
+def test_meet_with_a_real_redis_node_both_ways_and_moved(nodes):
+    cairn = nodes("cairn")
+    red = nodes("redis")
+    with RawConnection(cairn.port) as c, RawConnection(red.port) as r:
+        assert c.command("CLUSTER", "ADDSLOTSRANGE", 0, 8191) == "OK"
+        assert r.command("CLUSTER", "ADDSLOTSRANGE", 8192, 16383) == "OK"
+        cairn_id = c.command("CLUSTER", "MYID").decode()
+        redis_id = r.command("CLUSTER", "MYID").decode()
+        # Redis meets Cairn: Redis's bus talks to Cairn's.
+        assert r.command("CLUSTER", "MEET", "127.0.0.1", cairn.port, bus_port(cairn)) == "OK"
+
+        def sees(raw, node_id, slots):
+            for line in nodes_lines(raw):
+                if line[0] == node_id:
+                    return line[7] == "connected" and "handshake" not in line[2] and "master" in line[2] \
+                        and line[8:] == ([slots] if slots else [])
+            return False
+
+        wait_for(lambda: sees(r, cairn_id, "0-8191"), "Redis to see the Cairn node connected with its slots")
+        wait_for(lambda: sees(c, redis_id, "8192-16383"), "Cairn to see the Redis node connected with its slots")
+        wait_for(lambda: cluster_info(c)["cluster_state"] == "ok" and cluster_info(r)["cluster_state"] == "ok",
+                 "both to say the cluster is ok")
+        assert cluster_info(c)["cluster_known_nodes"] == "2"
+        # The bus links, as CLUSTER LINKS lists them on both sides (a link each way).
+        for raw, peer in ((c, redis_id), (r, cairn_id)):
+            wait_for(lambda: sorted(dict(zip(l[::2], l[1::2]))[b"direction"] for l in raw.command("CLUSTER", "LINKS")
+                                    if dict(zip(l[::2], l[1::2]))[b"node"] == peer.encode()) == [b"from", b"to"],
+                     "a link each way")
+        # Redirections point at the other node, in both directions.
+        key = "foo"  # slot 12182: Redis's
+        assert str(c.command("GET", key)) == f"MOVED 12182 127.0.0.1:{red.port}"
+        assert str(r.command("GET", "bar")) == f"MOVED 5061 127.0.0.1:{cairn.port}"
+        assert c.command("SET", "bar", "1") == "OK"
+        # Cairn meets a third node (a Redis one): it joins, and learns of the first Redis node
+        # through the gossip section.
+        red2 = nodes("redis")
+        with RawConnection(red2.port) as r2:
+            red2_id = r2.command("CLUSTER", "MYID").decode()
+            assert c.command("CLUSTER", "MEET", "127.0.0.1", red2.port, bus_port(red2)) == "OK"
+            wait_for(lambda: sees(c, red2_id, None), "Cairn to see the new node connected")
+            wait_for(lambda: sees(r2, cairn_id, "0-8191") and sees(r2, redis_id, "8192-16383"),
+                     "the new node to know both others, with their slots")
+            wait_for(lambda: cluster_info(c)["cluster_known_nodes"] == "3", "Cairn to know three nodes")
+
+
+def test_redis_cli_cluster_create_of_three_cairn_masters(nodes):
+    import shutil
+    import subprocess
+    cli = shutil.which("redis-cli")
+    if not cli:
+        pytest.skip("redis-cli not installed")
+    masters = [nodes() for _ in range(3)]
+    create = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{m.port}" for m in masters], "--cluster-yes"],
+                            capture_output=True, text=True, timeout=120)
+    assert create.returncode == 0, create.stdout + create.stderr
+    assert "[OK] All 16384 slots covered." in create.stdout
+    for m in masters:
+        with RawConnection(m.port) as raw:
+            wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok" and cluster_info(raw)["cluster_known_nodes"] == "3",
+                     "every node to know the three and be ok")
+    check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{masters[0].port}"], capture_output=True, text=True,
+                           timeout=60)
+    assert check.returncode == 0 and "[OK] All nodes agree about slots configuration." in check.stdout, check.stdout
+    # The epochs redis-cli assigned are distinct, as each node's nodes.conf records.
+    epochs = set()
+    for m in masters:
+        with RawConnection(m.port) as raw:
+            epochs.add(next(l[6] for l in nodes_lines(raw) if "myself" in l[2]))
+    assert len(epochs) == 3
+    rc = redis.RedisCluster(host="127.0.0.1", port=masters[0].port, decode_responses=True)
+    try:
+        for i in range(500):
+            rc.set(f"k{i}", i)
+        assert [rc.get(f"k{i}") for i in range(500)] == [str(i) for i in range(500)]
+        counts = [rc.dbsize(target_nodes=n) for n in rc.get_primaries()]
+        assert sum(counts) == 500 and all(c > 0 for c in counts), counts
+    finally:
+        rc.close()
