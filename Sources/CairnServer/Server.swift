@@ -167,6 +167,11 @@ public final class Server: @unchecked Sendable {
             engine.admission.arm(minReplicasStage, engine.role == .master && settings.minReplicasToWrite > 0 && settings.minReplicasMaxLagSeconds > 0)
         }
         persistence.logger = logger
+        if let clusterBus {
+            // CONFIG SET of cluster-node-timeout, the announce-* settings, full coverage.
+            clusterBus.settings = clusterBusSettings
+            clusterBus.requireFullCoverage = settings.cluster.requireFullCoverage
+        }
         if cron != nil { scheduleCron() }
     }
 
