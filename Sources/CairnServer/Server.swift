@@ -61,6 +61,8 @@ public final class Server: @unchecked Sendable {
     /// Cluster mode: the bus and its node table (ServerCluster.swift), and its 100 ms cron.
     var clusterBus: ClusterBus?
     var clusterCron: RepeatedTask?
+    /// MIGRATE's connections, by "host:port" (MigrateCommand.swift).
+    var migrateConnections: [String: MigrateConnection] = [:]
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []
@@ -314,6 +316,7 @@ public final class Server: @unchecked Sendable {
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         replicationCron()
+        closeIdleMigrateConnections(nowMillis: Clock.unixMillis())
         flushPendingOutput()
         closeIdleClients()
     }

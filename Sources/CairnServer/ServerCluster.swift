@@ -117,7 +117,8 @@ extension Server {
                 keys.append(request.args.bytes(i))
             }
         }
-        let routed = RoutedCommand(asking: client.clusterAsking, readOnlyClient: client.clusterReadOnly,
+        let routed = RoutedCommand(asking: client.clusterAsking, impliesAsking: command.spec.name == "restore-asking",
+                                   readOnlyClient: client.clusterReadOnly,
                                    isWrite: command.spec.flags.contains(.write), queuedWrite: queuedWrite,
                                    isMigrate: command.spec.name == "migrate",
                                    isShardedPubSub: ["spublish", "ssubscribe", "sunsubscribe"].contains(command.spec.name))

@@ -17,6 +17,7 @@ enum ServerCommands {
                 + [SlowLogCommand.spec(server), LatencyCommand.spec(server), MonitorCommand.spec(server), DebugCommand.spec(server),
                    MemoryCommand.spec(server)]
                 + PersistenceCommands.specs(server) + ReplicationCommands.specs(server) + ClusterCommand.specs(server)
+                + MigrateCommand.specs(server)
     }
 
     static func quit(_ c: CommandContext) {

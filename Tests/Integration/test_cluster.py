@@ -299,3 +299,100 @@ def test_tools_cluster_up_and_stop(tmp_path):
     finally:
         down = subprocess.run([tool, "--stop", "--dir", str(tmp_path / "c")], capture_output=True, text=True, timeout=60)
     assert down.returncode == 0 and "stopped 3 nodes" in down.stdout, down.stdout + down.stderr
+
+
+def test_migrate_to_redis_and_back_with_options(nodes, server_factory, _tmp_root):
+    from serverproc import ServerProcess
+    cairn = ServerProcess(require("cairn"), _tmp_root, [])
+    red = ServerProcess(require("redis"), _tmp_root, [])
+    cairn.start()
+    red.start()
+    try:
+        with RawConnection(cairn.port) as c, RawConnection(red.port) as r:
+            assert c.command("SET", "k1", "v1") == "OK"
+            assert c.command("SET", "k2", "v2", "EX", 100) == "OK"
+            assert c.command("RPUSH", "l", "a", "b") == 2
+            assert c.command("MIGRATE", "127.0.0.1", red.port, "k1", 0, 1000) == "OK"
+            assert c.command("MIGRATE", "127.0.0.1", red.port, "", 0, 1000, "KEYS", "k2", "l", "missing") == "OK"
+            assert r.command("MGET", "k1", "k2") == [b"v1", b"v2"] and 0 < r.command("TTL", "k2") <= 100
+            assert r.command("LRANGE", "l", 0, -1) == [b"a", b"b"]
+            assert c.command("DBSIZE") == 0
+            assert c.command("MIGRATE", "127.0.0.1", red.port, "k1", 0, 1000) == "NOKEY"
+            assert c.command("SET", "k1", "x") == "OK"
+            assert str(c.command("MIGRATE", "127.0.0.1", red.port, "k1", 0, 1000)) == \
+                "ERR Target instance replied with error: BUSYKEY Target key name already exists."
+            assert c.command("MIGRATE", "127.0.0.1", red.port, "k1", 3, 1000, "COPY") == "OK"
+            assert c.command("GET", "k1") == b"x"  # COPY keeps it here
+            assert r.command("SELECT", 3) == "OK" and r.command("GET", "k1") == b"x"
+            assert str(c.command("MIGRATE", "127.0.0.1", red.port, "k1", 0, 1000, "KEYS", "a")) == \
+                "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+            # Back from Redis to Cairn: Cairn's RESTORE takes Redis's payloads.
+            assert c.command("DEL", "k1") == 1
+            assert r.command("MIGRATE", "127.0.0.1", cairn.port, "k1", 0, 1000) == "OK"
+            assert c.command("GET", "k1") == b"x" and r.command("EXISTS", "k1") == 0
+            closed = free_port()
+            assert str(c.command("MIGRATE", "127.0.0.1", closed, "k1", 0, 500)) == "IOERR error or timeout connecting to the client"
+    finally:
+        cairn.stop()
+        red.stop()
+
+
+def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
+    import shutil
+    import subprocess
+    import threading
+    cli = shutil.which("redis-cli")
+    if not cli:
+        pytest.skip("redis-cli not installed")
+    masters = [nodes() for _ in range(3)]
+    create = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{m.port}" for m in masters], "--cluster-yes"],
+                            capture_output=True, text=True, timeout=120)
+    assert create.returncode == 0, create.stdout + create.stderr
+    for m in masters:
+        with RawConnection(m.port) as raw:
+            wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok", "the cluster to be ok")
+    rc = redis.RedisCluster(host="127.0.0.1", port=masters[0].port, decode_responses=True)
+    pipe = rc.pipeline()
+    for i in range(10000):
+        pipe.set(f"key:{i}", i)
+    pipe.execute()
+    written = {}
+    errors = []
+    stop = threading.Event()
+
+    def writer():
+        w = redis.RedisCluster(host="127.0.0.1", port=masters[0].port, decode_responses=True)
+        n = 0
+        try:
+            while not stop.is_set():
+                key = f"w:{n % 2000}"
+                w.set(key, n)  # follows MOVED/ASK itself
+                written[key] = str(n)
+                n += 1
+        except Exception as e:  # any error the client could not retry
+            errors.append(repr(e))
+        finally:
+            w.close()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        with RawConnection(masters[0].port) as a, RawConnection(masters[1].port) as b:
+            source, target = a.command("CLUSTER", "MYID").decode(), b.command("CLUSTER", "MYID").decode()
+        reshard = subprocess.run([cli, "--cluster", "reshard", f"127.0.0.1:{masters[0].port}", "--cluster-from", source,
+                                  "--cluster-to", target, "--cluster-slots", "300", "--cluster-yes"],
+                                 capture_output=True, text=True, timeout=600)
+    finally:
+        stop.set()
+        t.join()
+    assert reshard.returncode == 0, reshard.stdout[-2000:] + reshard.stderr
+    assert errors == []
+    check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{masters[0].port}"], capture_output=True, text=True,
+                           timeout=60)
+    assert check.returncode == 0 and "[OK] All 16384 slots covered." in check.stdout, check.stdout
+    assert [rc.get(f"key:{i}") for i in range(10000)] == [str(i) for i in range(10000)]
+    assert all(rc.get(k) == v for k, v in written.items()) and len(written) > 0
+    with RawConnection(masters[1].port) as b:
+        mine = next(l for l in nodes_lines(b) if "myself" in l[2])[8:]
+        assert "0-299" in mine, mine  # the 300 slots redis-cli took from the source's start
+    rc.close()

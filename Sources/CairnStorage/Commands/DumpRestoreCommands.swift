@@ -12,6 +12,11 @@ enum DumpRestoreCommands {
                     keys: [.at(1, [.OW, .update])], group: "generic", since: "2.6.0",
                     summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
                     handler: restore),
+        // What MIGRATE sends in cluster mode: RESTORE that also implies ASKING (the cluster stage
+        // lets it into a slot this node is importing).
+        CommandSpec("restore-asking", arity: -4, flags: [.write, .denyOOM], categories: [.keyspace, .write, .slow, .dangerous],
+                    keys: [.at(1, [.OW, .update])], group: "server", since: "3.0.0",
+                    summary: "An internal command for migrating keys in a cluster.", handler: restore),
     ]
 
     static func dump(_ c: CommandContext) {
