@@ -5,8 +5,7 @@ import CairnStorage
 
 // CLUSTER <subcommand>, ASKING, READONLY and READWRITE (Redis 7.0's clusterCommand and friends,
 // cluster.c), with its reply shapes and error texts. Failure detection and failover
-// (CLUSTER FAILOVER, failure reports) are the next issue; CLUSTER REPLICATE and REPLICAS are not
-// here yet and answer as unknown subcommands.
+// (CLUSTER FAILOVER, failure reports) are the next issue.
 
 enum ClusterCommand {
     static let disabled = "ERR This instance has cluster support disabled"
@@ -39,6 +38,13 @@ enum ClusterCommand {
                                   server.bind(countFailureReports)),
                             admin("reset", -2, "3.0.0", "Resets a node.", server.bind(reset), extra: [.noscript]),
                             read("links", 2, "7.0.0", "Returns a list of all TCP links to and from peer nodes.", server.bind(links)),
+                            admin("replicate", 3, "3.0.0", "Configure a node as replica of a master node.", server.bind(replicate)),
+                            CommandSpec("replicas", arity: 3, flags: [.admin, .stale], categories: [.admin, .slow, .dangerous],
+                                        group: "cluster", since: "5.0.0", summary: "Lists the replica nodes of a master node.",
+                                        handler: server.bind(replicas)),
+                            CommandSpec("slaves", arity: 3, flags: [.admin, .stale], categories: [.admin, .slow, .dangerous],
+                                        group: "cluster", since: "3.0.0", summary: "Lists the replica nodes of a master node.",
+                                        handler: server.bind(replicas)),
                         ],
                         handler: { _ in }),
             CommandSpec("asking", arity: 1, flags: [.fast], categories: [.fast, .connection], group: "cluster", since: "3.0.0",
@@ -152,6 +158,42 @@ enum ClusterCommand {
             c.reply.bulk("send-buffer-used")
             c.reply.integer(Int64(link.sendBufferUsedBytes))
         }
+    }
+
+    /// REPLICATE <master id>: this node becomes that master's replica (Redis's clusterSetMaster):
+    /// its open slots close, the bus announces the new role, and replication starts.
+    static func replicate(_ s: Server, _ c: CommandContext) {
+        guard let bus = bus(s, c) else { return }
+        let text = c.args.string(2)
+        guard let name = NodeName(text), let master = bus.state[name] else { return c.reply.error("ERR Unknown node \(text)") }
+        if name == bus.state.myself { return c.reply.error("ERR Can't replicate myself") }
+        if master.isReplica { return c.reply.error("ERR I can only replicate a master, not a replica.") }
+        let me = bus.state.myselfNode
+        if me.isMaster && (!me.slots.isEmpty || c.engine.databases[0].count != 0) {
+            return c.reply.error("ERR To set a master the node must be empty and without assigned slots.")
+        }
+        for slot in Array(bus.state.migratingTo.keys) { _ = bus.state.setMigrating(slot, to: nil) }
+        for slot in Array(bus.state.importingFrom.keys) { _ = bus.state.setImporting(slot, from: nil) }
+        _ = bus.state.update(bus.state.myself) {
+            $0.flags.remove(.master)
+            $0.flags.insert(.replica)
+            $0.replicaOf = name
+        }
+        s.becomeReplica(of: master.ip, port: master.port)
+        s.logger.notice("Configured as a replica of \(name.text) (\(master.ip):\(master.port))")
+        changed(s, bus)
+        c.reply.ok()
+    }
+
+    /// REPLICAS / SLAVES <master id>: the CLUSTER NODES line of each of its replicas.
+    static func replicas(_ s: Server, _ c: CommandContext) {
+        guard let bus = bus(s, c) else { return }
+        let text = c.args.string(2)
+        guard let name = NodeName(text), let master = bus.state[name] else { return c.reply.error("ERR Unknown node \(text)") }
+        if master.isReplica { return c.reply.error("ERR The specified node is not a master") }
+        let lines = bus.state.replicas(of: name).map { NodesConf.nodeLine($0, in: bus.state) }
+        c.reply.arrayHeader(lines.count)
+        for line in lines { c.reply.bulk(line) }
     }
 
     static func countFailureReports(_ s: Server, _ c: CommandContext) {

@@ -44,6 +44,10 @@ extension Server {
             if deleted > 0 { logger.warning("Deleted \(deleted) keys in \(slots.count) slots now served by \(owner.text)") }
         }
         clusterBus = bus
+        // A replica (nodes.conf says so) replicates its master again, as Redis's clusterInit.
+        if let masterName = state.myselfNode.replicaOf, let master = state[masterName], !master.ip.isEmpty, master.port > 0 {
+            loop.execute { self.becomeReplica(of: master.ip, port: master.port) }
+        }
         if let error = saveClusterConfig(fsync: true) {
             throw ConfigError("Can't write the cluster config file \(clusterConfigPath): \(error)")
         }

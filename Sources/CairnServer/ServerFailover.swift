@@ -26,6 +26,9 @@ struct FailoverState {
 
 extension ReplicationCommands {
     static func failover(_ s: Server, _ c: CommandContext) {
+        if s.clusterBus != nil {
+            return c.reply.error("ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.")
+        }
         var target: (host: String, port: Int)?
         var force = false, abort = false
         var timeout: Int64? = nil

@@ -87,6 +87,8 @@ enum ReplicationCommands {
 
     /// REPLICAOF host port | REPLICAOF NO ONE (and SLAVEOF).
     static func replicaof(_ s: Server, _ c: CommandContext) {
+        // In a cluster, replication follows CLUSTER REPLICATE (and failover), not this command.
+        if s.clusterBus != nil { return c.reply.error("ERR REPLICAOF not allowed in cluster mode.") }
         let who = "user request from 'id=\(c.client.id) addr=\(c.client.address) laddr=\(c.client.localAddress) fd=\(c.client.fileDescriptor) name=\(String(decoding: c.client.name ?? [], as: UTF8.self)) age=\((c.engine.now - c.client.createdAtMillis) / 1000) idle=0'"
         if c.args.matches(1, "no") && c.args.matches(2, "one") {
             if s.masterLink != nil {

@@ -140,6 +140,13 @@ def test_slot_commands_and_redirections_as_redis(nodes, kind):
         assert err("CLUSTER", "SETSLOT", slot, "BOGUS") == "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"
         assert err("CLUSTER", "FORGET", raw.command("CLUSTER", "MYID").decode()) == "ERR I tried hard but I can't forget myself..."
         assert err("CLUSTER", "FLUSHSLOTS") == "ERR DB must be empty to perform CLUSTER FLUSHSLOTS."
+        myid = raw.command("CLUSTER", "MYID").decode()
+        assert err("CLUSTER", "REPLICATE", myid) == "ERR Can't replicate myself"
+        assert err("CLUSTER", "REPLICATE", "1" * 40) == f"ERR Unknown node {'1' * 40}"
+        assert err("CLUSTER", "REPLICAS", "1" * 40) == f"ERR Unknown node {'1' * 40}"
+        assert raw.command("CLUSTER", "REPLICAS", myid) == []
+        assert err("REPLICAOF", "127.0.0.1", 1) == "ERR REPLICAOF not allowed in cluster mode."
+        assert err("FAILOVER") == "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead."
         assert err("CLUSTER", "SET-CONFIG-EPOCH", -1) == "ERR Invalid config epoch specified: -1"
         assert err("CLUSTER", "RESET") == "ERR CLUSTER RESET can't be called with master nodes containing keys"
         # CONFIG SET reaches the cluster: without full coverage the node is ok with a slot unserved.
@@ -396,3 +403,51 @@ def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
         mine = next(l for l in nodes_lines(b) if "myself" in l[2])[8:]
         assert "0-299" in mine, mine  # the 300 slots redis-cli took from the source's start
     rc.close()
+
+
+def test_redis_cli_cluster_create_with_replicas(nodes):
+    import shutil
+    import subprocess
+    cli = shutil.which("redis-cli")
+    if not cli:
+        pytest.skip("redis-cli not installed")
+    six = [nodes("cairn", "--repl-diskless-sync-delay", "0") for _ in range(6)]
+    create = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in six], "--cluster-replicas", "1",
+                             "--cluster-yes"], capture_output=True, text=True, timeout=180)
+    assert create.returncode == 0, create.stdout + create.stderr
+    assert "[OK] All 16384 slots covered." in create.stdout
+    roles = {}
+    for n in six:
+        with RawConnection(n.port) as raw:
+            me = next(l for l in nodes_lines(raw) if "myself" in l[2])
+            roles[n.port] = (me[0], me[2], me[3])
+    replicas = [p for p, (_, flags, _) in roles.items() if "slave" in flags]
+    assert len(replicas) == 3
+    rc = redis.RedisCluster(host="127.0.0.1", port=six[0].port, decode_responses=True)
+    try:
+        for i in range(300):
+            rc.set(f"k{i}", i)
+        total = 0
+        for port in replicas:
+            with RawConnection(port) as raw:
+                wait_for(lambda: b"master_link_status:up" in raw.command("INFO", "replication"), "the replica's link")
+                master_id = roles[port][2]
+                master_port = next(p for p, (node_id, _, _) in roles.items() if node_id == master_id)
+                with RawConnection(master_port) as m:
+                    wait_for(lambda: raw.command("DBSIZE") == m.command("DBSIZE"), "the replica to have its master's keys")
+                    total += raw.command("DBSIZE")
+                    # Reads are redirected to the master unless the client says READONLY.
+                    key = next(k for k in (f"k{i}" for i in range(300)) if rc.keyslot(k) in
+                               range(int(next(l for l in nodes_lines(m) if "myself" in l[2])[8].split("-")[0]),
+                                     int(next(l for l in nodes_lines(m) if "myself" in l[2])[8].split("-")[1]) + 1))
+                    assert str(raw.command("GET", key)).startswith("MOVED ")
+                    assert raw.command("READONLY") == "OK"
+                    assert raw.command("GET", key) == str(int(key[1:])).encode()
+                    assert str(raw.command("SET", key, "x")).startswith("MOVED ")
+            assert str(RawConnection(port).command("REPLICAOF", "NO", "ONE")) == "ERR REPLICAOF not allowed in cluster mode."
+        assert total == 300
+        with RawConnection(six[0].port) as raw:
+            some_master = next(l[0] for l in nodes_lines(raw) if "master" in l[2])
+            assert len(raw.command("CLUSTER", "REPLICAS", some_master)) == 1
+    finally:
+        rc.close()
