@@ -329,7 +329,7 @@ public final class Server: @unchecked Sendable {
         let limit = Int64(settings.timeoutSeconds) * 1000
         let now = Clock.unixMillis()
         for handler in connections.values {
-            guard let s = handler.session, s.blocked == nil, s.subscriptions.isEmpty,
+            guard let s = handler.session, s.blocked == nil, !s.postponed, s.subscriptions.isEmpty,
                   !admin.monitors.contains(where: { $0 === s }),
                   now - s.lastInteractionMillis > limit else { continue }
             logger.info("Closing idle client")

@@ -53,6 +53,30 @@ def nodes_lines(raw):
     return [l.split(" ") for l in text.strip().split("\n") if l]
 
 
+def redis_cli_path():
+    import shutil
+    cli = shutil.which("redis-cli")
+    if not cli:
+        pytest.skip("redis-cli not installed")
+    return cli
+
+
+def cluster_create(members, replicas=0):
+    """`redis-cli --cluster create` over `members`, as a user runs it; then every node says ok and
+    knows them all. Returns redis-cli's output."""
+    import subprocess
+    argv = [redis_cli_path(), "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in members]]
+    argv += ["--cluster-replicas", str(replicas)] if replicas else []
+    create = subprocess.run(argv + ["--cluster-yes"], capture_output=True, text=True, timeout=180)
+    assert create.returncode == 0, create.stdout + create.stderr
+    assert "[OK] All 16384 slots covered." in create.stdout
+    for n in members:
+        with RawConnection(n.port) as raw:
+            wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok"
+                     and cluster_info(raw)["cluster_known_nodes"] == str(len(members)), "every node to know them all and be ok")
+    return create.stdout
+
+
 def test_first_start_names_the_node_and_restarts_keep_it(nodes):
     s = nodes()
     with RawConnection(s.port) as raw:
@@ -235,20 +259,10 @@ def test_meet_with_a_real_redis_node_both_ways_and_moved(nodes):
 
 
 def test_redis_cli_cluster_create_of_three_cairn_masters(nodes):
-    import shutil
     import subprocess
-    cli = shutil.which("redis-cli")
-    if not cli:
-        pytest.skip("redis-cli not installed")
+    cli = redis_cli_path()
     masters = [nodes() for _ in range(3)]
-    create = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{m.port}" for m in masters], "--cluster-yes"],
-                            capture_output=True, text=True, timeout=120)
-    assert create.returncode == 0, create.stdout + create.stderr
-    assert "[OK] All 16384 slots covered." in create.stdout
-    for m in masters:
-        with RawConnection(m.port) as raw:
-            wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok" and cluster_info(raw)["cluster_known_nodes"] == "3",
-                     "every node to know the three and be ok")
+    cluster_create(masters)
     check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{masters[0].port}"], capture_output=True, text=True,
                            timeout=60)
     assert check.returncode == 0 and "[OK] All nodes agree about slots configuration." in check.stdout, check.stdout
@@ -345,19 +359,11 @@ def test_migrate_to_redis_and_back_with_options(nodes, server_factory, _tmp_root
 
 
 def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
-    import shutil
     import subprocess
     import threading
-    cli = shutil.which("redis-cli")
-    if not cli:
-        pytest.skip("redis-cli not installed")
+    cli = redis_cli_path()
     masters = [nodes() for _ in range(3)]
-    create = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{m.port}" for m in masters], "--cluster-yes"],
-                            capture_output=True, text=True, timeout=120)
-    assert create.returncode == 0, create.stdout + create.stderr
-    for m in masters:
-        with RawConnection(m.port) as raw:
-            wait_for(lambda: cluster_info(raw)["cluster_state"] == "ok", "the cluster to be ok")
+    cluster_create(masters)
     rc = redis.RedisCluster(host="127.0.0.1", port=masters[0].port, decode_responses=True)
     pipe = rc.pipeline()
     for i in range(10000):
@@ -406,16 +412,8 @@ def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
 
 
 def test_redis_cli_cluster_create_with_replicas(nodes):
-    import shutil
-    import subprocess
-    cli = shutil.which("redis-cli")
-    if not cli:
-        pytest.skip("redis-cli not installed")
     six = [nodes("cairn", "--repl-diskless-sync-delay", "0") for _ in range(6)]
-    create = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in six], "--cluster-replicas", "1",
-                             "--cluster-yes"], capture_output=True, text=True, timeout=180)
-    assert create.returncode == 0, create.stdout + create.stderr
-    assert "[OK] All 16384 slots covered." in create.stdout
+    cluster_create(six, replicas=1)
     roles = {}
     for n in six:
         with RawConnection(n.port) as raw:
