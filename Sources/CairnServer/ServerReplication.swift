@@ -286,7 +286,7 @@ extension Server {
         engine.addPropagationSink(PropagationSink(.replicas) { [unowned(unsafe) self] batch in
             guard engine.role == .master else { return }
             replication.feed(batch.commands)
-            engine.currentClient?.replicationWriteOffset = replication.offset
+            batch.client?.replicationWriteOffset = replication.offset
         })
     }
 

@@ -96,9 +96,6 @@ public final class Engine {
     /// The origin of the command running now (Redis's server.current_client): the master link
     /// still sees keys a replica hides as expired.
     public internal(set) var currentOrigin = ClientOrigin.user
-    /// The client whose command runs now (nil between commands: the cron, expiry, loading).
-    /// Unretained: it is set only while that client's command runs.
-    public internal(set) unowned(unsafe) var currentClient: ClientSession? = nil
     /// CLIENT PAUSE and the server's own pauses (ClientPause.swift).
     var pause = ClientPauseState()
     /// Checks a user's command passes before it runs (Admission.swift).
@@ -134,13 +131,8 @@ public final class Engine {
         if !executingTransaction { now = start / 1000 }
         client.lastInteractionMillis = now
         let outerOrigin = currentOrigin
-        let outerClient = currentClient
         currentOrigin = client.origin
-        currentClient = client
-        defer {
-            currentOrigin = outerOrigin
-            currentClient = outerClient
-        }
+        defer { currentOrigin = outerOrigin }
         let errorMark = client.reply.buffer.writerIndex
         guard var command = commands.lookup(args[0]) else {
             replyUnknownCommand(client, args)
@@ -232,7 +224,7 @@ public final class Engine {
             }
         }
         if executionDepth == 0 && !readyKeys.isEmpty { serveReadyKeys() }
-        if executionDepth == 0 && !pendingPropagation.isEmpty { flushPropagation() }
+        if executionDepth == 0 && !pendingPropagation.isEmpty { flushPropagation(from: client) }
     }
 
     /// Refuses a command: an error reply that dooms an open MULTI; refusing EXEC itself

@@ -36,6 +36,9 @@ public struct PropagationBatch {
     /// (set by the master link before it runs them); nil for local batches, whose offsets the
     /// replication backlog assigns as it appends them.
     public let masterOffset: Int64?
+    /// The client whose command made the batch (nil for expiry, eviction and the cron):
+    /// unretained, valid during the sink call (WAIT's write offset is noted on it).
+    public unowned(unsafe) let client: ClientSession?
 }
 
 public struct PropagationSink {
@@ -123,8 +126,9 @@ extension Engine {
         alsoPropagate(db: db, [Self.delWord, key])
     }
 
-    /// Hands the queued commands to the sinks, wrapped in MULTI/EXEC if there are several.
-    public func flushPropagation() {
+    /// Hands the queued commands to the sinks, wrapped in MULTI/EXEC if there are several;
+    /// `client` is the one whose command made them, if any.
+    public func flushPropagation(from client: ClientSession? = nil) {
         guard !pendingPropagation.isEmpty else { return }
         // Two buffers swapped, so that a sink that makes the engine propagate again (none does
         // today) cannot write into the batch it is reading.
@@ -132,7 +136,7 @@ extension Engine {
         if flushingPropagation.entries.count > 1 { flushingPropagation.wrapInTransaction() }
         let fromMaster = currentOrigin == .master
         let batch = PropagationBatch(source: fromMaster ? .masterStream : .local, commands: flushingPropagation.commands,
-                                     masterOffset: fromMaster ? masterStreamOffset : nil)
+                                     masterOffset: fromMaster ? masterStreamOffset : nil, client: client)
         for sink in propagationSinks where !fromMaster || sink.target == .aof { sink.receive(batch) }
         flushingPropagation.clear()
     }
