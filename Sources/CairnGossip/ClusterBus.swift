@@ -73,6 +73,9 @@ public final class ClusterBus: @unchecked Sendable {
     public var onSlotsLost: ((_ slots: [Int], _ newOwner: NodeName) -> Void)?
     /// `cluster-require-full-coverage`, read by the cron's state evaluation.
     public var requireFullCoverage: Bool = true
+    /// A PUBLISH (shard false) or PUBLISHSHARD (shard true) from another node: the server
+    /// delivers it to its own subscribers.
+    public var onPublish: ((_ channel: [UInt8], _ message: [UInt8], _ shard: Bool) -> Void)?
     /// The replication offset the server wants in headers (master_repl_offset); set by the server.
     public var replicationOffset: Int64 = 0
     /// Messages sent, per type (CLUSTER INFO's cluster_stats_messages_*_sent). A message is

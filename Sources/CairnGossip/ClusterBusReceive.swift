@@ -9,8 +9,17 @@ extension ClusterBus {
     /// Processes one decoded message received on `link`.
     func process(_ message: BusMessage, on link: ClusterLink) {
         countReceived(message.type)
+        switch message.body {
+        case .publish(let data), .publishShard(let data):
+            // Only from a node this one knows (Redis's clusterProcessPacket).
+            guard knownSender(of: link, named: NodeName(bytes: message.header.sender.bytes)) != nil else { return }
+            onPublish?(data.channel, data.message, message.type == .publishShard)
+            return
+        default:
+            break
+        }
         guard let ping = message.body.pingData else {
-            // FAIL, UPDATE, PUBLISH, failover messages: the next issue. Decoded and counted only.
+            // FAIL, UPDATE, failover messages: the next issue. Decoded and counted only.
             return
         }
         let header = message.header, type = message.type, now = clock()

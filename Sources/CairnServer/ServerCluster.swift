@@ -44,6 +44,12 @@ extension Server {
             if deleted > 0 { logger.warning("Deleted \(deleted) keys in \(slots.count) slots now served by \(owner.text)") }
         }
         clusterBus = bus
+        // Pub/sub across the cluster: what is published here goes over the bus, what comes
+        // from the bus is delivered here.
+        engine.onPublish = { [unowned(unsafe) bus] channel, message, shard in bus.publish(channel: channel, message: message, shard: shard) }
+        bus.onPublish = { [unowned(unsafe) self] channel, message, shard in
+            _ = shard ? engine.publishShard(channel: channel, message: message) : engine.publish(channel: channel, message: message)
+        }
         // A replica (nodes.conf says so) replicates its master again, as Redis's clusterInit.
         if let masterName = state.myselfNode.replicaOf, let master = state[masterName], !master.ip.isEmpty, master.port > 0 {
             loop.execute { self.becomeReplica(of: master.ip, port: master.port) }

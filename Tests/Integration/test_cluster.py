@@ -246,6 +246,15 @@ def test_meet_with_a_real_redis_node_both_ways_and_moved(nodes):
         assert str(c.command("GET", key)) == f"MOVED 12182 127.0.0.1:{red.port}"
         assert str(r.command("GET", "bar")) == f"MOVED 5061 127.0.0.1:{cairn.port}"
         assert c.command("SET", "bar", "1") == "OK"
+        # PUBLISH reaches the subscribers of the other node, both ways (the bus's PUBLISH message).
+        for publisher, name, subscriber_port in ((c, "cairn", red.port), (r, "redis", cairn.port)):
+            sub = redis.Redis(port=subscriber_port).pubsub()
+            sub.subscribe("news")
+            assert sub.get_message(timeout=5)["type"] == "subscribe"
+            assert publisher.command("PUBLISH", "news", f"from {name}") == 0  # no local subscriber
+            got = sub.get_message(timeout=10)
+            assert got and got["type"] == "message" and got["data"] == f"from {name}".encode(), got
+            sub.close()
         # Cairn meets a third node (a Redis one): it joins, and learns of the first Redis node
         # through the gossip section.
         red2 = nodes("redis")
@@ -444,6 +453,20 @@ def test_redis_cli_cluster_create_with_replicas(nodes):
                     assert str(raw.command("SET", key, "x")).startswith("MOVED ")
             assert str(RawConnection(port).command("REPLICAOF", "NO", "ONE")) == "ERR REPLICAOF not allowed in cluster mode."
         assert total == 300
+        # SPUBLISH on a master reaches a subscriber on its replica (PUBLISHSHARD over the bus).
+        replica_port = replicas[0]
+        master_port = next(p for p, (node_id, _, _) in roles.items() if node_id == roles[replica_port][2])
+        with RawConnection(master_port) as m:
+            mine = next(l for l in nodes_lines(m) if "myself" in l[2])[8]
+            first, last = (int(x) for x in mine.split("-"))
+            channel = next(f"ch{i}" for i in range(100000) if first <= rc.keyslot(f"ch{i}") <= last)
+            sub = redis.Redis(port=replica_port).pubsub()
+            sub.ssubscribe(channel)
+            assert sub.get_message(timeout=5)["type"] == "ssubscribe"
+            assert m.command("SPUBLISH", channel, "hello") == 0
+            got = sub.get_message(timeout=10)
+            assert got and got["type"] == "smessage" and got["data"] == b"hello", got
+            sub.close()
         with RawConnection(six[0].port) as raw:
             some_master = next(l[0] for l in nodes_lines(raw) if "master" in l[2])
             assert len(raw.command("CLUSTER", "REPLICAS", some_master)) == 1

@@ -162,17 +162,16 @@ enum PubSubCommands {
     // MARK: publish
 
     static func publish(_ c: CommandContext) {
-        c.reply.integer(c.engine.publish(channel: c.args.bytes(1), message: c.args.bytes(2)))
+        let ch = c.args.bytes(1), msg = c.args.bytes(2)
+        c.reply.integer(c.engine.publish(channel: ch, message: msg))
+        // In a cluster, every other node delivers it too (the count stays this node's, as Redis).
+        c.engine.onPublish?(ch, msg, false)
     }
 
     static func spublish(_ c: CommandContext) {
         let ch = c.args.bytes(1), msg = c.args.bytes(2)
-        var receivers = 0
-        for client in c.engine.pubsub.shardChannels[ch] ?? [] {
-            c.engine.deliver(to: client, "smessage", [ch, msg])
-            receivers += 1
-        }
-        c.reply.integer(receivers)
+        c.reply.integer(c.engine.publishShard(channel: ch, message: msg))
+        c.engine.onPublish?(ch, msg, true)
     }
 
     // MARK: PUBSUB
@@ -227,6 +226,16 @@ extension Engine {
     /// Sends `message` to subscribers of `channel` and of patterns matching it; returns how many
     /// deliveries were made (Redis's PUBLISH reply).
     @discardableResult
+    /// Delivers a sharded message to this node's SSUBSCRIBE clients; returns how many.
+    public func publishShard(channel: [UInt8], message: [UInt8]) -> Int {
+        var receivers = 0
+        for client in pubsub.shardChannels[channel] ?? [] {
+            deliver(to: client, "smessage", [channel, message])
+            receivers += 1
+        }
+        return receivers
+    }
+
     public func publish(channel: [UInt8], message: [UInt8]) -> Int {
         var receivers = 0
         for client in pubsub.channels[channel] ?? [] {
