@@ -222,8 +222,15 @@ public struct ClusterState: Hashable, Sendable, CustomStringConvertible {
     /// delays belong to the caller, which owns the clock.
     public func evaluatedStatus(requireFullCoverage: Bool) -> ClusterStatus {
         if requireFullCoverage {
-            for owner in slotOwners {
-                guard let owner, let node = nodes[owner], !node.flags.contains(.fail) else { return .fail }
+            // Runs every 100 ms and after every slot command: no per-slot node lookup (16384
+            // dictionary lookups took ~2 ms), only the owners that failed, usually none.
+            let failed = Set(nodes.values.lazy.filter { $0.flags.contains(.fail) }.map(\.name))
+            if failed.isEmpty {
+                if slotOwners.contains(where: { $0 == nil }) { return .fail }
+            } else {
+                for owner in slotOwners {
+                    guard let owner, !failed.contains(owner) else { return .fail }
+                }
             }
         }
         var size = 0, reachable = 0

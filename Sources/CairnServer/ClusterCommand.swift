@@ -83,8 +83,9 @@ enum ClusterCommand {
     /// saved, and the other nodes told (Redis's clusterDoBeforeSleep with UPDATE_STATE|SAVE_CONFIG).
     private static func changed(_ s: Server, _ bus: ClusterBus, fsync: Bool = false) {
         bus.state.status = bus.state.evaluatedStatus(requireFullCoverage: s.settings.cluster.requireFullCoverage)
-        s.saveClusterConfig(fsync: fsync)
-        bus.broadcastPong()
+        // Saved once at the end of this event-loop turn however many commands changed the table
+        // (a pipeline of SETSLOTs), as Redis's clusterBeforeSleep; fsynced only when asked.
+        bus.stateChanged(save: true, fsync: fsync)
     }
 
     // MARK: reads

@@ -76,13 +76,14 @@ extension Server {
                             announceHostname: settings.cluster.announceHostname)
     }
 
-    /// Writes nodes.conf atomically (temporary file, fsync, rename, fsync of the directory:
-    /// AtomicFile, as Redis's clusterSaveConfig). Returns the error text, or nil.
+    /// Writes nodes.conf atomically (temporary file, rename: AtomicFile), with the fsyncs of the
+    /// file and its directory when `fsync` (epochs, votes, identity, shutdown: Redis's
+    /// CLUSTER_TODO_FSYNC_CONFIG). Returns the error text, or nil.
     @discardableResult
     func saveClusterConfig(fsync: Bool) -> String? {
         guard let bus = clusterBus else { return nil }
         do {
-            try AtomicFile.replace(clusterConfigPath, with: NodesConf.render(bus.state))
+            try AtomicFile.replace(clusterConfigPath, with: NodesConf.render(bus.state), durable: fsync)
             return nil
         } catch {
             logger.warning("Could not save the cluster config file \(clusterConfigPath): \(error)")
@@ -115,16 +116,12 @@ extension Server {
         // without key arguments needs no slot.
         if isExec && client.transaction == nil { return nil }
         if !isExec && !command.spec.hasKeys { return nil }
-        var keys: [[UInt8]] = []
         var queuedWrite = false
+        var queuedKeys: [[UInt8]] = []
         if isExec {
             client.transaction?.forEachQueued { queued, args in
                 if queued.spec.flags.contains(.write) { queuedWrite = true }
-                for i in queued.spec.keyIndices(args) where i > 0 && i < args.count { keys.append(args.bytes(i)) }
-            }
-        } else {
-            for i in command.spec.keyIndices(request.args) where i > 0 && i < request.args.count {
-                keys.append(request.args.bytes(i))
+                for i in queued.spec.keyIndices(args) where i > 0 && i < args.count { queuedKeys.append(args.bytes(i)) }
             }
         }
         let routed = RoutedCommand(asking: client.clusterAsking, impliesAsking: command.spec.name == "restore-asking",
@@ -133,11 +130,18 @@ extension Server {
                                    isMigrate: command.spec.name == "migrate",
                                    isShardedPubSub: ["spublish", "ssubscribe", "sunsubscribe"].contains(command.spec.name))
         let db = engine.databases[0]
+        let settings = clusterRedirectionSettings
         // Present or not, as Redis's LOOKUP_NOEXPIRE|NOTOUCH lookup: no expiry, no access clock.
-        let decision = bus.state.route(keys: keys, command: routed, settings: clusterRedirectionSettings) { key in
-            db.table.find(key) != nil
+        let decision: Redirection
+        if isExec {
+            decision = bus.state.route(keys: queuedKeys, command: routed, settings: settings) { db.table.find($0) != nil }
+        } else {
+            // The arguments themselves, no copies (this runs for every command with keys).
+            let args = request.args
+            let views = command.spec.keyIndices(args).lazy.filter { $0 > 0 && $0 < args.count }.map { args[$0] }
+            decision = bus.state.route(keys: Array(views), command: routed, settings: settings) { db.table.find($0) != nil }
         }
-        return decision.errorMessage(in: bus.state, endpoint: clusterRedirectionSettings.preferredEndpoint)
+        return decision.errorMessage(in: bus.state, endpoint: settings.preferredEndpoint)
     }
 
     static func readFile(_ path: String) -> [UInt8]? {

@@ -14,9 +14,11 @@ import Darwin
 
 public enum AtomicFile {
     /// Replaces `path` with `bytes`.
-    public static func replace(_ path: String, with bytes: [UInt8],
+    /// `durable` false skips the fsyncs: the replacement is still atomic (a reader sees the old
+    /// file or the new one), but a power cut may lose it (nodes.conf changes Redis does not fsync).
+    public static func replace(_ path: String, with bytes: [UInt8], durable: Bool = true,
                                fileSystem: any FileSystem = POSIXFileSystem()) throws {
-        try replace(path, fileSystem: fileSystem) { fd in
+        try replace(path, fileSystem: fileSystem, durable: durable) { fd in
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path, fileSystem: fileSystem) }
         }
     }
@@ -29,7 +31,7 @@ public enum AtomicFile {
     /// forked child whose parent is gone must not publish). On any failure before the rename the
     /// temporary file is removed and the target left untouched.
     public static func replace(_ path: String, temporary: String? = nil, fileSystem: any FileSystem = POSIXFileSystem(),
-                               beforeCommit: () throws -> Void = {}, _ body: (Int32) throws -> Void) throws {
+                               durable: Bool = true, beforeCommit: () throws -> Void = {}, _ body: (Int32) throws -> Void) throws {
         let temporary = temporary ?? "\(path).tmp-\(getpid())"
         let mode = (try? fileSystem.status(path).permissions) ?? 0o644
         let fd: Int32
@@ -46,7 +48,9 @@ public enum AtomicFile {
             // The umask may have cleared bits of `mode` at creation.
             try? fileSystem.fchmod(fd, mode: mode)
             try body(fd)
-            do throws(Errno) { try fileSystem.fsync(fd) } catch { throw FileError(.fsync, temporary, error) }
+            if durable {
+                do throws(Errno) { try fileSystem.fsync(fd) } catch { throw FileError(.fsync, temporary, error) }
+            }
             isOpen = false
             do throws(Errno) { try fileSystem.close(fd) } catch { throw FileError(.close, temporary, error) }
             try beforeCommit()
@@ -54,21 +58,22 @@ public enum AtomicFile {
             try? fileSystem.unlink(temporary)
             throw error
         }
-        try commit(temporary, to: path, fileSystem: fileSystem)
+        try commit(temporary, to: path, fileSystem: fileSystem, durable: durable)
     }
 
     /// Renames `temporary` (already written and fsynced) over `path` and fsyncs the directory.
     /// The temporary file is removed if the rename fails. A failed directory fsync throws with
     /// the new file already in place: it may not survive a power cut, so the caller must report
     /// the save as failed (Redis's rdbSave does the same).
-    public static func commit(_ temporary: String, to path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
+    public static func commit(_ temporary: String, to path: String, fileSystem: any FileSystem = POSIXFileSystem(),
+                              durable: Bool = true) throws {
         do throws(Errno) {
             try fileSystem.rename(temporary, to: path)
         } catch {
             try? fileSystem.unlink(temporary)
             throw FileError(.rename, path, error)
         }
-        try syncDirectory(of: path, fileSystem: fileSystem)
+        if durable { try syncDirectory(of: path, fileSystem: fileSystem) }
     }
 
     /// fsyncs the directory holding `path`, so that a rename or creation in it is durable.
