@@ -1,4 +1,5 @@
 import CairnRESP
+import CairnCluster
 import CairnGossip
 import CairnReplication
 import CairnStorage
@@ -63,6 +64,9 @@ public final class Server: @unchecked Sendable {
     var clusterCron: RepeatedTask?
     /// MIGRATE's connections, by "host:port" (MigrateCommand.swift).
     var migrateConnections: [String: MigrateConnection] = [:]
+    /// The slot check's view of the commands and settings, kept ready (ServerCluster.swift).
+    var clusterCommandKinds: [ObjectIdentifier: ClusterCommandKind] = [:]
+    var clusterRoutingSettings = RedirectionSettings()
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []
@@ -173,6 +177,7 @@ public final class Server: @unchecked Sendable {
             // CONFIG SET of cluster-node-timeout, the announce-* settings, full coverage.
             clusterBus.settings = clusterBusSettings
             clusterBus.requireFullCoverage = settings.cluster.requireFullCoverage
+            clusterRoutingSettings = clusterRedirectionSettings
         }
         if cron != nil { scheduleCron() }
     }

@@ -60,6 +60,8 @@ extension Server {
         let host = settings.bind.first.map { $0.hasPrefix("-") ? String($0.dropFirst()) : $0 } ?? "0.0.0.0"
         try loop.submit { try bus.start(host: host) }.wait()
         logger.notice("Cluster bus listening on \(host):\(settings.cluster.busPort(clientPort: settings.port))")
+        clusterCommandKinds = Self.clusterCommandKinds(engine.commands)
+        clusterRoutingSettings = clusterRedirectionSettings
         _ = engine.admission.install(.clusterRedirect) { [unowned(unsafe) self] request in clusterRefusal(request) }
         try loop.submit {
             self.clusterCron = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [unowned(unsafe) self] _ in
@@ -91,6 +93,18 @@ extension Server {
         }
     }
 
+    /// The commands the slot check treats apart, found once (no name comparison per command).
+    enum ClusterCommandKind { case exec, asking, restoreAsking, migrate, shardedPubSub }
+
+    static func clusterCommandKinds(_ table: CommandTable) -> [ObjectIdentifier: ClusterCommandKind] {
+        let named: [(String, ClusterCommandKind)] = [("exec", .exec), ("asking", .asking), ("restore-asking", .restoreAsking),
+                                                     ("migrate", .migrate), ("spublish", .shardedPubSub),
+                                                     ("ssubscribe", .shardedPubSub), ("sunsubscribe", .shardedPubSub)]
+        var kinds: [ObjectIdentifier: ClusterCommandKind] = [:]
+        for (name, kind) in named { if let c = table.lookup(name) { kinds[ObjectIdentifier(c)] = kind } }
+        return kinds
+    }
+
     /// The redirection rules' settings (cluster-allow-reads-when-down and friends).
     var clusterRedirectionSettings: RedirectionSettings {
         RedirectionSettings(allowReadsWhenDown: settings.cluster.allowReadsWhenDown,
@@ -105,13 +119,14 @@ extension Server {
         guard let bus = clusterBus else { return nil }
         let client = request.client
         let command = request.command
+        let kind = clusterCommandKinds[ObjectIdentifier(command)]
+        let isExec = kind == .exec
         defer {
             // ASKING covers the next command only (Redis's resetClient), or a whole transaction.
-            if command.spec.name != "asking" && (client.transaction == nil || command.spec.name == "exec") {
+            if client.clusterAsking && kind != .asking && (client.transaction == nil || isExec) {
                 client.clusterAsking = false
             }
         }
-        let isExec = command.spec.name == "exec"
         // Redis checks EXEC's queued commands only when the transaction is there, and a command
         // without key arguments needs no slot.
         if isExec && client.transaction == nil { return nil }
@@ -124,13 +139,12 @@ extension Server {
                 for i in queued.spec.keyIndices(args) where i > 0 && i < args.count { queuedKeys.append(args.bytes(i)) }
             }
         }
-        let routed = RoutedCommand(asking: client.clusterAsking, impliesAsking: command.spec.name == "restore-asking",
+        let routed = RoutedCommand(asking: client.clusterAsking, impliesAsking: kind == .restoreAsking,
                                    readOnlyClient: client.clusterReadOnly,
                                    isWrite: command.spec.flags.contains(.write), queuedWrite: queuedWrite,
-                                   isMigrate: command.spec.name == "migrate",
-                                   isShardedPubSub: ["spublish", "ssubscribe", "sunsubscribe"].contains(command.spec.name))
+                                   isMigrate: kind == .migrate, isShardedPubSub: kind == .shardedPubSub)
         let db = engine.databases[0]
-        let settings = clusterRedirectionSettings
+        let settings = clusterRoutingSettings
         // Present or not, as Redis's LOOKUP_NOEXPIRE|NOTOUCH lookup: no expiry, no access clock.
         let decision: Redirection
         if isExec {
