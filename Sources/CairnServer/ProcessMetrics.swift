@@ -113,6 +113,11 @@ enum ProcessMetrics {
 
     /// The whole file as UTF-8 text, or nil if it cannot be opened.
     static func readFile(_ path: String) -> String? {
+        readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The whole file, or nil with `errno` telling why it could not be opened or read.
+    static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -120,10 +125,12 @@ enum ProcessMetrics {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { break }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// The text before the first NUL of a C string buffer.

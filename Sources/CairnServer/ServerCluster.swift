@@ -17,7 +17,11 @@ extension Server {
     func startCluster() throws {
         guard settings.cluster.enabled else { return }
         var state: ClusterState
-        let bytes = Self.readFile(clusterConfigPath)
+        let bytes = ProcessMetrics.readBytes(clusterConfigPath)
+        // Only a missing file means a new node; one that cannot be read must not reset the identity.
+        if bytes == nil && errno != ENOENT {
+            throw ConfigError("Unrecoverable error: can't read the cluster config file \"\(clusterConfigPath)\": \(String(cString: strerror(errno)))")
+        }
         do {
             if let bytes, let loaded = try NodesConf.parse(bytes) {
                 state = loaded.state
@@ -156,19 +160,5 @@ extension Server {
             decision = bus.state.route(keys: Array(views), command: routed, settings: settings) { db.table.find($0) != nil }
         }
         return decision.errorMessage(in: bus.state, endpoint: settings.preferredEndpoint)
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out += chunk[0..<n]
-        }
-        return out
     }
 }

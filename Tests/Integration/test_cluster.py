@@ -116,6 +116,16 @@ def test_corrupt_nodes_conf_refuses_to_start(nodes, _tmp_root):
     assert open(path).read() != "", "the file is left as it was"
 
 
+def test_unreadable_nodes_conf_refuses_to_start(nodes):
+    s = nodes()
+    s.stop()
+    path = os.path.join(s.dir, "nodes.conf")
+    os.remove(path)
+    os.mkdir(path)  # there, but not readable as a file: never a reason to take a new identity
+    assert s.run_to_exit() not in (0, None)
+    assert "can't read the cluster config file" in s.log()
+
+
 @pytest.mark.parametrize("kind", ["cairn", "redis"])
 def test_slot_commands_and_redirections_as_redis(nodes, kind):
     s = nodes(kind)
