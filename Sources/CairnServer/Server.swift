@@ -119,6 +119,10 @@ public final class Server: @unchecked Sendable {
         replication = ReplicationMaster(backlogSize: settings.replBacklogSize)
         shutdownPromise = loop.makePromise()
         engine.onClientUnblocked = { [unowned(unsafe) self] client in connection(id: client.id)?.resume() }
+        engine.onPostponedResume = { [unowned(unsafe) self] clients in
+            let ids = clients.map(\.id)
+            loop.execute { for id in ids { self.connection(id: id)?.resume() } }
+        }
         engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
         engine.commands.register(ServerCommands.specs(self))
         admin.install(on: self)

@@ -109,12 +109,17 @@ extension Engine {
         pause.postponed.removeAll { $0 === client }
     }
 
+    /// The clients run again once the current work is done (`onPostponedResume`, which the
+    /// server defers to its event loop as Redis defers them to beforeSleep): the pause can end
+    /// inside another client's command, which must not run theirs in the middle of its own.
     private func resumePostponedClients() {
         let clients = pause.postponed
         pause.postponed = []
-        for client in clients {
-            client.postponed = false
-            onClientUnblocked?(client)
+        for client in clients { client.postponed = false }
+        if let onPostponedResume {
+            onPostponedResume(clients)
+        } else {
+            for client in clients { onClientUnblocked?(client) }
         }
     }
 

@@ -98,6 +98,9 @@ public final class Engine {
     public internal(set) var currentOrigin = ClientOrigin.user
     /// CLIENT PAUSE and the server's own pauses (ClientPause.swift).
     var pause = ClientPauseState()
+    /// Clients whose pause ended, to run again later (ClientPause.swift); unset, they run at once
+    /// through `onClientUnblocked`.
+    public var onPostponedResume: (([ClientSession]) -> Void)?
     /// Set in cluster mode: PUBLISH (shard false) and SPUBLISH (true) also go to the other nodes.
     public var onPublish: ((_ channel: [UInt8], _ message: [UInt8], _ shard: Bool) -> Void)?
     /// Checks a user's command passes before it runs (Admission.swift).

@@ -34,4 +34,19 @@ import Testing
         h.engine.unpauseClients(.clientCommand)
         #expect(!h.client.postponed && resumed == [h.client.id] && h.engine.postponedClientCount == 0)
     }
+
+    /// With a deferring hook (the server's), a pause that ends inside some command hands the
+    /// postponed clients over instead of running them there.
+    @Test func resumedClientsAreHandedToTheDeferringHook() {
+        let h = EngineHarness()
+        var direct = 0
+        var deferred: [Int64] = []
+        h.engine.onClientUnblocked = { _ in direct += 1 }
+        h.engine.onPostponedResume = { deferred += $0.map(\.id) }
+        h.engine.pauseClients(.clientCommand, untilMillis: Clock.unixMillis() + 60_000, type: .all)
+        Arguments.with(["GET", "k"].map { Array($0.utf8) }) { h.engine.execute(h.client, $0) }
+        #expect(h.client.postponed)
+        h.engine.unpauseClients(.clientCommand)
+        #expect(deferred == [h.client.id] && direct == 0 && !h.client.postponed)
+    }
 }
