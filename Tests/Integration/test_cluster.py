@@ -341,6 +341,52 @@ def test_tools_cluster_up_and_stop(tmp_path):
     assert down.returncode == 0 and "stopped 3 nodes" in down.stdout, down.stdout + down.stderr
 
 
+def test_tools_cluster_up_with_replicas(tmp_path):
+    import subprocess
+    from serverproc import repo_root
+    kind = require("cairn")
+    base = free_port_run(6)
+    tool = str(repo_root() / "tools" / "cluster-up")
+    directory = tmp_path / "c"
+    up = subprocess.run([tool, "3", "--replicas", "1", "--port", str(base), "--dir", str(directory),
+                         "--server", kind.binary], capture_output=True, text=True, timeout=180)
+    pids = [int(p) for p in (directory / "pids").read_text().split()] if (directory / "pids").exists() else []
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"cluster ok: 3 masters on 127.0.0.1:{base}-{base + 2}, 3 replicas on 127.0.0.1:{base + 3}-{base + 5}" \
+            in up.stdout, up.stdout
+        assert f"redis-cli -c -p {base}" in up.stdout
+        assert len(pids) == 6
+        with RawConnection(base) as raw:
+            lines = nodes_lines(raw)
+        assert len(lines) == 6
+        masters = {l[0]: l for l in lines if "master" in l[2]}
+        replicas = [l for l in lines if "slave" in l[2]]
+        assert len(masters) == 3 and len(replicas) == 3
+        assert sorted(l[8] for l in masters.values()) == ["0-5460", "10922-16383", "5461-10921"]
+        assert sorted(l[3] for l in replicas) == sorted(masters)  # one replica for each master
+        # Master i (port base+i) has its replica on base+3+i.
+        for i in range(3):
+            master_port, replica_port = base + i, base + 3 + i
+            with RawConnection(master_port) as m, RawConnection(replica_port) as r:
+                me = next(l for l in nodes_lines(m) if "myself" in l[2])
+                replica_me = next(l for l in nodes_lines(r) if "myself" in l[2])
+                assert replica_me[3] == me[0] and "slave" in replica_me[2]
+                assert cluster_info(r)["cluster_state"] == "ok"
+                assert b"master_link_status:up" in r.command("INFO", "replication")
+                first, last = (int(x) for x in me[8].split("-"))
+                key = next(f"k{n}" for n in range(100000) if first <= m.command("CLUSTER", "KEYSLOT", f"k{n}") <= last)
+                assert m.command("SET", key, f"v{i}") == "OK"
+                assert r.command("READONLY") == "OK"
+                wait_for(lambda: r.command("GET", key) == f"v{i}".encode(), f"{key} on the replica on {replica_port}")
+    finally:
+        down = subprocess.run([tool, "--stop", "--dir", str(directory)], capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0 and "stopped 6 nodes" in down.stdout, down.stdout + down.stderr
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def test_migrate_to_redis_and_back_with_options(nodes, server_factory, _tmp_root):
     from serverproc import ServerProcess
     cairn = ServerProcess(require("cairn"), _tmp_root, [])
