@@ -4,6 +4,12 @@
 // (XMODEM: polynomial 0x1021, initial value 0, no reflection, no final XOR) is not in the
 // standard library or in any dependency Cairn already has, and a 256-entry table is a few lines.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The number of hash slots of a Redis cluster.
 public let clusterSlotCount = 16384
 
@@ -13,11 +19,14 @@ public enum CRC16 {
     /// The checksum of `bytes`.
     @inlinable
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
-        var crc: UInt16 = 0
-        for byte in bytes {
-            crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
+        // One look at the table's storage per key, not an array access (and its checks) per byte.
+        table.withUnsafeBufferPointer { table in
+            var crc: UInt16 = 0
+            for byte in bytes {
+                crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
+            }
+            return crc
         }
-        return crc
     }
 
     /// The checksum of `bytes`.
@@ -57,8 +66,12 @@ public func keySlot(_ key: [UInt8]) -> Int {
 /// after it, or the whole key.
 @inlinable
 public func hashTag(_ key: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-    let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
-    guard let start = key.firstIndex(of: open) else { return key }
-    guard let end = key[(start + 1)...].firstIndex(of: close), end > start + 1 else { return key }
-    return UnsafeRawBufferPointer(rebasing: key[(start + 1)..<end])
+    // memchr: this runs for every key of every command in cluster mode, and most keys have no
+    // tag, so the whole key is scanned (a byte loop costs several times more).
+    guard let base = key.baseAddress, let open = memchr(base, Int32(UInt8(ascii: "{")), key.count) else { return key }
+    let start = base.distance(to: UnsafeRawPointer(open)) + 1
+    guard start < key.count, let close = memchr(base + start, Int32(UInt8(ascii: "}")), key.count - start) else { return key }
+    let end = base.distance(to: UnsafeRawPointer(close))
+    guard end > start else { return key }
+    return UnsafeRawBufferPointer(rebasing: key[start..<end])
 }

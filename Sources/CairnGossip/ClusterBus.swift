@@ -63,6 +63,13 @@ public final class ClusterBus: @unchecked Sendable {
     /// for CLUSTER ADDSLOTS etc. (then calls `stateChanged(save:)`).
     public var state: ClusterState
     public var settings: Settings
+
+    /// Runs `body` on the node table in place. Calling a method on `bus.state` from outside
+    /// copies the whole table (every node, retained) first; the per-command slot check uses this.
+    @inlinable
+    public func withState<Result>(_ body: (inout ClusterState) throws -> Result) rethrows -> Result {
+        try body(&state)
+    }
     /// Called when the table changed in a way nodes.conf must record (new node, handshake done,
     /// address change, slot ownership, epochs): the server saves nodes.conf then. `fsync` true when
     /// Redis would fsync (epoch/vote changes); saving at all is the server's job.

@@ -65,7 +65,9 @@ public final class Server: @unchecked Sendable {
     /// MIGRATE's connections, by "host:port" (MigrateCommand.swift).
     var migrateConnections: [String: MigrateConnection] = [:]
     /// The slot check's view of the commands and settings, kept ready (ServerCluster.swift).
-    var clusterCommandKinds: [ObjectIdentifier: ClusterCommandKind] = [:]
+    var clusterCommandKinds: [(command: ObjectIdentifier, kind: ClusterCommandKind)] = []
+    /// What the slot check needs of each command, by `RegisteredCommand.id` (filled on first use).
+    var clusterRoutes: [ClusterRoute?] = []
     var clusterRoutingSettings = RedirectionSettings()
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.

@@ -100,13 +100,43 @@ extension Server {
     /// The commands the slot check treats apart, found once (no name comparison per command).
     enum ClusterCommandKind { case exec, asking, restoreAsking, migrate, shardedPubSub }
 
-    static func clusterCommandKinds(_ table: CommandTable) -> [ObjectIdentifier: ClusterCommandKind] {
+    static func clusterCommandKinds(_ table: CommandTable) -> [(command: ObjectIdentifier, kind: ClusterCommandKind)] {
         let named: [(String, ClusterCommandKind)] = [("exec", .exec), ("asking", .asking), ("restore-asking", .restoreAsking),
                                                      ("migrate", .migrate), ("spublish", .shardedPubSub),
                                                      ("ssubscribe", .shardedPubSub), ("sunsubscribe", .shardedPubSub)]
-        var kinds: [ObjectIdentifier: ClusterCommandKind] = [:]
-        for (name, kind) in named { if let c = table.lookup(name) { kinds[ObjectIdentifier(c)] = kind } }
-        return kinds
+        return named.compactMap { name, kind in table.lookup(name).map { (ObjectIdentifier($0), kind) } }
+    }
+
+    /// What the slot check reads of a command, worked out once per command and kept by its dense
+    /// id: an array index per request instead of reading the command's spec (a large struct in
+    /// another module) and comparing identities.
+    struct ClusterRoute {
+        enum Keys { case none, plain(first: Int, last: Int, step: Int), movable }
+        let kind: ClusterCommandKind?
+        let keys: Keys
+        let isWrite: Bool
+    }
+
+    @inline(__always)
+    func clusterRoute(of command: RegisteredCommand) -> ClusterRoute {
+        let id = command.id
+        if id < clusterRoutes.count, let known = clusterRoutes[id] { return known }
+        return learnClusterRoute(of: command)
+    }
+
+    func learnClusterRoute(of command: RegisteredCommand) -> ClusterRoute {
+        let id = command.id
+        let identity = ObjectIdentifier(command)
+        let kind = clusterCommandKinds.first { $0.command == identity }?.kind
+        let spec = command.spec
+        let keys: ClusterRoute.Keys = spec.findKeys != nil ? .movable
+            : spec.keyPositions.first > 0 ? .plain(first: spec.keyPositions.first, last: spec.keyPositions.last,
+                                                   step: max(1, spec.keyPositions.step))
+            : .none
+        let route = ClusterRoute(kind: kind, keys: keys, isWrite: spec.flags.contains(.write))
+        if id >= clusterRoutes.count { clusterRoutes += Array(repeating: nil, count: id + 1 - clusterRoutes.count) }
+        clusterRoutes[id] = route
+        return route
     }
 
     /// The redirection rules' settings (cluster-allow-reads-when-down and friends).
@@ -122,19 +152,18 @@ extension Server {
     func clusterRefusal(_ request: borrowing AdmissionRequest) -> String? {
         guard let bus = clusterBus else { return nil }
         let client = request.client
-        let command = request.command
-        let kind = clusterCommandKinds[ObjectIdentifier(command)]
-        let isExec = kind == .exec
+        let route = clusterRoute(of: request.command)
+        let isExec = route.kind == .exec
         defer {
             // ASKING covers the next command only (Redis's resetClient), or a whole transaction.
-            if client.clusterAsking && kind != .asking && (client.transaction == nil || isExec) {
+            if client.clusterAsking && route.kind != .asking && (client.transaction == nil || isExec) {
                 client.clusterAsking = false
             }
         }
         // Redis checks EXEC's queued commands only when the transaction is there, and a command
         // without key arguments needs no slot.
         if isExec && client.transaction == nil { return nil }
-        if !isExec && !command.spec.hasKeys { return nil }
+        if case .none = route.keys, !isExec { return nil }
         var queuedWrite = false
         var queuedKeys: [[UInt8]] = []
         if isExec {
@@ -143,22 +172,33 @@ extension Server {
                 for i in queued.spec.keyIndices(args) where i > 0 && i < args.count { queuedKeys.append(args.bytes(i)) }
             }
         }
-        let routed = RoutedCommand(asking: client.clusterAsking, impliesAsking: kind == .restoreAsking,
-                                   readOnlyClient: client.clusterReadOnly,
-                                   isWrite: command.spec.flags.contains(.write), queuedWrite: queuedWrite,
-                                   isMigrate: kind == .migrate, isShardedPubSub: kind == .shardedPubSub)
-        let db = engine.databases[0]
+        let routed = RoutedCommand(asking: client.clusterAsking, impliesAsking: route.kind == .restoreAsking,
+                                   readOnlyClient: client.clusterReadOnly, isWrite: route.isWrite, queuedWrite: queuedWrite,
+                                   isMigrate: route.kind == .migrate, isShardedPubSub: route.kind == .shardedPubSub)
         let settings = clusterRoutingSettings
         // Present or not, as Redis's LOOKUP_NOEXPIRE|NOTOUCH lookup: no expiry, no access clock.
-        let decision: Redirection
-        if isExec {
-            decision = bus.state.route(keys: queuedKeys, command: routed, settings: settings) { db.table.find($0) != nil }
-        } else {
-            // The arguments themselves, no copies (this runs for every command with keys).
-            let args = request.args
-            let views = command.spec.keyIndices(args).lazy.filter { $0 > 0 && $0 < args.count }.map { args[$0] }
-            decision = bus.state.route(keys: Array(views), command: routed, settings: settings) { db.table.find($0) != nil }
+        // Asked only while the slot migrates.
+        func keyIsHere(_ key: UnsafeRawBufferPointer) -> Bool { engine.databases[0].table.find(key) != nil }
+        let args = request.args
+        let decision: Redirection = bus.withState { state in
+            switch route.keys {
+            case _ where isExec:
+                return state.route(keys: queuedKeys, command: routed, settings: settings) { key in key.withUnsafeBytes(keyIsHere) }
+            case .plain(let first, let last, let step):
+                // GET, SET, MSET ...: the request's own argument bytes by position, nothing built
+                // per command.
+                let end = min(last < 0 ? args.count + last : last, args.count - 1)
+                let count = end >= first ? (end - first) / step + 1 : 0
+                return state.route(keyCount: count, key: { args[first + $0 * step] }, command: routed, settings: settings,
+                                   keyIsHere: keyIsHere)
+            case .movable, .none:
+                let indices = request.command.spec.keyIndices(args).filter { $0 > 0 && $0 < args.count }
+                return state.route(keyCount: indices.count, key: { args[indices[$0]] }, command: routed,
+                                   settings: settings, keyIsHere: keyIsHere)
+            }
         }
+        if case .serve = decision { return nil }
         return decision.errorMessage(in: bus.state, endpoint: settings.preferredEndpoint)
     }
+
 }
