@@ -31,6 +31,16 @@ public final class ClusterBus: @unchecked Sendable {
         public var announceBusPort: Int
         /// cluster-announce-hostname, sent as the hostname ping extension.
         public var announceHostname: String?
+        /// cluster-replica-validity-factor (0: a replica fails over however old its data).
+        public var replicaValidityFactor: Int64 = 10
+        /// repl-ping-replica-period, in ms (part of the data-age limit).
+        public var replPingReplicaPeriodMillis: Int64 = 10_000
+        /// cluster-replica-no-failover.
+        public var replicaNoFailover = false
+        /// cluster-allow-replica-migration.
+        public var allowReplicaMigration = true
+        /// cluster-migration-barrier.
+        public var migrationBarrier = 1
 
         public init(nodeTimeoutMillis: Int64 = 15000, announceIP: String? = nil, announcePort: Int = 0,
                     announceBusPort: Int = 0, announceHostname: String? = nil) {
@@ -83,8 +93,37 @@ public final class ClusterBus: @unchecked Sendable {
     /// A PUBLISH (shard false) or PUBLISHSHARD (shard true) from another node: the server
     /// delivers it to its own subscribers.
     public var onPublish: ((_ channel: [UInt8], _ message: [UInt8], _ shard: Bool) -> Void)?
-    /// The replication offset the server wants in headers (master_repl_offset); set by the server.
-    public var replicationOffset: Int64 = 0
+    /// The replication offset headers carry: a master's master_repl_offset, a replica's processed
+    /// offset (read when each message is built, so a paused master announces the exact one).
+    public var replicationOffset: () -> Int64 = { 0 }
+    /// How long (ms) a replica's data has been without news from its master: since the last
+    /// byte from it when the link is up, since the link went down otherwise (the election's
+    /// data-age gate).
+    public var replicaDataAgeMillis: () -> Int64 = { 0 }
+    /// This replica won an election (or took over): the server stops replicating and serves its
+    /// data as a master under a new replication id (PSYNC2 keeps the old one as the second).
+    public var onPromoted: (() -> Void)?
+    /// This node is now a replica of `master` (failed over while away, replica migration, a
+    /// master that lost its slots): the server replicates it.
+    public var onFollow: ((_ master: ClusterNode) -> Void)?
+    /// A manual failover asked this master to stop writes until the given Unix ms (nil: resume).
+    public var onPauseWrites: ((_ untilMillis: Int64?) -> Void)?
+
+    /// Failure reports: for each node, the masters that said it is failing, and when.
+    var failureReports: [NodeName: [NodeName: Int64]] = [:]
+    /// When this node last voted for a replica of each master (Redis's voted_time).
+    var votedTimeMs: [NodeName: Int64] = [:]
+    /// The replication offset each node last announced.
+    var announcedOffsets: [NodeName: Int64] = [:]
+    /// The running election, when this replica's master failed (or a manual failover started).
+    var election = Election()
+    /// The manual failover in progress (CLUSTER FAILOVER), on the replica or on its master.
+    var manualFailover = ManualFailover()
+    /// The last reason an election could not go on, and when it was logged.
+    var cantFailoverReason = ""
+    var cantFailoverLoggedMs: Int64 = 0
+    /// Masters left without a working replica, since when (replica migration).
+    var orphanedSinceMs: [NodeName: Int64] = [:]
     /// Messages sent, per type (CLUSTER INFO's cluster_stats_messages_*_sent). A message is
     /// counted when it is handed to a connected link.
     public internal(set) var messagesSent = BusMessageCounts()
@@ -255,6 +294,15 @@ public final class ClusterBus: @unchecked Sendable {
         state.remove(name)
         nodeCreatedMs[name] = nil
         nodeDataReceivedMs[name] = nil
+        // Its reports about others go with it (clusterDelNode), and so do reports about it.
+        failureReports[name] = nil
+        for other in Array(failureReports.keys) {
+            failureReports[other]?[name] = nil
+            if failureReports[other]?.isEmpty == true { failureReports[other] = nil }
+        }
+        votedTimeMs[name] = nil
+        announcedOffsets[name] = nil
+        orphanedSinceMs[name] = nil
     }
 
     /// Gives a handshake node its real name, and its links and times with it.

@@ -1,7 +1,8 @@
 import CairnCluster
 
-// Redis 7.0's clusterCron without failure detection and failover (the next issue): links for
-// nodes without one, handshake timeouts, the ping schedule, dead links, and the cluster state.
+// Redis 7.0's clusterCron: links for nodes without one, handshake timeouts, the ping schedule,
+// dead links, failure detection, the replica's election and manual failover, replica migration,
+// and the cluster state (the failover parts are in ClusterBusFailover.swift).
 
 extension ClusterBus {
     /// How many cron calls make one round of the "one random node per second" ping (the cron
@@ -10,11 +11,11 @@ extension ClusterBus {
     /// How many random nodes are sampled for that ping; the one with the oldest pong wins.
     static let randomPingSamples = 5
 
-    /// Every 100 ms from the server (Redis's clusterCron minus failure detection and failover,
-    /// which are the next issue): connect links for nodes without one, handshake timeouts, the
-    /// ping schedule (a few random nodes each second, preferring the oldest pong; any node whose
-    /// pong is older than node_timeout/2), then re-evaluate `state.status` with
-    /// `evaluatedStatus(requireFullCoverage:)` given by the server through `requireFullCoverage`.
+    /// Every 100 ms from the server (Redis's clusterCron): connect links for nodes without one,
+    /// handshake timeouts, the ping schedule (a few random nodes each second, preferring the
+    /// oldest pong; any node whose pong is older than node_timeout/2), PFAIL for nodes silent
+    /// past the node timeout, on a replica the manual failover, election and replica migration
+    /// steps, then re-evaluate `state.status` with `evaluatedStatus(requireFullCoverage:)`.
     public func cron(nowMillis now: Int64) {
         guard running else { return }
         cronIterations += 1
@@ -23,7 +24,33 @@ extension ClusterBus {
         reconnect(now: now)
         if cronIterations % Self.cronCallsPerRandomPing == 0 { pingRandomNode() }
         pingAndExpire(now: now)
+        _ = detectTimeouts(now: now)
+        checkManualFailoverTimeout(now: now)
+        if state.myselfNode.isReplica {
+            handleManualFailover()
+            handleReplicaFailover(now: now)
+            considerReplicaMigration(now: now)
+        }
         evaluateState(now: now)
+    }
+
+    /// The orphaned-master part of clusterCron: only a replica of a master with the most working
+    /// replicas (two or more) looks further.
+    func considerReplicaMigration(now: Int64) {
+        guard settings.allowReplicaMigration, let mine = state.myselfNode.replicaOf else { return }
+        var orphaned = 0, maxReplicas = 0, myMasterReplicas = 0
+        for name in state.order where name != state.myself {
+            guard let node = state[name], node.isMaster, !node.flags.contains(.fail),
+                  node.flags.isDisjoint(with: [.noaddr, .handshake])
+            else { continue }
+            let ok = nonFailingReplicas(of: name)
+            if ok == 0 && !node.slots.isEmpty && node.flags.contains(.migrateTo) { orphaned += 1 }
+            maxReplicas = max(maxReplicas, ok)
+            if name == mine { myMasterReplicas = ok }
+        }
+        if orphaned > 0 && maxReplicas >= 2 && myMasterReplicas == maxReplicas {
+            migrateToOrphanedMaster(maxReplicas: maxReplicas, now: now)
+        }
     }
 
     /// The server may remove nodes from `state` itself (CLUSTER RESET, a reloaded table): their
@@ -84,7 +111,15 @@ extension ClusterBus {
                 logger.debug("Cluster bus link to \(name) silent for \(dataDelay) ms with a ping outstanding: reconnecting")
                 free(link)
             }
-            if let link = outboundLinks[name], link.channel != nil, node.pingSentMs == 0, now - node.pongReceivedMs > timeout / 2 {
+            // A link still connecting counts: Redis queues the PING on it, so the ping time is
+            // set and a node that never answers is found out even when it cannot be reached.
+            if let link = outboundLinks[name], node.pingSentMs == 0, now - node.pongReceivedMs > timeout / 2 {
+                if link.channel != nil { sendPing(on: link, type: .ping) } else { state.update(name) { $0.pingSentMs = now } }
+                continue
+            }
+            // A master whose replica asked for a manual failover pings it continuously.
+            if manualFailover.inProgress, manualFailover.replica == name, state.myselfNode.isMaster,
+               let link = outboundLinks[name], link.channel != nil {
                 sendPing(on: link, type: .ping)
             }
         }

@@ -19,6 +19,8 @@ extension ClusterBus {
         for entry in entries {
             guard let name = NodeName(bytes: entry.nodeName.bytes), name != state.myself else { continue }
             if let node = state[name] {
+                // Failure reports count only from masters (clusterProcessGossipSection).
+                if let sender { gossipFailureReport(about: name, from: sender, failing: !entry.flags.isDisjoint(with: [.fail, .pfail]), now: now) }
                 refresh(node, from: entry, now: now)
             } else if sender != nil, !entry.flags.contains(.noaddr), !isForgotten(name, now: now),
                       ClusterBus.isPrintableToken(entry.ip.string, bytesMax: ClusterNode.ipBytesMax) {
@@ -37,7 +39,7 @@ extension ClusterBus {
     /// but the sender can.
     func refresh(_ node: ClusterNode, from entry: GossipEntry, now: Int64) {
         let failing: NodeFlags = [.fail, .pfail]
-        if entry.flags.isDisjoint(with: failing), node.pingSentMs == 0 {
+        if entry.flags.isDisjoint(with: failing), node.pingSentMs == 0, failureReportCount(of: node.name) == 0 {
             let pong = Int64(entry.pongReceived) * 1000
             if pong <= now + Self.gossipPongFutureToleranceMillis, pong > node.pongReceivedMs {
                 state.update(node.name) { $0.pongReceivedMs = pong }
@@ -71,13 +73,15 @@ extension ClusterBus {
             busPort: UInt16(clamping: settings.announceBusPort != 0 ? settings.announceBusPort : busPort),
             currentEpoch: state.currentEpoch,
             configEpoch: master.configEpoch,
-            replicationOffset: UInt64(clamping: replicationOffset),
+            replicationOffset: UInt64(clamping: replicationOffset()),
             slots: master.slots,
             replicaOf: me.replicaOf.map { NodeNameField(unchecked: $0.bytes) } ?? .none,
             ip: settings.announceIP.map { IPAddressField($0) } ?? .empty,
             plaintextPort: 0,
             flags: me.flags,
-            state: state.status == .ok ? .ok : .fail)
+            state: state.status == .ok ? .ok : .fail,
+            // A master pausing writes for its replica's manual failover says so with its offset.
+            messageFlags: me.isMaster && manualFailover.inProgress ? .paused : [])
     }
 
     /// Sends a PING, PONG or MEET with gossip about a few other nodes (clusterSendPing). A PING on

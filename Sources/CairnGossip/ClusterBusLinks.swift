@@ -44,6 +44,9 @@ extension ClusterBus {
                     if link.closed { channel.close(promise: nil) } else { linkEstablished(link, channel) }
                 case .failure(let error):
                     logger.debug("Connection with cluster node \(name) at \(node.ip):\(node.busPort) failed: \(error)")
+                    // As Redis on a failed connect: with no ping outstanding, claim one was sent
+                    // now, so that failure detection works for a node that cannot be reached.
+                    if state[name]?.pingSentMs == 0 { state.update(name) { $0.pingSentMs = clock() } }
                     free(link)
                 }
             }

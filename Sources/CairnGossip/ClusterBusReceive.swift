@@ -1,33 +1,49 @@
 import CairnCluster
 
-// What a received message changes (Redis 7.0's clusterProcessPacket, PING/PONG/MEET parts):
-// who sent it, epochs, myself's address, new nodes from MEET, handshakes completed, addresses,
-// roles, slot claims, and the gossip. The order of the steps is Redis's: it matters (a node's
+// What a received message changes (Redis 7.0's clusterProcessPacket): who sent it, epochs and
+// offsets, myself's address, new nodes from MEET, handshakes completed, addresses, roles, slot
+// claims, and the gossip; FAIL, UPDATE, the failover messages go to ClusterBusFailover.swift. The order of the steps is Redis's: it matters (a node's
 // role must be known before its slots are).
 
 extension ClusterBus {
     /// Processes one decoded message received on `link`.
     func process(_ message: BusMessage, on link: ClusterLink) {
         countReceived(message.type)
-        switch message.body {
-        case .publish(let data), .publishShard(let data):
-            // Only from a node this one knows (Redis's clusterProcessPacket).
-            guard knownSender(of: link, named: NodeName(bytes: message.header.sender.bytes)) != nil else { return }
-            onPublish?(data.channel, data.message, message.type == .publishShard)
-            return
-        default:
-            break
-        }
-        guard let ping = message.body.pingData else {
-            // FAIL, UPDATE, failover messages: the next issue. Decoded and counted only.
-            return
-        }
         let header = message.header, type = message.type, now = clock()
         if !link.inbound, let name = link.node, state[name] == nil { return free(link) }
         let senderName = NodeName(bytes: header.sender.bytes)
         let sender = knownSender(of: link, named: senderName)
         if let sender { nodeDataReceivedMs[sender] = now }
-        if let sender, state[sender]?.flags.contains(.handshake) == false { adoptEpochs(of: sender, header) }
+        // Every message from a known node (not in handshake) carries its epochs and offset.
+        if let sender, state[sender]?.flags.contains(.handshake) == false {
+            adoptEpochs(of: sender, header)
+            noteMasterOffset(header, from: sender)
+        }
+        switch message.body {
+        case .publish(let data), .publishShard(let data):
+            // Only from a node this one knows (Redis's clusterProcessPacket).
+            guard sender != nil else { return }
+            onPublish?(data.channel, data.message, type == .publishShard)
+            return
+        case .fail(let node):
+            return processFail(about: node, sender: sender, now: now)
+        case .failoverAuthRequest:
+            if let sender { processAuthRequest(from: sender, header: header, now: now) }
+            return
+        case .failoverAuthAck:
+            if let sender { processAuthAck(from: sender, header: header, now: now) }
+            return
+        case .mfstart:
+            if let sender { processManualFailoverStart(from: sender, on: link, now: now) }
+            return
+        case .update(let update):
+            return processUpdate(update, sender: sender)
+        case .module:
+            return
+        case .ping, .pong, .meet:
+            break
+        }
+        guard let ping = message.body.pingData else { return }
 
         if type == .ping || type == .meet {
             learnMyAddress(from: link, isMeet: type == .meet)
@@ -73,12 +89,20 @@ extension ClusterBus {
                 wasPFail = $0.flags.contains(.pfail)
                 $0.flags.remove(.pfail)
             }
-            if wasPFail { markChanged(fsync: false) }
+            // PFAIL ends with any answer; FAIL only under clearNodeFailureIfNeeded's rules.
+            if wasPFail { markChanged(fsync: false) } else { clearFailureIfNeeded(name, now: now) }
         }
 
         guard let sender else { return }
         updateRole(of: sender, header)
-        applySlotClaims(of: sender, header)
+        // The slots the sender's shard claims, when they differ from what we have for it: a
+        // master's claim may take slots; a stale claim gets an UPDATE back.
+        let me = state[sender]
+        let shard = me?.isMaster == true ? sender : me?.replicaOf
+        if let shard, let shardNode = state[shard], shardNode.slots != header.slots {
+            if me?.isMaster == true { applySlotClaims(of: sender, epoch: header.configEpoch, slots: header.slots) }
+            sendUpdateIfStale(sender, epoch: header.configEpoch, slots: header.slots, on: link)
+        }
         resolveConfigEpochCollision(with: sender)
         processGossip(ping.gossip, sender: sender, now: now)
         applyHostname(of: sender, ping.extensions)
@@ -213,30 +237,6 @@ extension ClusterBus {
         if let master, master != sender, state[sender]?.replicaOf != master {
             state.update(sender) { $0.replicaOf = master }
             markChanged(fsync: false)
-        }
-    }
-
-    /// A master whose claimed slots differ from what we have for it: slots unassigned here, or
-    /// owned by a master with a lower configEpoch, become the sender's (the simple cases of
-    /// clusterUpdateSlotsConfigWith). Importing slots are left alone.
-    func applySlotClaims(of sender: NodeName, _ header: BusHeader) {
-        guard let node = state[sender], node.isMaster, node.slots != header.slots else { return }
-        let epoch = header.configEpoch, myself = state.myself
-        var lost: [Int] = []
-        var changed = false
-        for slot in header.slots.slots {
-            let owner = state.owner(of: slot)
-            if owner == sender || state.importingFrom[slot] != nil { continue }
-            if let owner, let current = state[owner], current.configEpoch >= epoch { continue }
-            if owner == myself { lost.append(slot) }
-            state.assign(slot, to: sender)
-            changed = true
-        }
-        guard changed else { return }
-        markChanged(fsync: true)
-        if !lost.isEmpty {
-            logger.info("Node \(sender) took \(lost.count) of this node's slots with configEpoch \(epoch)")
-            onSlotsLost?(lost, sender)
         }
     }
 

@@ -237,7 +237,10 @@ final class MasterLink: @unchecked Sendable {
             if line.hasPrefix("-") { server.logger.notice("(Non critical) Master does not understand REPLCONF capa: \(line)") }
             phase = .awaitingPSYNC
             let replication = server.replication
-            if replication.isFeeding {
+            // Our own history, when there is one (Redis's cached master, or its own as a master
+            // turned replica: replicationCacheMasterUsingMyself): a promoted replica of our old
+            // master knows it as its second id and may continue it.
+            if replication.isFeeding || replication.offset > 0 {
                 let from = replication.offset + 1
                 server.logger.notice("Trying a partial resynchronization (request \(replication.ids.replid):\(from)).")
                 send(["PSYNC", replication.ids.replid, String(from)] + (failoverPSYNC ? ["FAILOVER"] : []))

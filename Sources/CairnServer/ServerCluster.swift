@@ -48,6 +48,7 @@ extension Server {
             if deleted > 0 { logger.warning("Deleted \(deleted) keys in \(slots.count) slots now served by \(owner.text)") }
         }
         clusterBus = bus
+        installFailoverHooks(bus)
         // Pub/sub across the cluster: what is published here goes over the bus, what comes
         // from the bus is delivered here.
         engine.onPublish = { [unowned(unsafe) bus] channel, message, shard in bus.publish(channel: channel, message: message, shard: shard) }
@@ -69,7 +70,6 @@ extension Server {
         _ = engine.admission.install(.clusterRedirect) { [unowned(unsafe) self] request in clusterRefusal(request) }
         try loop.submit {
             self.clusterCron = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [unowned(unsafe) self] _ in
-                self.clusterBus?.replicationOffset = self.replication.offset
                 self.clusterBus?.cron(nowMillis: Clock.unixMillis())
             }
         }.wait()
@@ -77,9 +77,37 @@ extension Server {
 
     /// The bus settings from the cluster directives (CONFIG SET applies them again).
     var clusterBusSettings: ClusterBus.Settings {
-        ClusterBus.Settings(nodeTimeoutMillis: settings.cluster.nodeTimeoutMillis, announceIP: settings.cluster.announceIP,
-                            announcePort: settings.cluster.announcePort, announceBusPort: settings.cluster.announceBusPort,
-                            announceHostname: settings.cluster.announceHostname)
+        var bus = ClusterBus.Settings(nodeTimeoutMillis: settings.cluster.nodeTimeoutMillis, announceIP: settings.cluster.announceIP,
+                                      announcePort: settings.cluster.announcePort, announceBusPort: settings.cluster.announceBusPort,
+                                      announceHostname: settings.cluster.announceHostname)
+        bus.replicaValidityFactor = Int64(settings.cluster.replicaValidityFactor)
+        bus.replPingReplicaPeriodMillis = Int64(settings.replPingReplicaPeriodSeconds) * 1000
+        bus.replicaNoFailover = settings.cluster.replicaNoFailover
+        bus.allowReplicaMigration = settings.cluster.allowReplicaMigration
+        bus.migrationBarrier = settings.cluster.migrationBarrier
+        return bus
+    }
+
+    /// What failover needs of the server: the replication offset headers carry, the replica's
+    /// data age, and the role changes and write pauses the bus decides.
+    func installFailoverHooks(_ bus: ClusterBus) {
+        bus.replicationOffset = { [unowned(unsafe) self] in replication.offset }
+        bus.replicaDataAgeMillis = { [unowned(unsafe) self] in
+            guard let link = masterLink else { return 0 }
+            let now = Clock.unixMillis()
+            return link.isUp ? now - link.lastIOMillis : now - link.downSinceMillis
+        }
+        bus.onPromoted = { [unowned(unsafe) self] in
+            logger.notice("Cluster failover: this replica is now a master")
+            becomeMaster()
+        }
+        bus.onFollow = { [unowned(unsafe) self] master in
+            logger.notice("Cluster: replicating \(master.name.text) (\(master.ip):\(master.port))")
+            becomeReplica(of: master.ip, port: master.port)
+        }
+        bus.onPauseWrites = { [unowned(unsafe) self] until in
+            if let until { engine.pauseClients(.failover, untilMillis: until, type: .write) } else { engine.unpauseClients(.failover) }
+        }
     }
 
     /// Writes nodes.conf atomically (temporary file, rename: AtomicFile), with the fsyncs of the

@@ -351,7 +351,10 @@ extension Server {
         guard replication.isFeeding else { return }
         startFullSyncIfDue()
         let now = Clock.unixMillis()
-        if now - lastReplicaPingMillis >= Int64(settings.replPingReplicaPeriodSeconds) * 1000 {
+        // No PING into the stream while a manual failover waits for a replica to reach our
+        // offset (Redis's replicationCron): it would move the offset the replica must match.
+        if now - lastReplicaPingMillis >= Int64(settings.replPingReplicaPeriodSeconds) * 1000,
+           clusterBus?.pausedForManualFailover != true {
             lastReplicaPingMillis = now
             replication.feedPing()
         }
