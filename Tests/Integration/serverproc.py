@@ -166,6 +166,26 @@ class ServerProcess:
         self.returncode = self.proc.wait()
         return self.returncode
 
+    def kill9(self):
+        """SIGKILL by PID (a crash: no shutdown, nothing flushed) and reaps it; the exit status."""
+        self._kill()
+        self.returncode = self.proc.wait() if self.proc is not None else None
+        return self.returncode
+
+    def start_again(self):
+        """Starts the ended process again with the same port, --dir and arguments: a cluster node
+        whose peers know its address, restarted from its nodes.conf."""
+        assert not self.alive(), "still running"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command_line(), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.dir)
+        try:
+            self._wait_ready()
+        except RuntimeError as e:
+            self._kill()
+            raise RuntimeError(f"{e}\n--- {self.kind.name} log ---\n{self.log()[-4000:]}")
+        return self
+
     def _kill(self):
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
