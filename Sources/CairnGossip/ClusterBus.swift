@@ -166,6 +166,11 @@ public final class ClusterBus: @unchecked Sendable {
     public init(state: ClusterState, settings: Settings, clientPort: Int, busPort: Int, loop: EventLoop, logger: Logger) {
         self.state = state
         self.settings = settings
+        // Masters with replicas in the loaded table may receive migrated replicas
+        // (clusterNodeAddSlave while Redis loads nodes.conf).
+        for node in state.nodes.values {
+            if let master = node.replicaOf { self.state.update(master) { $0.flags.insert(.migrateTo) } }
+        }
         self.clientPort = clientPort
         self.busPort = busPort
         self.loop = loop

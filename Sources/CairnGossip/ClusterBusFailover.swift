@@ -256,6 +256,7 @@ extension ClusterBus {
             $0.flags.insert(.replica)
             $0.replicaOf = master.name
         }
+        state.update(master.name) { $0.flags.insert(.migrateTo) }
         resetManualFailover()
         markChanged(fsync: true)
         onFollow?(master)

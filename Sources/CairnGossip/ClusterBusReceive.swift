@@ -236,6 +236,8 @@ extension ClusterBus {
         }
         if let master, master != sender, state[sender]?.replicaOf != master {
             state.update(sender) { $0.replicaOf = master }
+            // A master that has had a replica may receive migrated ones (clusterNodeAddSlave).
+            state.update(master) { $0.flags.insert(.migrateTo) }
             markChanged(fsync: false)
         }
     }

@@ -652,3 +652,40 @@ def test_failure_reports_and_fail_flag_for_a_killed_master(make_cluster, kind, r
         e = nodes_view(n)[dead.node_id]
         assert "fail?" not in e["flags"] and e["link"] == "disconnected", (n.port, e)
     assert str(cmd(survivors[0], "CLUSTER", "COUNT-FAILURE-REPORTS", "0" * 40)) == f"ERR Unknown node {'0' * 40}"
+
+
+# -- replica migration
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_spare_replica_migrates_to_an_orphaned_master(make_cluster, kind, record_property, _tmp_root):
+    """cluster-migration-barrier 1 (the default): master 0 gets a second replica; when master 1
+    loses its only replica, one of master 0's replicas (the smaller name) moves to master 1."""
+    c = make_cluster(kind)
+    spare = start_node(kind, _tmp_root)
+    try:
+        _migrate(c, spare, record_property)
+    finally:
+        spare.stop()
+
+
+def _migrate(c, spare, record_property):
+    assert cmd(c.masters[0], "CLUSTER", "MEET", "127.0.0.1", spare.port, bus_port(spare)) == "OK"
+    poll(lambda: c.masters[0].node_id in nodes_view(spare), "the spare node to learn master 0", cluster=c)
+    assert cmd(spare, "CLUSTER", "REPLICATE", c.masters[0].node_id) == "OK"
+    poll(lambda: is_replica_of(spare, c.masters[0])
+         and all(nodes_view(n).get(spare.node_id, {}).get("master") == c.masters[0].node_id for n in c.running()),
+         "the spare replica to sync with master 0 and every node to see it", cluster=c)
+    orphan_replica = c.replicas[1]
+    t0 = time.monotonic()
+    orphan_replica.kill9()
+    candidates = {c.replicas[0].node_id: c.replicas[0], spare.node_id: spare}
+    mover = candidates[min(candidates)]
+
+    def migrated():
+        view = nodes_view(c.masters[1])
+        return view.get(mover.node_id, {}).get("master") == c.masters[1].node_id and is_replica_of(mover, c.masters[1])
+
+    poll(migrated, "the replica with the smaller name to migrate to the orphaned master 1", cluster=c)
+    report(record_property, "kill_to_migration_seconds", round(time.monotonic() - t0, 2))
+    other = candidates[max(candidates)]
+    assert nodes_view(c.masters[0])[other.node_id]["master"] == c.masters[0].node_id
