@@ -221,23 +221,21 @@ public struct ClusterState: Hashable, Sendable, CustomStringConvertible {
     /// Redis also waits before turning `ok` after a restart or a minority partition; those
     /// delays belong to the caller, which owns the clock.
     public func evaluatedStatus(requireFullCoverage: Bool) -> ClusterStatus {
-        if requireFullCoverage {
-            // Runs every 100 ms and after every slot command: no per-slot node lookup (16384
-            // dictionary lookups took ~2 ms), only the owners that failed, usually none.
-            let failed = Set(nodes.values.lazy.filter { $0.flags.contains(.fail) }.map(\.name))
-            if failed.isEmpty {
-                if slotOwners.contains(where: { $0 == nil }) { return .fail }
-            } else {
-                for owner in slotOwners {
-                    guard let owner, !failed.contains(owner) else { return .fail }
-                }
+        // Runs every 100 ms and after every slot command (a reshard sends several per slot): from
+        // the nodes' bitmaps, whose slots are exactly those `slotOwners` gives them, a word at a
+        // time; not from the 16384 owners (a scan of them took over 1 ms in a debug build).
+        var assigned = 0, size = 0, reachable = 0
+        for node in nodes.values {
+            let count = node.slots.count
+            guard count > 0 else { continue }
+            if requireFullCoverage && node.flags.contains(.fail) { return .fail }
+            assigned += count
+            if node.isMaster {
+                size += 1
+                if node.flags.isDisjoint(with: [.fail, .pfail]) { reachable += 1 }
             }
         }
-        var size = 0, reachable = 0
-        for node in nodes.values where node.isMaster && !node.slots.isEmpty {
-            size += 1
-            if node.flags.isDisjoint(with: [.fail, .pfail]) { reachable += 1 }
-        }
+        if requireFullCoverage && assigned < clusterSlotCount { return .fail }
         return reachable < size / 2 + 1 ? .fail : .ok
     }
 

@@ -177,9 +177,11 @@ extension ClusterBus {
         let me = state.myselfNode
         let shard = me.isMaster ? state.myself : me.replicaOf
         var lost: [Int] = []
-        var changed = false, claimedCount = 0, tookOurs = 0
-        for slot in claimed.slots {
-            claimedCount += 1
+        var changed = false, tookOurs = 0
+        let claimedCount = claimed.count
+        // Only the claimed slots the sender is not already known to serve can change owner.
+        let newClaims = state[sender].map { claimed.subtracting($0.slots) } ?? claimed
+        for slot in newClaims.slots {
             let owner = state.owner(of: slot)
             if owner == sender || state.importingFrom[slot] != nil { continue }
             if let owner, let current = state[owner], current.configEpoch >= epoch { continue }
@@ -207,7 +209,8 @@ extension ClusterBus {
     /// The sender claims slots that a master with a newer configEpoch serves: tell it with an
     /// UPDATE about that master (only the first one found, as Redis).
     func sendUpdateIfStale(_ sender: NodeName, epoch: UInt64, slots claimed: SlotBitmap, on link: ClusterLink) {
-        for slot in claimed.slots {
+        let others = state[sender].map { claimed.subtracting($0.slots) } ?? claimed
+        for slot in others.slots {
             guard let owner = state.owner(of: slot), owner != sender, let current = state[owner], current.configEpoch > epoch else { continue }
             logger.info("Node \(sender) has old slots configuration, sending an UPDATE message about \(owner)")
             // Redis answers on the sender's own outbound link.
@@ -243,9 +246,10 @@ extension ClusterBus {
         markChanged(fsync: false)
     }
 
-    /// This node becomes a replica of `master` (clusterSetMaster): open slot moves close, the
-    /// server starts replicating, a manual failover in progress ends.
-    func follow(_ master: ClusterNode) {
+    /// This node becomes a replica of `master` (clusterSetMaster; also CLUSTER REPLICATE and a
+    /// SETSLOT that takes a master's last slot): open slot moves close, the server starts
+    /// replicating (`onFollow`), a manual failover in progress ends.
+    public func follow(_ master: ClusterNode) {
         guard master.name != state.myself else { return }
         if state.myselfNode.isMaster {
             for slot in Array(state.migratingTo.keys) { state.setMigrating(slot, to: nil) }
@@ -263,6 +267,10 @@ extension ClusterBus {
     }
 
     // MARK: - The replica's election
+
+    /// The replication offset `name` last announced in a bus header (0 before any; Redis's
+    /// node->repl_offset, CLUSTER SHARDS' replication-offset).
+    public func announcedOffset(of name: NodeName) -> Int64 { announcedOffsets[name] ?? 0 }
 
     /// How many other replicas of our master that may fail over announced a larger offset
     /// (clusterGetSlaveRank).

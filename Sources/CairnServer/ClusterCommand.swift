@@ -34,6 +34,8 @@ enum ClusterCommand {
                             admin("saveconfig", 2, "3.0.0", "Forces a node to save the cluster configuration to disk.", server.bind(saveConfig)),
                             admin("set-config-epoch", 3, "3.0.0", "Sets the configuration epoch for a new node.", server.bind(setConfigEpoch)),
                             admin("bumpepoch", 2, "3.0.0", "Advances the cluster config epoch.", server.bind(bumpEpoch)),
+                            admin("failover", -2, "3.0.0", "Forces a replica to perform a manual failover of its master.",
+                                  server.bind(failover), extra: [.noscript]),
                             admin("count-failure-reports", 3, "3.0.0", "Returns the number of active failure reports active for a node.",
                                   server.bind(countFailureReports)),
                             admin("reset", -2, "3.0.0", "Resets a node.", server.bind(reset), extra: [.noscript]),
@@ -136,7 +138,7 @@ enum ClusterCommand {
     static func shards(_ s: Server, _ c: CommandContext) {
         guard let bus = bus(s, c) else { return }
         ClusterReplies.shards(bus.state, endpoint: s.clusterRedirectionSettings.preferredEndpoint,
-                              myOffset: s.replication.offset, into: &c.reply)
+                              offset: { $0 == bus.state.myself ? s.replication.offset : bus.announcedOffset(of: $0) }, into: &c.reply)
     }
 
     /// CLUSTER LINKS: one map per bus link, to and from each node.
@@ -173,18 +175,12 @@ enum ClusterCommand {
         if me.isMaster && (!me.slots.isEmpty || c.engine.databases[0].count != 0) {
             return c.reply.error("ERR To set a master the node must be empty and without assigned slots.")
         }
-        for slot in Array(bus.state.migratingTo.keys) { _ = bus.state.setMigrating(slot, to: nil) }
-        for slot in Array(bus.state.importingFrom.keys) { _ = bus.state.setImporting(slot, from: nil) }
-        _ = bus.state.update(bus.state.myself) {
-            $0.flags.remove(.master)
-            $0.flags.insert(.replica)
-            $0.replicaOf = name
-        }
-        s.becomeReplica(of: master.ip, port: master.port)
+        bus.follow(master)
         s.logger.notice("Configured as a replica of \(name.text) (\(master.ip):\(master.port))")
         changed(s, bus)
         c.reply.ok()
     }
+
 
     /// REPLICAS / SLAVES <master id>: the CLUSTER NODES line of each of its replicas.
     static func replicas(_ s: Server, _ c: CommandContext) {
@@ -202,8 +198,25 @@ enum ClusterCommand {
         guard let name = NodeName(c.args.string(2)), bus.state[name] != nil else {
             return c.reply.error("ERR Unknown node \(c.args.string(2))")
         }
-        // Failure reports come with failure detection (the next issue): none are kept yet.
-        c.reply.integer(0)
+        c.reply.integer(Int64(bus.failureReportCount(of: name)))
+    }
+
+    /// FAILOVER [FORCE|TAKEOVER], sent to a replica: a manual failover of its master (the
+    /// master pauses writes until this replica has its whole stream), without the master's
+    /// agreement (FORCE), or without an election (TAKEOVER).
+    static func failover(_ s: Server, _ c: CommandContext) {
+        guard let bus = bus(s, c) else { return }
+        guard c.args.count <= 3 else { return c.reply.error("ERR unknown subcommand 'failover'. Try CLUSTER HELP.") }
+        var force = false, takeover = false
+        if c.args.count == 3 {
+            switch c.args.string(2).lowercased() {
+            case "force": force = true
+            case "takeover": (force, takeover) = (true, true)
+            default: return c.reply.error("ERR syntax error")
+            }
+        }
+        if let error = bus.startManualFailover(force: force, takeover: takeover) { return c.reply.error(error) }
+        c.reply.ok()
     }
 
     // MARK: slots
@@ -302,10 +315,21 @@ enum ClusterCommand {
                 return c.reply.error("ERR Can't assign hashslot \(slot) to a different node while I still hold keys for this hash slot.")
             }
             if keys == 0 { _ = bus.state.setMigrating(slot, to: nil) }
+            let slotWasMine = bus.state.owner(of: slot) == me
             _ = bus.state.assign(slot, to: target)
+            // A master left without slots becomes a replica of the node that took its last one
+            // (cluster-allow-replica-migration), as Redis 7.0: `redis-cli --cluster rebalance
+            // --cluster-weight <id>=0` then leaves it a replica, ready for del-node.
+            if slotWasMine && target != me && bus.state.myselfNode.slots.isEmpty && s.settings.cluster.allowReplicaMigration,
+               let master = bus.state[target] {
+                s.logger.warning("Configuration change detected. Reconfiguring myself as a replica of \(target.text)")
+                bus.follow(master)
+                changed(s, bus, fsync: true)
+                return c.reply.ok()
+            }
             if target == me && bus.state.importingFrom[slot] != nil {
                 // A slot migrated here by hand: a new configEpoch lets the cluster learn it.
-                if bumpEpochWithoutConsensus(bus) {
+                if bus.bumpConfigEpochWithoutConsensus() {
                     s.logger.warning("configEpoch updated after importing slot \(slot)")
                 }
                 _ = bus.state.setImporting(slot, from: nil)
@@ -372,21 +396,9 @@ enum ClusterCommand {
 
     static func bumpEpoch(_ s: Server, _ c: CommandContext) {
         guard let bus = bus(s, c) else { return }
-        let bumped = bumpEpochWithoutConsensus(bus)
+        let bumped = bus.bumpConfigEpochWithoutConsensus()
         if bumped { changed(s, bus, fsync: true) }
         c.reply.simpleString("\(bumped ? "BUMPED" : "STILL") \(bus.state.myselfNode.configEpoch)")
-    }
-
-    /// Redis's clusterBumpConfigEpochWithoutConsensus: a new configEpoch for this node unless
-    /// its own is already the only greatest one.
-    static func bumpEpochWithoutConsensus(_ bus: ClusterBus) -> Bool {
-        let maxEpoch = bus.state.maxEpoch
-        let mine = bus.state.myselfNode.configEpoch
-        guard mine == 0 || mine != maxEpoch else { return false }
-        bus.state.currentEpoch += 1
-        let epoch = bus.state.currentEpoch
-        _ = bus.state.update(bus.state.myself) { $0.configEpoch = epoch }
-        return true
     }
 
     /// RESET [SOFT|HARD]: forget every other node and every slot; HARD also takes a new name

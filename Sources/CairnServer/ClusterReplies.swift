@@ -88,7 +88,7 @@ enum ClusterReplies {
     }
 
     /// CLUSTER SHARDS: per master, its slot ranges and the details of it and its replicas.
-    static func shards(_ state: ClusterState, endpoint: EndpointType, myOffset: Int64, into reply: inout ReplyWriter) {
+    static func shards(_ state: ClusterState, endpoint: EndpointType, offset: (NodeName) -> Int64, into reply: inout ReplyWriter) {
         let masters = state.orderedNodes.filter { $0.isMaster }
         reply.arrayHeader(masters.count)
         for master in masters {
@@ -103,13 +103,12 @@ enum ClusterReplies {
             reply.bulk("nodes")
             let members = [master] + state.replicas(of: master.name)
             reply.arrayHeader(members.count)
-            for n in members { details(n, state: state, endpoint: endpoint, myOffset: myOffset, into: &reply) }
+            for n in members { details(n, state: state, endpoint: endpoint, offset: offset(n.name), into: &reply) }
         }
     }
 
-    private static func details(_ n: ClusterNode, state: ClusterState, endpoint: EndpointType, myOffset: Int64,
+    private static func details(_ n: ClusterNode, state: ClusterState, endpoint: EndpointType, offset: Int64,
                                 into reply: inout ReplyWriter) {
-        let offset = n.name == state.myself ? myOffset : 0
         let health = n.flags.contains(.fail) ? "fail" : (n.isReplica && offset == 0 ? "loading" : "online")
         var fields: [(String, String?)] = [("id", n.name.text)]
         fields.append(("port", nil))

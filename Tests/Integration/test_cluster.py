@@ -379,6 +379,18 @@ def test_tools_cluster_up_with_replicas(tmp_path):
                 assert m.command("SET", key, f"v{i}") == "OK"
                 assert r.command("READONLY") == "OK"
                 wait_for(lambda: r.command("GET", key) == f"v{i}".encode(), f"{key} on the replica on {replica_port}")
+
+                # CLUSTER SHARDS on the master shows its replica with the offset it announces
+                # over the bus (not `loading`), as Redis does.
+                def replica_entry():
+                    for shard in m.command("CLUSTER", "SHARDS"):
+                        for node in dict(zip(shard[::2], shard[1::2]))[b"nodes"]:
+                            entry = dict(zip(node[::2], node[1::2]))
+                            if entry[b"id"].decode() == replica_me[0]:
+                                return entry
+                    return {}
+                wait_for(lambda: replica_entry().get(b"health") == b"online" and replica_entry()[b"replication-offset"] > 0,
+                         f"the replica on {replica_port} online with its offset in CLUSTER SHARDS")
     finally:
         down = subprocess.run([tool, "--stop", "--dir", str(directory)], capture_output=True, text=True, timeout=60)
     assert down.returncode == 0 and "stopped 6 nodes" in down.stdout, down.stdout + down.stderr
