@@ -342,7 +342,8 @@ public final class ClusterBus: @unchecked Sendable {
     }
 
     /// Keeps myself's announced ports and hostname in step with the settings (Redis's
-    /// clusterUpdateMyselfAnnouncedPorts/Hostname), and its address with cluster-announce-ip.
+    /// clusterUpdateMyselfAnnouncedPorts/Hostname/Flags), its address with cluster-announce-ip
+    /// and its `nofailover` flag with cluster-replica-no-failover.
     func updateMyselfAnnouncement() {
         let me = state.myselfNode
         let port = settings.announcePort != 0 ? settings.announcePort : clientPort
@@ -350,12 +351,17 @@ public final class ClusterBus: @unchecked Sendable {
         let hostname = settings.announceHostname ?? ""
         var ip = me.ip
         if let announced = settings.announceIP { ip = String(decoding: announced.utf8.prefix(ClusterNode.ipBytesMax), as: UTF8.self) }
-        guard me.port != port || me.busPort != bus || me.hostname != hostname || me.ip != ip else { return }
+        let noFailover = settings.replicaNoFailover
+        guard me.port != port || me.busPort != bus || me.hostname != hostname || me.ip != ip
+            || me.flags.contains(.noFailover) != noFailover
+        else { return }
         state.update(state.myself) {
             $0.port = port
             $0.busPort = bus
             $0.hostname = hostname
             $0.ip = ip
+            // cluster-replica-no-failover shows in our flags (clusterUpdateMyselfFlags).
+            if noFailover { $0.flags.insert(.noFailover) } else { $0.flags.remove(.noFailover) }
         }
         markChanged(fsync: false)
     }

@@ -193,7 +193,8 @@ class Cluster:
 def start_node(kind_name, tmp_root):
     s = ServerProcess(require(kind_name), tmp_root,
                       ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
-                       "--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--repl-diskless-sync-delay", "0"])
+                       "--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--repl-diskless-sync-delay", "0",
+                       "--enable-debug-command", "local"])
     s.start()
     s.node_id = text(cmd(s, "CLUSTER", "MYID"))
     return s
@@ -689,3 +690,52 @@ def _migrate(c, spare, record_property):
     report(record_property, "kill_to_migration_seconds", round(time.monotonic() - t0, 2))
     other = candidates[max(candidates)]
     assert nodes_view(c.masters[0])[other.node_id]["master"] == c.masters[0].node_id
+
+
+# -- a master that stops answering by itself (DEBUG SLEEP), a replica that must not fail over
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_master_in_debug_sleep_is_replaced_and_comes_back_as_replica(make_cluster, kind, record_property):
+    """DEBUG SLEEP blocks the master's only thread (clients and bus) as a stall would: its replica
+    takes over, and when the sleep ends the old master turns replica of the winner."""
+    import threading
+    c = make_cluster(kind)
+    old, promoted = c.masters[0], c.replicas[0]
+    keys = write_acknowledged(c, old)
+    slots = c.ranges[old.node_id]
+    replies = []
+    sleeper = threading.Thread(target=lambda: replies.append(cmd(old, "DEBUG", "SLEEP", 4 * NODE_TIMEOUT_MS // 1000, timeout=60)))
+    t0 = time.monotonic()
+    sleeper.start()
+    others = [n for n in c.all if n is not old]
+    poll(lambda: is_master(promoted)
+         and all(cluster_info(n)["cluster_state"] == "ok" and nodes_view(n)[promoted.node_id]["slots"] == [slots]
+                 for n in others), "the sleeping master's replica to take over", cluster=c)
+    report(record_property, "sleep_to_cluster_ok_seconds", round(time.monotonic() - t0, 2))
+    sleeper.join(60)
+    assert replies == ["OK"]
+    poll(lambda: is_replica_of(old, promoted), "the old master to be a replica of the winner after its sleep", cluster=c)
+    assert_values(promoted, keys)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_replica_no_failover_stays_a_replica_until_a_manual_failover(make_cluster, kind, record_property):
+    """cluster-replica-no-failover yes: the replica shows `nofailover`, is not promoted when its
+    master dies (the slots stay unserved, cluster_state fail), and CLUSTER FAILOVER FORCE still works."""
+    c = make_cluster(kind)
+    old, replica = c.masters[0], c.replicas[0]
+    assert cmd(replica, "CONFIG", "SET", "cluster-replica-no-failover", "yes") == "OK"
+    poll(lambda: all("nofailover" in nodes_view(n)[replica.node_id]["flags"] for n in c.all),
+         "every node to see the replica flagged nofailover", cluster=c)
+    old.kill9()
+    others = [n for n in c.all if n is not old]
+    poll(lambda: all("fail" in nodes_view(n)[old.node_id]["flags"] and cluster_info(n)["cluster_state"] == "fail"
+                     for n in others), "the dead master to be FAIL and the cluster down", cluster=c)
+    # Well past the node timeout + the longest election delay: still a replica.
+    deadline = time.monotonic() + 2 * NODE_TIMEOUT_MS / 1000 + 3
+    while time.monotonic() < deadline:
+        assert not is_master(replica), "a nofailover replica was promoted"
+        time.sleep(0.2)
+    assert cmd(replica, "CLUSTER", "FAILOVER", "FORCE") == "OK"
+    poll(lambda: is_master(replica) and all(cluster_info(n)["cluster_state"] == "ok" for n in others),
+         "the forced failover to promote it and the cluster to be ok", cluster=c)
