@@ -233,7 +233,7 @@ extension ClusterBus {
         applySlotClaims(of: name, epoch: update.configEpoch, slots: update.slots)
     }
 
-    /// Another node turned master (clusterSetNodeAsMaster, not for myself).
+    /// Another node turned master (clusterSetNodeAsMaster): from its own header, or an UPDATE.
     func setAsMaster(_ name: NodeName) {
         guard let node = state[name], !node.isMaster else { return }
         let markMigrateTo = node.replicaOf != nil && name != state.myself

@@ -213,18 +213,7 @@ extension ClusterBus {
     /// turned replica (its slots unassigned), or a replica with a new master.
     func updateRole(of sender: NodeName, _ header: BusHeader) {
         guard let node = state[sender] else { return }
-        if header.replicaOf.isNone {
-            guard !node.isMaster else { return }
-            let hadMaster = node.replicaOf != nil
-            state.update(sender) {
-                if hadMaster { $0.flags.insert(.migrateTo) }
-                $0.flags.remove(.replica)
-                $0.flags.insert(.master)
-                $0.replicaOf = nil
-            }
-            markChanged(fsync: false)
-            return
-        }
+        if header.replicaOf.isNone { return setAsMaster(sender) }
         let master = NodeName(bytes: header.replicaOf.bytes).flatMap { state[$0] != nil ? $0 : nil }
         if node.isMaster {
             for slot in node.slots.slots { state.unassign(slot) }
