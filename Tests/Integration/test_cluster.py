@@ -435,17 +435,36 @@ def test_migrate_to_redis_and_back_with_options(nodes, server_factory, _tmp_root
         red.stop()
 
 
+def slot_tags(slots):
+    """A hash tag for each of `slots` (the first short tag found that hashes there)."""
+    from redis.crc import key_slot
+    wanted, tags, n = set(slots), {}, 0
+    while len(tags) < len(wanted):
+        tag = f"t{n}"
+        slot = key_slot(tag.encode())
+        if slot in wanted and slot not in tags:
+            tags[slot] = tag
+        n += 1
+    return tags
+
+
 def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
+    """The issue's case: 1,000 slots holding 100,000 keys move with `redis-cli --cluster
+    reshard` while a client keeps writing; no key is lost and the writer sees no error it could
+    not retry."""
     import subprocess
     import threading
     cli = redis_cli_path()
     masters = [nodes() for _ in range(3)]
     cluster_create(masters)
     rc = redis.RedisCluster(host="127.0.0.1", port=masters[0].port, decode_responses=True)
-    pipe = rc.pipeline()
-    for i in range(10000):
-        pipe.set(f"key:{i}", i)
-    pipe.execute()
+    # 100 keys in each of slots 0-999, the slots redis-cli takes first from the first master.
+    tags = slot_tags(range(1000))
+    with RawConnection(masters[0].port) as a:
+        for slot, tag in tags.items():
+            args = [x for j in range(100) for x in (f"{{{tag}}}:{j}", f"{slot}:{j}")]
+            assert a.command("MSET", *args) == "OK"
+        assert a.command("DBSIZE") == 100000
     written = {}
     errors = []
     stop = threading.Event()
@@ -455,7 +474,7 @@ def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
         n = 0
         try:
             while not stop.is_set():
-                key = f"w:{n % 2000}"
+                key = f"{{{tags[n % 1000]}}}:w"  # always in a slot being moved
                 w.set(key, n)  # follows MOVED/ASK itself
                 written[key] = str(n)
                 n += 1
@@ -470,8 +489,8 @@ def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
         with RawConnection(masters[0].port) as a, RawConnection(masters[1].port) as b:
             source, target = a.command("CLUSTER", "MYID").decode(), b.command("CLUSTER", "MYID").decode()
         reshard = subprocess.run([cli, "--cluster", "reshard", f"127.0.0.1:{masters[0].port}", "--cluster-from", source,
-                                  "--cluster-to", target, "--cluster-slots", "300", "--cluster-yes"],
-                                 capture_output=True, text=True, timeout=600)
+                                  "--cluster-to", target, "--cluster-slots", "1000", "--cluster-pipeline", "100",
+                                  "--cluster-yes"], capture_output=True, text=True, timeout=900)
     finally:
         stop.set()
         t.join()
@@ -480,11 +499,13 @@ def test_redis_cli_reshard_under_a_writer_loses_nothing(nodes):
     check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{masters[0].port}"], capture_output=True, text=True,
                            timeout=60)
     assert check.returncode == 0 and "[OK] All 16384 slots covered." in check.stdout, check.stdout
-    assert [rc.get(f"key:{i}") for i in range(10000)] == [str(i) for i in range(10000)]
-    assert all(rc.get(k) == v for k, v in written.items()) and len(written) > 0
-    with RawConnection(masters[1].port) as b:
+    with RawConnection(masters[0].port) as a, RawConnection(masters[1].port) as b:
+        assert a.command("DBSIZE") == 0
+        for slot, tag in tags.items():
+            assert b.command("MGET", *[f"{{{tag}}}:{j}" for j in range(100)]) == [f"{slot}:{j}".encode() for j in range(100)]
         mine = next(l for l in nodes_lines(b) if "myself" in l[2])[8:]
-        assert "0-299" in mine, mine  # the 300 slots redis-cli took from the source's start
+        assert "0-999" in mine, mine  # the 1,000 slots redis-cli took from the source's start
+    assert all(rc.get(k) == v for k, v in written.items()) and len(written) > 0
     rc.close()
 
 
