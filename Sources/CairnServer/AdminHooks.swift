@@ -38,6 +38,7 @@ final class AdminState {
         evictor.tenacity = settings.maxmemoryEvictionTenacity
         evictor.lfuLogFactor = settings.lfuLogFactor
         evictor.lfuDecayMinutes = settings.lfuDecayTime
+        evictor.replicaIgnoresMaxmemory = settings.parity.replicaIgnoreMaxmemory
         // As Redis after CONFIG SET maxmemory: get under a lowered limit now, not at the next command.
         if evictor.maxmemory > 0 { evictor.performEvictions(engine) }
     }
@@ -61,7 +62,7 @@ final class AdminState {
         // Continue an eviction run cut short by its time limit once the loop is free, as Redis's
         // eviction time proc does (only on a started server: the loop then owns the engine).
         evictor.onTimeLimit = { [unowned(unsafe) server] in
-            guard server.boundPort != nil else { return }
+            guard server.isListening else { return }
             server.loop.execute { server.admin.evictor.performEvictions(server.engine) }
         }
         resetCommand = engine.commands.lookup("reset")

@@ -70,7 +70,9 @@ enum ConfigCommand {
     /// only when all succeed (and a new `dir` could be entered) is the copy installed.
     static func set(_ server: Server, _ c: CommandContext) {
         guard c.args.count % 2 == 0 else { return c.replySyntaxError() }
-        var chosen: [(directive: ConfigDirective, value: String)] = []
+        // `shown`: the name a value error names, the alias when one was given (Redis registers
+        // each alias as its own entry, named so).
+        var chosen: [(directive: ConfigDirective, value: String, shown: String)] = []
         var unknown: Int? = nil  // argument index of the first unknown name
         var refusal: (name: String, reason: String)? = nil
         var i = 2
@@ -90,18 +92,18 @@ enum ConfigCommand {
                 refusal = (name, "duplicate parameter")
                 continue
             }
-            chosen.append((d, c.args.string(i + 1)))
+            chosen.append((d, c.args.string(i + 1), d.aliases.contains(name.lowercased()) ? name.lowercased() : d.name))
         }
         if let unknown { return c.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '", quoting: c.args[unknown], "'") }
         if let refusal { return failed(c, refusal.name, refusal.reason) }
         var updated = server.settings
-        for (d, value) in chosen {
+        for (d, value, shown) in chosen {
             do {
                 try d.set(&updated, [value])
             } catch let e as ConfigError {
-                return failed(c, d.name, e.message)
+                return failed(c, shown, e.message)
             } catch {
-                return failed(c, d.name, "\(error)")
+                return failed(c, shown, "\(error)")
             }
         }
         if updated.dir != server.settings.dir && chdir(updated.dir) != 0 {

@@ -40,8 +40,14 @@ final class ConnectionHandler: ChannelInboundHandler {
             authenticated: !server.authRequired,
             buffer: context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)
         )
-        session.address = context.channel.remoteAddress.map(Self.describe) ?? ""
-        session.localAddress = context.channel.localAddress.map(Self.describe) ?? ""
+        if case .unixDomainSocket? = context.channel.localAddress {
+            // A unix-socket client is named after the socket, both ends (Redis's "path:0").
+            session.address = "\(context.channel.localAddress?.pathname ?? ""):0"
+            session.localAddress = session.address
+        } else {
+            session.address = context.channel.remoteAddress.map(Self.describe) ?? ""
+            session.localAddress = context.channel.localAddress.map(Self.describe) ?? ""
+        }
         self.session = session
         if let refusal = server.admissionError(for: context.channel) {
             session.reply.error(refusal)
@@ -214,6 +220,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     var socketDescriptor: Int32? {
         guard let context else { return nil }
         return try? context.channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self) { $0 } ?? nil
+    }
+
+    /// TCP_NODELAY on the socket (repl-disable-tcp-nodelay); not critical if it fails.
+    func setTCPNoDelay(_ on: Bool) {
+        guard let channel = context?.channel else { return }
+        _ = try? channel.syncOptions?.setOption(.socketOption(.tcp_nodelay), value: on ? 1 : 0)
     }
 
     /// Reply bytes written to the channel and not yet taken by the socket.

@@ -28,7 +28,7 @@ enum InfoSections {
             "monotonic_clock:POSIX clock_gettime",
             "multiplexing_api:\(multiplexing)",
             "process_id:\(getpid())",
-            "process_supervised:no",
+            "process_supervised:\(ProcessControl.supervisedMode ?? "no")",
             "run_id:\(server.runID)",
             "tcp_port:\(server.boundPort ?? server.settings.port)",
             "server_time_usec:\(nowMicros)",

@@ -48,7 +48,9 @@ public final class Server: @unchecked Sendable {
     /// Since when a master with a backlog has had no replica (repl-backlog-ttl).
     var noReplicasSinceMillis: Int64? = nil
     /// This node's link to its master, while it is a replica (MasterLink.swift).
-    var masterLink: MasterLink?
+    var masterLink: MasterLink? {
+        didSet { ProcessControl.isReplica.set(masterLink != nil) }  // the log's role letter
+    }
     /// The database the master's stream is in when a link starts streaming after a PSYNC (from
     /// the RDB a replica restarted with; afterwards the link's client keeps it).
     var masterLinkStreamDB = 0
@@ -72,6 +74,8 @@ public final class Server: @unchecked Sendable {
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []
+    /// A shutdown waiting for lagging replicas (ServerShutdown.swift).
+    var shutdownInProgress: ShutdownInProgress? = nil
     /// Replication id of this node's history (INFO replication `master_replid`).
     var replicationID: String { replication.ids.replid }
     let shutdownPromise: EventLoopPromise<Void>
@@ -284,7 +288,9 @@ public final class Server: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
                 }
             }
-        for entry in settings.bind {
+        // Port 0 in cairn-server: no TCP listener at all (Redis's rule; a unix socket may be the
+        // only one). An embedded server (tests) gets a free port instead.
+        for entry in settings.port == 0 && settings.process.portZeroMeansNoTCP ? [] : settings.bind {
             let optional = entry.hasPrefix("-")
             let host = optional ? String(entry.dropFirst()) : entry
             do {
@@ -296,7 +302,18 @@ public final class Server: @unchecked Sendable {
                 throw ConfigError("Could not create server TCP listening socket \(host):\(settings.port): \(error)")
             }
         }
-        guard !listeners.isEmpty else { throw ConfigError("Failed listening on port \(settings.port), aborting.") }
+        if let unix = try bindUnixSocket(ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: Int32(clamping: settings.tcpBacklog))
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                }
+            }) { listeners.append(unix) }
+        guard !listeners.isEmpty else {
+            throw ConfigError(settings.port == 0 ? "Configured to not listen anywhere, exiting."
+                              : "Failed listening on port \(settings.port), aborting.")
+        }
         try loop.submit { self.scheduleCron() }.wait()
         logger.notice("Ready to accept connections tcp")
     }
@@ -327,6 +344,7 @@ public final class Server: @unchecked Sendable {
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         replicationCron()
+        shutdownCron()
         closeIdleMigrateConnections(nowMillis: Clock.unixMillis())
         flushPendingOutput()
         closeIdleClients()
@@ -373,6 +391,7 @@ public final class Server: @unchecked Sendable {
         }
         for l in listeners { l.close(promise: nil) }
         listeners = []
+        removeUnixSocket()
         for handler in connections.values { handler.kill() }
         logger.notice("Cairn is now ready to exit, bye bye...")
         shutdownPromise.succeed(())
@@ -426,8 +445,11 @@ public final class Server: @unchecked Sendable {
 
     var connectedClients: Int { connections.count }
 
-    /// The TCP port actually bound (differs from `settings.port` when that is 0).
-    var boundPort: Int? { listeners.first?.localAddress?.port }
+    /// The TCP port actually bound (differs from `settings.port` when that is 0 in an embedded
+    /// server; nil without a TCP listener).
+    var boundPort: Int? { listeners.lazy.compactMap { $0.localAddress?.port }.first }
+    /// Started: some listener (TCP or unix socket) is open.
+    var isListening: Bool { !listeners.isEmpty }
 
     /// CONFIG RESETSTAT: zeroes the counters INFO reports (Redis's resetServerStats plus the
     /// command and error tables).

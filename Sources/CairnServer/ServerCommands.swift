@@ -25,35 +25,9 @@ enum ServerCommands {
         c.client.closeAfterReply = true
     }
 
-    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. With save points configured (or SAVE) the
-    /// data is saved first; if that fails the node keeps running (unless FORCE). NOW changes
-    /// nothing yet: there are no replicas to wait for.
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: ServerShutdown.swift.
     static func shutdown(_ s: Server, _ c: CommandContext) {
-        var save = false, nosave = false, force = false, abort = false
-        for i in 1..<c.args.count {
-            if c.args.matches(i, "nosave") {
-                nosave = true
-            } else if c.args.matches(i, "save") {
-                save = true
-            } else if c.args.matches(i, "now") {
-                continue
-            } else if c.args.matches(i, "force") {
-                force = true
-            } else if c.args.matches(i, "abort") {
-                abort = true
-            } else {
-                return c.replySyntaxError()
-            }
-        }
-        if (abort && c.args.count != 2) || (save && nosave) { return c.replySyntaxError() }
-        if abort { return c.reply.error("ERR No shutdown in progress.") }
-        s.logger.warning("User requested shutdown...")
-        guard s.persistence.prepareForShutdown(save: save, nosave: nosave, force: force) else {
-            return c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.")
-        }
-        // Redis closes the connection without a reply when the shutdown succeeds.
-        c.client.closeAfterReply = true
-        s.loop.execute { s.shutdown() }
+        Server.shutdownCommand(s, c)
     }
 }
 

@@ -87,6 +87,10 @@ public struct ServerSettings: Sendable {
     public var persistence = PersistenceSettings()
     /// The cluster directives (ClusterConfig.swift).
     public var cluster = ClusterSettings()
+    /// The remaining Redis 7.0 directives (ParityConfig.swift), most accepted with no effect.
+    public var parity = ParitySettings()
+    /// The process-level directives (ProcessConfig.swift).
+    public var process = ProcessSettings()
     /// While a config file is read, the first `save` line replaces the defaults and later ones
     /// add to it (Redis's reading_config_file rule); CONFIG SET always replaces.
     var readingConfigFile = false
@@ -202,7 +206,7 @@ enum ConfigTable {
         }
     }
 
-    static let directives: [ConfigDirective] = coreDirectives + ClusterConfig.directives
+    static let directives: [ConfigDirective] = coreDirectives + ClusterConfig.directives + ProcessConfig.directives + ParityConfig.directives
 
     private static let coreDirectives: [ConfigDirective] = [
         ConfigDirective(name: "port", mutable: false, get: { String($0.port) },
@@ -293,14 +297,7 @@ enum ConfigTable {
                         set: single { $0.clientQueryBufferLimit = try ConfigValue.memory($1, min: 1024 * 1024, max: Int(Int64.max)) }),
         ConfigDirective(name: "loglevel", get: { $0.loglevel },
                         set: single { $0.loglevel = try ConfigValue.oneOf($1, ["debug", "verbose", "notice", "warning"]) }),
-        ConfigDirective(name: "logfile", mutable: false, isString: true, get: { $0.logfile }, set: single { $0.logfile = $1 }),
-        ConfigDirective(name: "pidfile", mutable: false, isString: true, get: { $0.pidfile }, set: single { $0.pidfile = $1 }),
-        ConfigDirective(name: "daemonize", mutable: false, get: { _ in "no" },
-                        set: single { _, v in
-                            if try ConfigValue.bool(v) {
-                                throw ConfigError("daemonize yes is not supported: run cairn-server under a process supervisor")
-                            }
-                        }),
+        // logfile, pidfile, daemonize: ProcessConfig.swift.
         ConfigDirective(name: "hash-max-listpack-entries", aliases: ["hash-max-ziplist-entries"],
                         get: { String($0.hashMaxListpackEntries) },
                         set: single { $0.hashMaxListpackEntries = try ConfigValue.int($1, 0...Int(Int64.max)) }),
@@ -422,6 +419,40 @@ public enum ConfigFile {
     public static func apply(_ text: String, to settings: inout ServerSettings) throws {
         settings.readingConfigFile = true
         defer { settings.readingConfigFile = false }
+        try applyLines(text, to: &settings)
+    }
+
+    /// The text of the files an `include` names: one file, or every match of a glob pattern
+    /// (none is fine). A file that can't be read is fatal, as in Redis's loadServerConfig.
+    static func included(_ pattern: String) throws -> [String] {
+        var paths = [pattern]
+        if pattern.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) {
+            paths = []
+            var g = glob_t()
+            if glob(pattern, 0, nil, &g) == 0 {
+                for i in 0..<Int(g.gl_pathc) {
+                    if let p = g.gl_pathv[i] { paths.append(String(cString: p)) }
+                }
+            }
+            globfree(&g)
+        }
+        return try paths.map { path in
+            guard let f = fopen(path, "r") else {
+                throw ConfigError("Fatal error, can't open config file '\(path)': \(String(cString: strerror(errno)))")
+            }
+            defer { fclose(f) }
+            var bytes: [UInt8] = []
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = fread(&buf, 1, buf.count, f)
+                if n <= 0 { break }
+                bytes += buf[0..<n]
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func applyLines(_ text: String, to settings: inout ServerSettings) throws {
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -433,6 +464,15 @@ public enum ConfigFile {
             guard let first = words.first else { continue }
             let name = String(decoding: first, as: UTF8.self)
             let values = words.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+            // `include path`: the file's lines, read where the line stands (errors name the
+            // included file's own line numbers, as Redis's do). Redis changes directory at each
+            // `dir` line, so a relative path is taken from the `dir` read so far.
+            if name.lowercased() == "include" && values.count == 1 {
+                var path = values[0]
+                if !path.hasPrefix("/") && settings.dir != "." { path = settings.dir + "/" + path }
+                for included in try included(path) { try applyLines(included, to: &settings) }
+                continue
+            }
             // [security] `user` lines are ACL users, not a CONFIG parameter (Redis keeps them apart too).
             if name.lowercased() == "user" {
                 guard !values.isEmpty else { throw fatal(lineNumber, line, "Bad directive or wrong number of arguments") }

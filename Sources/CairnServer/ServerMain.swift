@@ -34,26 +34,32 @@ public enum ServerMain {
                 try ConfigFile.apply(text, to: &settings)
             }
             try ConfigFile.apply(ConfigFile.text(fromOverrides: args), to: &settings)
+            try ConfigFile.checkLogfile(settings)
+            settings.process.portZeroMeansNoTCP = true
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             return 1
         }
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .trace
-            return handler
-        }
+        // Redis's order: log set up from the configuration, supervision detected, then the
+        // fork to the background (before any thread exists: SwiftNIO's start later).
+        let process = settings.process
+        ProcessControl.mainPid = getpid()
+        RedisLogHandler.bootstrap(settings: settings, daemonized: process.daemonize)
         var logger = Logger(label: "cairn")
         logger.logLevel = Server.logLevel(settings.loglevel)
+        ProcessControl.supervisedMode = ProcessControl.supervise(process.supervised, logger: logger)
+        let background = process.daemonize && ProcessControl.supervisedMode == nil
+        if background { ProcessControl.daemonize() }
 
         if !FileManager.default.changeCurrentDirectoryPath(settings.dir) {
             logger.critical("Can't chdir to '\(settings.dir)': No such file or directory")
             return 1
         }
-        if !settings.pidfile.isEmpty {
-            try? Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: settings.pidfile))
-        }
+        // createPidFile: daemonized without a pidfile, Redis's default path.
+        var pidfile = settings.pidfile
+        if background && pidfile.isEmpty { pidfile = "/var/run/redis.pid" }
+        if !pidfile.isEmpty { ProcessControl.createPidFile(pidfile, logger: logger) }
 
         let server = Server(settings: settings, logger: logger, configFile: configFile)
         do {
@@ -75,6 +81,8 @@ public enum ServerMain {
             return 1
         }
         logger.notice("Server initialized, pid=\(getpid()), port=\(settings.port)")
+        ProcessControl.notifyIfSystemd("STATUS=Ready to accept connections\n", logger: logger)
+        ProcessControl.notifyIfSystemd("READY=1\n", logger: logger)
 
         // SIGTERM and SIGINT shut the node down gracefully on its own loop.
         var sources: [DispatchSourceSignal] = []
@@ -83,13 +91,23 @@ public enum ServerMain {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
             source.setEventHandler {
+                // Redis's sigShutdownHandler: a second SIGINT while the first is being acted on
+                // (a final save under way) means exit now, unclean.
+                if ProcessControl.shutdownPending.testAndSet() && sig == SIGINT {
+                    logger.warning("You insist... exiting now.")
+                    exit(1)
+                }
+                logger.warning("Received \(name) scheduling shutdown...")
                 server.loop.execute { server.shutdownOnSignal(name) }
             }
             source.resume()
             sources.append(source)
         }
         server.waitUntilShutdown()
-        if !settings.pidfile.isEmpty { try? FileManager.default.removeItem(atPath: settings.pidfile) }
+        if !pidfile.isEmpty {
+            logger.notice("Removing the pid file.")
+            unlink(pidfile)
+        }
         return 0
     }
 }

@@ -74,16 +74,4 @@ extension Server {
         }
         logger.notice("Replication history restored from the RDB file: \(id) at offset \(offset)")
     }
-
-    /// SIGTERM / SIGINT: shut down as SHUTDOWN without arguments would; keep running if the final
-    /// save fails.
-    func shutdownOnSignal(_ name: String) {
-        guard !isShutDown else { return }
-        logger.warning("Received \(name) scheduling shutdown...")
-        guard persistence.prepareForShutdown() else {
-            logger.warning("\(name) received but errors trying to shut down the server, check the logs for more information")
-            return
-        }
-        shutdown()
-    }
 }

@@ -217,6 +217,9 @@ enum ReplicationCommands {
                 }
             }
         }
+        // repl-disable-tcp-nodelay: fewer, larger packets to a replica that syncs in full (Redis
+        // turns TCP_NODELAY off there, and not for a partial resync).
+        if s.settings.parity.replDisableTCPNoDelay { handler.setTCPNoDelay(false) }
         s.replication.attachFull(link)
         if s.fullSyncWaitSinceMillis == nil { s.fullSyncWaitSinceMillis = Clock.unixMillis() }
         s.startFullSyncIfDue()

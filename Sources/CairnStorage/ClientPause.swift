@@ -17,7 +17,7 @@ public enum PauseType: Int, Comparable, Sendable {
 
 /// Who paused (Redis's pause_purpose): each has its own pause.
 public enum PausePurpose: Int, CaseIterable, Sendable {
-    case clientCommand, failover
+    case clientCommand, failover, shutdown
 }
 
 struct ClientPauseState {

@@ -150,14 +150,15 @@ class ServerProcess:
             return None
 
     def stop(self):
-        """SHUTDOWN NOSAVE, then SIGKILL by PID if the process lingers. Returns the exit status."""
+        """SHUTDOWN NOSAVE NOW, then SIGKILL by PID if the process lingers. Returns the exit status."""
         if self.proc is None:
             return None
         if self.alive():
             try:
                 with RawConnection(self.port, timeout=2.0) as c:
                     self._authenticate(c)
-                    c.send(encode("SHUTDOWN", "NOSAVE"))
+                    # NOW: no wait for lagging replicas (shutdown-timeout), as with Redis 7.0.
+                    c.send(encode("SHUTDOWN", "NOSAVE", "NOW"))
                     c.is_closed(timeout=2.0)
             except OSError:
                 pass

@@ -140,6 +140,9 @@ public final class Evictor {
     /// maxmemory-eviction-tenacity 0...100: how long one eviction run may take (Redis's
     /// evictionTimeLimitUs); past that the command runs anyway and the next one continues.
     public var tenacity = 10
+    /// `replica-ignore-maxmemory`: a replica leaves its dataset to its master (Redis's
+    /// isSafeToPerformEvictions): no eviction, no OOM refusal.
+    public var replicaIgnoresMaxmemory = true
     public let gauge: MemoryGauge
     public private(set) var evictedKeys: Int64 = 0
     /// Microseconds spent over the limit (INFO total_eviction_exceeded_time).
@@ -277,6 +280,7 @@ public final class Evictor {
     public func performEvictions(_ engine: Engine) -> Bool {
         // While clients are paused the dataset stays as it is (Redis's isSafeToPerformEvictions).
         guard maxmemory > 0, !engine.datasetFrozen else { return true }
+        if replicaIgnoresMaxmemory && engine.role == .replica { return true }
         let start = Clock.monotonicMicros()
         let used = gauge.current(nowMicros: start)
         guard used > maxmemory else {
