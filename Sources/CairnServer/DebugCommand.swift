@@ -42,6 +42,11 @@ enum DebugCommand {
             AOFCommands.debugLoadAOF(server, c)
         } else if c.args.matches(1, "sleep") && argc == 3 {
             sleep(c)
+        } else if c.args.matches(1, "protocol") && argc == 3 {
+            protocolSample(c)
+        } else if c.args.matches(1, "error") && argc == 3 {
+            // The argument as the error line itself (client libraries test error parsing with it).
+            c.reply.error(bytes: c.args.bytes(2))
         } else if c.args.matches(1, "set-active-expire") && argc == 3 {
             server.settings.activeExpireEnabled = atoiSemantics(c.args.bytes(2)) != 0
             server.engine.settings.activeExpireEnabled = server.settings.activeExpireEnabled
@@ -163,12 +168,44 @@ enum DebugCommand {
         c.reply.ok()
     }
 
+    /// DEBUG PROTOCOL <type>: one reply of each RESP type, Redis 7.0's samples (client
+    /// libraries' own tests read them), in the client's protocol.
+    static func protocolSample(_ c: CommandContext) {
+        let small: [RESPValue] = (0..<3).map { .integer($0) }
+        switch c.args.string(2).lowercased() {
+        case "string": c.reply.bulk("Hello World")
+        case "integer": c.reply.integer(12345)
+        case "double": c.reply.value(.double(3.141))
+        case "bignum": c.reply.bigNumber("1234567999999999999999999999999999999")
+        case "null": c.reply.null()
+        case "array": c.reply.value(.array(small))
+        case "set": c.reply.value(.set(small))
+        case "map": c.reply.value(.map((0..<3).map { (.integer($0), .boolean($0 == 1)) }))
+        case "attrib":
+            // An attribute is not a reply: a real one follows (and only that one in RESP2).
+            c.reply.value(.attribute([(.bulkString(Array("key-popularity".utf8)), .array([.bulkString(Array("key:123".utf8)), .integer(90)]))]))
+            c.reply.bulk("Some real reply following the attribute")
+        case "push":
+            guard c.reply.resp3 else { return c.reply.error("ERR RESP2 is not supported by this command") }
+            c.reply.value(.push([.bulkString(Array("server-cpu-usage".utf8)), .integer(42)]))
+            c.reply.bulk("Some real reply following the push reply")
+        case "true": c.reply.boolean(true)
+        case "false": c.reply.boolean(false)
+        case "verbatim": c.reply.verbatim("This is a verbatim\nstring")
+        default:
+            c.reply.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+        }
+    }
+
     static func help(_ c: CommandContext) {
         Help.reply(c, command: "DEBUG", lines: [
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "ERROR <string>",
+            "    Return a Redis protocol error with <string> as message. Useful for clients",
+            "    unit tests to simulate Redis errors.",
             "LOADAOF",
             "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "OBJECT <key>",
@@ -178,6 +215,10 @@ enum DebugCommand {
             "    it is used instead of the 'key' prefix. These are not propagated to",
             "    replicas. Cluster slots are not respected so keys not belonging to the",
             "    current node can be created in cluster mode.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the specified type. <type> can be: string,",
+            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+            "    true, false.",
             "RELOAD [option ...]",
             "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
             "    * MERGE: conflicting keys will be loaded from RDB.",

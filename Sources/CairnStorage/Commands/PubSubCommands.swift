@@ -190,8 +190,10 @@ enum PubSubCommands {
     static func numsub(_ c: CommandContext) { countSubscribers(c, c.engine.pubsub.channels) }
     static func shardNumsub(_ c: CommandContext) { countSubscribers(c, c.engine.pubsub.shardChannels) }
 
+    /// Channel, count, channel, count ...: a flat array in RESP3 too, as Redis 7.0 answers
+    /// (addReplyArrayLen, not a map).
     static func countSubscribers(_ c: CommandContext, _ registry: [[UInt8]: [ClientSession]]) {
-        c.reply.mapHeader(c.args.count - 2)
+        c.reply.arrayHeader((c.args.count - 2) * 2)
         for i in 2..<c.args.count {
             c.reply.bulk(c.args[i])
             c.reply.integer(registry[c.args.bytes(i)]?.count ?? 0)
