@@ -44,6 +44,14 @@ enum DebugCommand {
             sleep(c)
         } else if c.args.matches(1, "protocol") && argc == 3 {
             protocolSample(c)
+        } else if c.args.matches(1, "change-repl-id") && argc == 2 {
+            server.logger.warning("Changing replication IDs after receiving DEBUG change-repl-id")
+            server.replication.ids.renew()
+            server.replication.ids.clearSecond()
+            c.reply.ok()
+        } else if c.args.matches(1, "stringmatch-test") && argc == 2 {
+            stringMatchFuzz()
+            c.reply.simpleString("Apparently Redis did not crash: test passed")
         } else if c.args.matches(1, "error") && argc == 3 {
             // The argument as the error line itself (client libraries test error parsing with it).
             c.reply.error(bytes: c.args.bytes(2))
@@ -197,8 +205,25 @@ enum DebugCommand {
         }
     }
 
+    /// Random patterns against random strings (Redis's stringmatchlen_fuzz_test): the glob
+    /// matcher must return, whatever it is given. 100,000 cycles (Redis runs 10 million in C;
+    /// this keeps the command short in a debug build).
+    static func stringMatchFuzz() {
+        var generator = SystemRandomNumberGenerator()
+        var matches = 0
+        for _ in 0..<100_000 {
+            let text = (0..<Int.random(in: 0..<32, using: &generator)).map { _ in UInt8.random(in: 0..<128, using: &generator) }
+            let pattern = (0..<Int.random(in: 0..<32, using: &generator)).map { _ in UInt8.random(in: 0..<128, using: &generator) }
+            if GlobPattern.matches(pattern, text) { matches += 1 }
+        }
+        _ = matches
+    }
+
     static func help(_ c: CommandContext) {
         Help.reply(c, command: "DEBUG", lines: [
+            "CHANGE-REPL-ID",
+            "    Change the replication IDs of the instance.",
+            "    Dangerous: should be used only for testing the replication subsystem.",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
@@ -238,6 +263,8 @@ enum DebugCommand {
             "    default.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
+            "STRINGMATCH-TEST",
+            "    Run a fuzz tester against the stringmatchlen() function.",
         ])
     }
 }

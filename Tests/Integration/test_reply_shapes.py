@@ -84,3 +84,22 @@ def test_pubsub_numsub_is_a_flat_array_in_both_protocols(server_factory, protoco
              ((b"PUBSUB", b"NUMSUB"), b"*0\r\n")]
     for (args, want), got in zip(cases, exchange(s.port, cases, protocol)):
         assert got == want, (args, got)
+
+
+def test_debug_change_repl_id_and_stringmatch_test(server_factory):
+    """DEBUG CHANGE-REPL-ID gives a new replication id and forgets the second one (replication
+    tests of client libraries use it); DEBUG STRINGMATCH-TEST fuzzes the glob matcher."""
+    s = server_factory("--enable-debug-command", "yes")
+    with s.raw() as c:
+        def replication():
+            text = c.command("INFO", "replication").decode()
+            return dict(l.split(":", 1) for l in text.split("\r\n") if ":" in l)
+        before = replication()
+        assert c.command("DEBUG", "CHANGE-REPL-ID") == "OK"
+        after = replication()
+        assert after["master_replid"] != before["master_replid"] and len(after["master_replid"]) == 40
+        assert after["master_replid2"] == "0" * 40 and after["second_repl_offset"] == "-1"
+        assert c.command("DEBUG", "STRINGMATCH-TEST") == "Apparently Redis did not crash: test passed"
+        help_lines = [x.decode() if isinstance(x, bytes) else x for x in c.command("DEBUG", "HELP")]
+        for name in ("CHANGE-REPL-ID", "STRINGMATCH-TEST", "PROTOCOL <type>", "ERROR <string>"):
+            assert name in help_lines
