@@ -163,6 +163,7 @@ public final class Server: @unchecked Sendable {
         engine.settings.zsetMaxListpackValue = settings.zsetMaxListpackValue
         engine.settings.activeExpireEnabled = settings.activeExpireEnabled
         engine.settings.protoMaxBulkLength = settings.protoMaxBulkLength
+        engine.settings.keyspaceEvents = KeyspaceEventClasses(configText: settings.parity.value("notify-keyspace-events")) ?? []
         respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
         respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
         // [security] requirepass sets the default user's password only when it changes (Redis's

@@ -40,6 +40,8 @@ public struct EngineSettings: Sendable {
     /// Cluster mode (`cluster-enabled`, set by the server): every database keeps a count and a
     /// list of its keys per hash slot (SlotIndex). Off, the key table pays nothing for it.
     public var clusterEnabled = false
+    /// `notify-keyspace-events`: the classes of keyspace notifications published (KeyspaceEvents.swift).
+    public var keyspaceEvents: KeyspaceEventClasses = []
     public init() {}
 }
 
@@ -81,6 +83,8 @@ public final class Engine {
     public var dirty: Int64 = 0
     /// Clients watching each key, per database (WATCH).
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
+    /// Client-side caching: who tracks which keys (Tracking.swift).
+    public var tracking = TrackingTable()
     /// True while EXEC runs its queued commands.
     var executingTransaction = false
     public var random = FastRandom()
@@ -213,7 +217,7 @@ public final class Engine {
             recordPropagation(command, client, args, dirtyBefore: dirtyBefore, override: propagationOverride)
         }
         propagationOverride = outerOverride
-        if dirty != dirtyBefore && !watchedKeys.isEmpty && command.spec.flags.contains(.write) {
+        if dirty != dirtyBefore && observesKeys && command.spec.flags.contains(.write) {
             touchWrittenKeys(command, args, db: client.db)
         }
         if observed {

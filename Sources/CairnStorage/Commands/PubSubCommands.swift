@@ -225,9 +225,6 @@ enum PubSubCommands {
 }
 
 extension Engine {
-    /// Sends `message` to subscribers of `channel` and of patterns matching it; returns how many
-    /// deliveries were made (Redis's PUBLISH reply).
-    @discardableResult
     /// Delivers a sharded message to this node's SSUBSCRIBE clients; returns how many.
     public func publishShard(channel: [UInt8], message: [UInt8]) -> Int {
         var receivers = 0
@@ -238,6 +235,9 @@ extension Engine {
         return receivers
     }
 
+    /// Sends `message` to subscribers of `channel` and of patterns matching it; returns how many
+    /// deliveries were made (Redis's PUBLISH reply).
+    @discardableResult
     public func publish(channel: [UInt8], message: [UInt8]) -> Int {
         var receivers = 0
         for client in pubsub.channels[channel] ?? [] {

@@ -117,10 +117,18 @@ extension Engine {
         client.watchInvalidated = false
     }
 
-    /// Redis's touchWatchedKey: every client watching `key` in `db` will fail its EXEC.
-    func touchWatchedKey(db: Int, _ key: [UInt8]) {
-        guard let clients = watchedKeys[db]?[key] else { return }
-        for client in clients { client.watchInvalidated = true }
+    /// Some client WATCHes a key or tracks keys (CLIENT TRACKING): a modified key must be
+    /// signalled. The check every write path makes before building the key's bytes.
+    @inline(__always)
+    var observesKeys: Bool { !watchedKeys.isEmpty || tracking.isActive }
+
+    /// Redis's signalModifiedKey: every client watching `key` in `db` will fail its EXEC, and
+    /// clients that track it are sent an invalidation.
+    func signalModifiedKey(db: Int, _ key: [UInt8]) {
+        if let clients = watchedKeys[db]?[key] {
+            for client in clients { client.watchInvalidated = true }
+        }
+        if tracking.isActive { invalidateTrackedKey(key) }
     }
 
     /// FLUSHDB/FLUSHALL/SWAPDB: touches watched keys of `db` that exist there (or in `other`).
@@ -136,9 +144,9 @@ extension Engine {
     /// (e.g. DEL of a present and a missing key) touches all of them, which can fail an EXEC that
     /// Redis would run; it never lets a modified key go unnoticed.
     func touchWrittenKeys(_ command: RegisteredCommand, _ args: Arguments, db: Int) {
-        guard watchedKeys[db] != nil else { return }
+        guard watchedKeys[db] != nil || tracking.isActive else { return }
         for i in command.spec.keyIndices(args) where !command.spec.isReadOnlyKey(at: i, argc: args.count) {
-            touchWatchedKey(db: db, args.bytes(i))
+            signalModifiedKey(db: db, args.bytes(i))
         }
     }
 

@@ -180,7 +180,7 @@ public final class Database {
 
     /// Removes an entry whose time ran out, counting it.
     func expire(at index: Int) {
-        if !engine.watchedKeys.isEmpty { engine.touchWatchedKey(db: id, table.key(at: index)) }
+        if engine.observesKeys { engine.signalModifiedKey(db: id, table.key(at: index)) }
         if engine.propagating { engine.propagateDeletion(db: id, key: table.key(at: index)) }
         table.remove(at: index)
         engine.stats.expiredKeys += 1

@@ -303,7 +303,7 @@ public final class Evictor {
             let db = engine.databases[dbIndex]
             let key = db.table.key(at: index)
             freed += MemoryUsage.keyBytes(db.table, at: index, samples: 0)
-            if !engine.watchedKeys.isEmpty { engine.touchWatchedKey(db: dbIndex, key) }
+            if engine.observesKeys { engine.signalModifiedKey(db: dbIndex, key) }
             if engine.propagating { engine.propagateDeletion(db: dbIndex, key: key) }
             db.table.remove(at: index)
             evictedKeys += 1

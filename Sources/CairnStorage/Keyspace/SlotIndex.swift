@@ -146,7 +146,7 @@ extension Engine {
         let db = databases[0]
         let keys = db.keys(inSlot: slot, limit: Int.max)
         for key in keys {
-            if !watchedKeys.isEmpty { touchWatchedKey(db: 0, key) }
+            if observesKeys { signalModifiedKey(db: 0, key) }
             if propagating { propagateDeletion(db: 0, key: key) }
             db.delete(key)
         }
