@@ -23,6 +23,11 @@ enum ClientCommand {
                 sub("unblock", -3, [.admin], "5.0.0", "Unblock a client blocked in a blocking command from a different connection", server.bind(unblock)),
                 sub("pause", -3, [.admin], "2.9.50", "Stop processing commands from clients for some time", server.bind(pause)),
                 sub("unpause", 2, [.admin], "6.2.0", "Resume processing of clients that were paused", unpause),
+                sub("reply", 3, [], "3.2.0", "Instruct the server whether to reply to commands", reply),
+                sub("tracking", -3, [], "6.0.0", "Enable or disable server assisted client side caching support", server.bind(tracking)),
+                sub("caching", 3, [], "6.0.0", "Instruct the server about tracking or not keys in the next request", caching),
+                sub("getredir", 2, [], "6.0.0", "Get tracking notifications redirection client ID if any", getRedirect),
+                sub("trackinginfo", 2, [], "6.2.0", "Return information about server assisted client side caching for the current connection", trackingInfo),
                 CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow, .connection],
                             group: "connection", since: "5.0.0",
                             summary: "Show helpful text about the different subcommands", handler: help),
@@ -222,6 +227,95 @@ enum ClientCommand {
         }
     }
 
+    /// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP have no reply (Engine.finishTopLevel drops the
+    /// replies that follow).
+    static func reply(_ c: CommandContext) {
+        if c.args.matches(2, "on") {
+            c.client.replyMode = .on
+            c.reply.ok()
+        } else if c.args.matches(2, "off") {
+            c.client.replyMode = .off
+        } else if c.args.matches(2, "skip") {
+            if c.client.replyMode != .off { c.client.replyMode = .skipNext }
+        } else {
+            c.replySyntaxError()
+        }
+    }
+
+    /// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]
+    /// (Redis 7.0's clientCommand; the checks and their texts are in Engine.enableTracking).
+    static func tracking(_ server: Server, _ c: CommandContext) {
+        var options = Engine.TrackingOptions()
+        var i = 3
+        while i < c.args.count {
+            let more = i + 1 < c.args.count
+            if c.args.matches(i, "redirect") && more {
+                i += 1
+                guard options.redirect == 0 else { return c.reply.error("ERR A client can only redirect to a single other client") }
+                guard let id = c.args.int64(i) else { return c.replyNotInteger() }
+                guard server.session(id: id, current: c.client) != nil else {
+                    return c.reply.error("ERR The client ID you want redirect to does not exist")
+                }
+                options.redirect = id
+            } else if c.args.matches(i, "bcast") {
+                options.bcast = true
+            } else if c.args.matches(i, "optin") {
+                options.optIn = true
+            } else if c.args.matches(i, "optout") {
+                options.optOut = true
+            } else if c.args.matches(i, "noloop") {
+                options.noLoop = true
+            } else if c.args.matches(i, "prefix") && more {
+                i += 1
+                options.prefixes.append(c.args.bytes(i))
+            } else {
+                return c.replySyntaxError()
+            }
+            i += 1
+        }
+        if c.args.matches(2, "on") {
+            if let error = c.engine.enableTracking(c.client, options) { return c.reply.error(error) }
+        } else if c.args.matches(2, "off") {
+            c.engine.disableTracking(c.client)
+        } else {
+            return c.replySyntaxError()
+        }
+        c.reply.ok()
+    }
+
+    static func caching(_ c: CommandContext) {
+        let yes = c.args.matches(2, "yes")
+        guard c.client.tracking == nil || yes || c.args.matches(2, "no") else { return c.replySyntaxError() }
+        if let error = c.engine.setTrackingCaching(c.client, yes: yes) { return c.reply.error(error) }
+        c.reply.ok()
+    }
+
+    static func getRedirect(_ c: CommandContext) {
+        c.reply.integer(c.client.tracking?.redirect ?? -1)
+    }
+
+    /// CLIENT TRACKINGINFO: a map of flags, redirect and prefixes.
+    static func trackingInfo(_ c: CommandContext) {
+        let t = c.client.tracking
+        var flags = [t == nil ? "off" : "on"]
+        if let t {
+            if t.bcast { flags.append("bcast") }
+            if t.optIn { flags.append("optin"); if t.caching { flags.append("caching-yes") } }
+            if t.optOut { flags.append("optout"); if t.caching { flags.append("caching-no") } }
+            if t.noLoop { flags.append("noloop") }
+            if t.brokenRedirect { flags.append("broken_redirect") }
+        }
+        c.reply.mapHeader(3)
+        c.reply.bulk("flags")
+        c.reply.setHeader(flags.count)
+        for f in flags { c.reply.bulk(f) }
+        c.reply.bulk("redirect")
+        c.reply.integer(t?.redirect ?? -1)
+        c.reply.bulk("prefixes")
+        c.reply.arrayHeader(t?.prefixes.count ?? 0)
+        for p in t?.prefixes ?? [] { c.reply.bulk(p) }
+    }
+
     /// CLIENT PAUSE <timeout ms> [WRITE|ALL] (ALL by default).
     static func pause(_ server: Server, _ c: CommandContext) {
         guard c.args.count <= 4 else {
@@ -251,6 +345,10 @@ enum ClientCommand {
 
     static func help(_ c: CommandContext) {
         Help.reply(c, command: "CLIENT", lines: [
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -271,28 +369,32 @@ enum ClientCommand {
             "      Kill connections authenticated by <username>.",
             "    * SKIPME (YES|NO)",
             "      Skip killing current connection (default: yes).",
-            "    * ID <client-id>",
-            "      Kill connections by client id.",
-            "NO-EVICT (ON|OFF)",
-            "    Protect current client connection from eviction.",
-            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-            "    Unblock the specified blocked client.",
             "LIST [options ...]",
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
-            "    * ID <client-id> [<client-id> ...]",
-            "      Return clients of specified IDs only.",
             "UNPAUSE",
             "    Stop the current client pause, resuming traffic.",
             "PAUSE <timeout> [WRITE|ALL]",
             "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            // Redis 7.2's, which Cairn also has.
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
-            "SETNAME <name>",
-            "    Assign the name <name> to the current connection.",
         ])
     }
 }

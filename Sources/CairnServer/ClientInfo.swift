@@ -28,15 +28,22 @@ enum ClientInfo {
         let chunk = OutputBufferLimits.uncountedBytes
         let listNodes = (listBytes + chunk - 1) / chunk
         let pending = pendingTotal - listBytes
+        // In Redis's order (catClientInfoString).
         var flags = ""
         if s.isReplicaLink { flags += "S" }
         if s.origin == .master { flags += "M" }
-        if s.closeAfterReply { flags += "c" }
-        if s.blocked != nil || s.postponed { flags += "b" }
-        if s.transaction != nil { flags += "x" }
-        if s.noEvict { flags += "e" }
         if !s.subscriptions.isEmpty { flags += "P" }
+        if s.transaction != nil { flags += "x" }
+        if s.blocked != nil || s.postponed { flags += "b" }
+        if let t = s.tracking {
+            flags += "t"
+            if t.brokenRedirect { flags += "R" }
+            if t.bcast { flags += "B" }
+        }
+        if s.closeAfterReply { flags += "c" }
         if s.address.hasPrefix("/") { flags += "U" }
+        if s.clusterReadOnly { flags += "r" }
+        if s.noEvict { flags += "e" }
         if flags.isEmpty { flags = "N" }
         var fields: [(String, String)] = [
             ("id", String(s.id)),
@@ -62,7 +69,7 @@ enum ClientInfo {
             ("events", "r"),
             ("cmd", s.lastCommand),
             ("user", s.user),
-            ("redir", "-1"),
+            ("redir", s.tracking.map { String($0.redirect) } ?? "-1"),
             ("resp", s.resp3 ? "3" : "2"),
         ]
         fields.append(("lib-name", text(s.libraryName)))

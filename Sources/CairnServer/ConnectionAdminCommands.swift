@@ -96,6 +96,10 @@ enum ConnectionAdminCommands {
         c.client.transaction = nil
         c.engine.unwatchAll(c.client)
         c.engine.unsubscribeAll(c.client)
+        c.engine.disableTracking(c.client)
+        c.client.replyMode = .on
+        c.client.clusterAsking = false
+        c.client.clusterReadOnly = false
         c.client.db = 0
         c.client.resp3 = false
         c.client.name = nil

@@ -50,7 +50,7 @@ enum InfoSections {
             "cluster_connections:0",
             "maxclients:\(server.settings.maxclients)",
             "blocked_clients:\(server.engine.blockedClientCount + server.engine.postponedClientCount)",
-            "tracking_clients:0",
+            "tracking_clients:\(server.engine.tracking.clientCount)",
             "clients_in_timeout_table:0",
         ]
     }
@@ -117,6 +117,9 @@ enum InfoSections {
             "pubsubshard_channels:\(server.engine.pubsub.shardChannelCount)",
             "latest_fork_usec:\(server.persistence.latestForkMicros)",
             "total_forks:\(server.persistence.totalForks)",
+            "tracking_total_keys:\(server.engine.tracking.keyCount)",
+            "tracking_total_items:\(server.engine.tracking.totalItems)",
+            "tracking_total_prefixes:\(server.engine.tracking.prefixCount)",
             "unexpected_error_replies:\(s.unexpectedErrorReplies)",
             "total_error_replies:\(s.totalErrorReplies)",
         ]

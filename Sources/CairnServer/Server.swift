@@ -135,6 +135,7 @@ public final class Server: @unchecked Sendable {
         engine.commands.register(ACLCommand.spec(self))  // [security]
         applySettings()
         loadConfiguredUsers()  // [security]
+        engine.clientLookup = { [unowned(unsafe) self] id in connection(id: id)?.session }
         loadACLFileAtStart()  // [security]
         acl.install(on: self)  // [security]
         installPersistence()
@@ -168,6 +169,7 @@ public final class Server: @unchecked Sendable {
         respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
         // [security] requirepass sets the default user's password only when it changes (Redis's
         // ACLUpdateDefaultUserPassword), so ACL SETUSER default survives other CONFIG SETs.
+        engine.tracking.maxKeys = Int(settings.parity.value("tracking-table-max-keys")) ?? 1_000_000
         if appliedRequirepass != .some(settings.requirepass) {
             acl.setDefaultPassword(settings.requirepass)
             appliedRequirepass = .some(settings.requirepass)

@@ -83,6 +83,8 @@ public final class Engine {
     public var dirty: Int64 = 0
     /// Clients watching each key, per database (WATCH).
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
+    /// Finds a connected client by id (set by the server): CLIENT TRACKING's REDIRECT target.
+    public var clientLookup: ((Int64) -> ClientSession?)?
     /// Client-side caching: who tracks which keys (Tracking.swift).
     public var tracking = TrackingTable()
     /// True while EXEC runs its queued commands.
@@ -141,8 +143,12 @@ public final class Engine {
         client.lastInteractionMillis = now
         let outerOrigin = currentOrigin
         currentOrigin = client.origin
-        defer { currentOrigin = outerOrigin }
         let errorMark = client.reply.buffer.writerIndex
+        defer {
+            currentOrigin = outerOrigin
+            // CLIENT REPLY OFF|SKIP, and the invalidations client-side caching owes after a reply.
+            if executionDepth == 0 && (client.replyMode != .on || tracking.isActive) { finishTopLevel(client, replyStart: errorMark) }
+        }
         guard var command = commands.lookup(args[0]) else {
             replyUnknownCommand(client, args)
             client.transaction?.aborted = true
@@ -209,6 +215,7 @@ public final class Engine {
         let dirtyBefore = dirty
         let outerOverride = propagationOverride
         propagationOverride = nil
+        if tracking.isActive && executionDepth == 0 { tracking.currentClient = client }
         executionDepth += 1
         command.spec.handler(CommandContext(engine: self, client: client, args: args, command: command,
                                             db: databases[client.db]))
@@ -218,8 +225,9 @@ public final class Engine {
         }
         propagationOverride = outerOverride
         if dirty != dirtyBefore && observesKeys && command.spec.flags.contains(.write) {
-            touchWrittenKeys(command, args, db: client.db)
+            touchWrittenKeys(command, args, db: client.db, by: client)
         }
+        if client.tracking != nil { rememberTrackedKeys(client, command, args) }
         if observed {
             let elapsed = max(0, Clock.unixMicros() - start)
             command.stats.calls += 1

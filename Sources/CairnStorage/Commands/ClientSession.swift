@@ -69,6 +69,10 @@ public final class ClientSession {
     var watching: [(db: Int, key: [UInt8], expiredWhenWatched: Bool)] = []
     /// Set when a watched key is modified: the next EXEC fails.
     var watchInvalidated = false
+    /// CLIENT TRACKING state; nil while tracking is off (Tracking.swift).
+    public internal(set) var tracking: TrackingState? = nil
+    /// CLIENT REPLY: whether replies are written (Engine.finishTopLevel).
+    public var replyMode = ReplyMode.on
     /// Non-nil while the client waits in a blocking command; it runs no other request meanwhile.
     public internal(set) var blocked: BlockedState? = nil
     /// Its next command waits for a client pause to end (ClientPause.swift); it is still in the
@@ -89,4 +93,10 @@ public final class ClientSession {
         get { reply.resp3 }
         set { reply.resp3 = newValue }
     }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. `skipNext` is set by SKIP itself and becomes `skip` once that
+/// command is done: the reply of the command after it is dropped.
+public enum ReplyMode: Sendable {
+    case on, off, skipNext, skip
 }

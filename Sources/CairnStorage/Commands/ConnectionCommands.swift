@@ -102,6 +102,7 @@ enum ConnectionCommands {
         guard flushMode(c) else { return }
         c.engine.dirty += Int64(c.db.count)
         c.engine.touchAllWatchedKeys(in: c.db)
+        c.engine.invalidateAllTrackedKeys()
         c.db.removeAll()
         c.reply.ok()
     }
@@ -110,6 +111,7 @@ enum ConnectionCommands {
         guard flushMode(c) else { return }
         c.engine.dirty += Int64(c.engine.totalKeys) + 1
         for db in c.engine.databases { c.engine.touchAllWatchedKeys(in: db) }
+        c.engine.invalidateAllTrackedKeys()
         c.engine.flushAll()
         for hook in c.engine.flushAllHooks { hook() }
         c.reply.ok()

@@ -104,6 +104,7 @@ extension Engine {
         unsubscribeAll(client)
         client.transaction = nil
         unwatchAll(client)
+        disableTracking(client)
     }
 
     /// Forgets every key `client` watches (EXEC, DISCARD, UNWATCH, RESET, disconnect).
@@ -124,11 +125,11 @@ extension Engine {
 
     /// Redis's signalModifiedKey: every client watching `key` in `db` will fail its EXEC, and
     /// clients that track it are sent an invalidation.
-    func signalModifiedKey(db: Int, _ key: [UInt8]) {
+    func signalModifiedKey(db: Int, _ key: [UInt8], by client: ClientSession? = nil) {
         if let clients = watchedKeys[db]?[key] {
             for client in clients { client.watchInvalidated = true }
         }
-        if tracking.isActive { invalidateTrackedKey(key) }
+        if tracking.isActive { invalidateTrackedKey(key, by: client) }
     }
 
     /// FLUSHDB/FLUSHALL/SWAPDB: touches watched keys of `db` that exist there (or in `other`).
@@ -143,10 +144,10 @@ extension Engine {
     /// Redis's key specs mark read-only. Conservative: a write that changed only some of its keys
     /// (e.g. DEL of a present and a missing key) touches all of them, which can fail an EXEC that
     /// Redis would run; it never lets a modified key go unnoticed.
-    func touchWrittenKeys(_ command: RegisteredCommand, _ args: Arguments, db: Int) {
+    func touchWrittenKeys(_ command: RegisteredCommand, _ args: Arguments, db: Int, by client: ClientSession) {
         guard watchedKeys[db] != nil || tracking.isActive else { return }
         for i in command.spec.keyIndices(args) where !command.spec.isReadOnlyKey(at: i, argc: args.count) {
-            signalModifiedKey(db: db, args.bytes(i))
+            signalModifiedKey(db: db, args.bytes(i), by: client)
         }
     }
 
