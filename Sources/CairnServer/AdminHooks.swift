@@ -9,6 +9,9 @@ import CairnStorage
 final class AdminState {
     var slowLog = SlowLog()
     var latency = LatencyMonitor()
+    /// INFO latencystats (LatencyStats.swift); `latency-tracking`.
+    var commandLatencies = CommandLatencies()
+    var latencyTracking = true
     /// Clients in MONITOR mode, in the order they started.
     var monitors: [ClientSession] = [] {
         didSet {
@@ -39,12 +42,14 @@ final class AdminState {
         evictor.lfuLogFactor = settings.lfuLogFactor
         evictor.lfuDecayMinutes = settings.lfuDecayTime
         evictor.replicaIgnoresMaxmemory = settings.parity.replicaIgnoreMaxmemory
+        latencyTracking = settings.parity.value("latency-tracking") == "yes"
         // As Redis after CONFIG SET maxmemory: get under a lowered limit now, not at the next command.
         if evictor.maxmemory > 0 { evictor.performEvictions(engine) }
     }
 
     func resetStats() {
         evictor.resetStats()
+        commandLatencies.reset()
     }
 
     func install(on server: Server) {
@@ -91,6 +96,7 @@ final class AdminState {
         if client.blocked == nil {
             let now = engine.now / 1000
             slowLog.record(client, command, args, micros: micros, nowSeconds: now)
+            if latencyTracking { commandLatencies.record(command, micros: micros) }
             if latency.thresholdMillis > 0 {
                 latency.addIfNeeded(command.spec.flags.contains(.fast) ? "fast-command" : "command", millis: micros / 1000, nowSeconds: now)
             }

@@ -1,4 +1,5 @@
 import CairnRESP
+import Crypto
 import CairnStorage
 
 // HELLO, AUTH, RESET and the CLIENT container: the commands that change or describe the
@@ -113,6 +114,13 @@ extension Server {
     /// The Redis version Cairn answers as (HELLO, INFO `redis_version`).
     static let redisVersion = "7.0.15"
     static let cairnVersion = CairnVersion.current
+    /// INFO redis_build_id: 16 hex digits naming this build (Redis hashes its version and build
+    /// details the same way), from Cairn's version.
+    static let buildID: String = {
+        let digest = SHA256.hash(data: Array("cairn-\(cairnVersion)".utf8))
+        let hex = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.prefix(8).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }, as: UTF8.self)
+    }()
 
     /// AUTH / HELLO AUTH through the ACL users (Redis's ACLAuthenticateUser): on success the
     /// client runs as `user`; on failure the attempt goes to the ACL LOG (reason `auth`, object the

@@ -14,6 +14,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// An output buffer whose capacity grew past this is dropped after a flush rather than kept.
     static let replyBufferRetainedBytesMax = 64 * 1024
     static let replyBufferInitialBytes = 16 * 1024
+    /// The reply buffer's capacity after the last write (INFO reply_buffer_expands counts growth).
+    private var replyBufferCapacity = ConnectionHandler.replyBufferInitialBytes
 
     let server: Server
     private(set) var session: ClientSession?
@@ -72,6 +74,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let session, !session.closeAfterReply else { return }
         var incoming = unwrapInboundIn(data)
         server.netInputBytes += Int64(incoming.readableBytes)
+        server.net.readsProcessed += 1
         // Any input is activity for `timeout`, a request still arriving included (Redis's
         // readQueryFromClient sets lastinteraction on every read).
         session.lastInteractionMillis = Clock.unixMillis()
@@ -142,12 +145,22 @@ final class ConnectionHandler: ChannelInboundHandler {
                     return
                 }
             }
-            server.netOutputBytes += Int64(session.reply.buffer.readableBytes)
+            if session.isReplicaLink {
+                server.net.replOutputBytes += Int64(session.reply.buffer.readableBytes)
+            } else {
+                server.netOutputBytes += Int64(session.reply.buffer.readableBytes)
+            }
+            server.net.writesProcessed += 1
             session.lastInteractionMillis = Clock.unixMillis()  // output is activity too (writeToClient)
             context.writeAndFlush(wrapOutboundOut(session.reply.buffer), promise: nil)
-            if session.reply.buffer.capacity > Self.replyBufferRetainedBytesMax {
+            let capacity = session.reply.buffer.capacity
+            if capacity > replyBufferCapacity { server.net.replyBufferExpands += 1 }
+            if capacity > Self.replyBufferRetainedBytesMax {
                 session.reply.buffer = context.channel.allocator.buffer(capacity: Self.replyBufferInitialBytes)
+                server.net.replyBufferShrinks += 1
+                replyBufferCapacity = session.reply.buffer.capacity
             } else {
+                replyBufferCapacity = capacity
                 session.reply.buffer.clear()
             }
         }
@@ -169,7 +182,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let context, let session, !bytes.isEmpty, !session.closeAfterReply else { return }
         guard limited else {
             flushStream()
-            server.netOutputBytes += Int64(bytes.count)
+            server.net.replOutputBytes += Int64(bytes.count)
+            server.net.writesProcessed += 1
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
             return
         }
@@ -198,7 +212,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return closeForOutputBufferLimit(session, context)
             }
         }
-        server.netOutputBytes += Int64(out.readableBytes)
+        server.net.replOutputBytes += Int64(out.readableBytes)
+        server.net.writesProcessed += 1
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
@@ -229,6 +244,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Reply bytes written to the channel and not yet taken by the socket.
+    /// Bytes the input buffer holds (INFO client_recent_max_input_buffer).
+    var inputBufferBytes: Int { input?.capacity ?? 0 }
+
     var queuedOutputBytes: Int {
         guard let channel = context?.channel else { return 0 }
         return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0

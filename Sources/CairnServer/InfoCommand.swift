@@ -62,7 +62,8 @@ enum InfoCommand {
         case "errorstats": return InfoSections.errorStats(server.engine)
         case "cluster": return ["# Cluster", "cluster_enabled:\(server.settings.cluster.enabled ? 1 : 0)"]
         case "keyspace": return InfoSections.keyspace(server.engine)
-        default: return nil  // latencystats: Cairn keeps no latency histograms yet
+        case "latencystats": return InfoSections.latencyStats(server)
+        default: return nil
         }
     }
 }

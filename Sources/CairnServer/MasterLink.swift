@@ -199,6 +199,7 @@ final class MasterLink: @unchecked Sendable {
                 return
             default:
                 let next = buffer.withUnsafeReadableBytes { MasterReplies.line(in: $0) }
+        server.net.replInputBytes += Int64(bytes.readableBytes)
                 switch next {
                 case .needMore: return
                 case .tooLong: return fail("Reply line from MASTER too long")

@@ -21,6 +21,16 @@ enum ProcessMetrics {
         #endif
     }
 
+    /// Bytes malloc holds from the system (its arenas and mmapped chunks): INFO allocator_active.
+    static func heapBytesHeld() -> Int? {
+        #if canImport(Glibc)
+        guard let xml = mallocInfoXML() else { return nil }
+        return MallocInfo.parseHeldBytes(xml)
+        #else
+        return nil
+        #endif
+    }
+
     #if canImport(Glibc)
     private typealias MallocInfoFunction = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
 
@@ -155,6 +165,21 @@ enum MallocInfo {
     /// In-use bytes: `system current` minus free chunks (`total fast` + `total rest`) plus
     /// `total mmap`.
     static func parseInUseBytes(_ xml: String) -> Int? {
+        let totals = parseTotals(xml)
+        guard let system = totals["system.current"], let fast = totals["total.fast"],
+              let rest = totals["total.rest"] else { return nil }
+        return max(0, system - fast - rest) + (totals["total.mmap"] ?? 0)
+    }
+
+    /// Held bytes: `system current` plus `total mmap`.
+    static func parseHeldBytes(_ xml: String) -> Int? {
+        let totals = parseTotals(xml)
+        guard let system = totals["system.current"] else { return nil }
+        return system + (totals["total.mmap"] ?? 0)
+    }
+
+    /// The `<total>` and `<system>` lines of the whole-process part (after the last `</heap>`).
+    private static func parseTotals(_ xml: String) -> [String: Int] {
         var totals: [String: Int] = [:]
         for line in xml.split(separator: "\n").reversed() {
             if line.hasPrefix("</heap>") { break }
@@ -163,9 +188,7 @@ enum MallocInfo {
             else { continue }
             totals[(line.hasPrefix("<total ") ? "total." : "system.") + type] = size
         }
-        guard let system = totals["system.current"], let fast = totals["total.fast"],
-              let rest = totals["total.rest"] else { return nil }
-        return max(0, system - fast - rest) + (totals["total.mmap"] ?? 0)
+        return totals
     }
 
     /// The value of ` name="value"` in one XML tag line.

@@ -91,6 +91,8 @@ public final class Server: @unchecked Sendable {
     var configFile: String?
     /// Heap bytes in use once the server was set up (INFO `used_memory_startup`).
     var startupMemory: Int = 0
+    /// The other network counters of INFO stats (NetworkStats.swift).
+    var net = NetworkStats()
     /// Commands-per-second samples (INFO `instantaneous_ops_per_sec`), as Redis's
     /// trackInstantaneousMetric: one sample every 100 ms, averaged over the last 16.
     var opsSamples = OpsSampler()
@@ -348,6 +350,7 @@ public final class Server: @unchecked Sendable {
         engine.expireBlockedClients()
         replicationCron()
         shutdownCron()
+        net.sample(input: netInputBytes, output: netOutputBytes, nowMillis: Clock.unixMillis())
         closeIdleMigrateConnections(nowMillis: Clock.unixMillis())
         flushPendingOutput()
         closeIdleClients()
@@ -471,3 +474,4 @@ public final class Server: @unchecked Sendable {
         logger.info("Protocol error (\(message)) from client: id=\(session.id) addr=\(session.address)")
     }
 }
+        net = NetworkStats()
