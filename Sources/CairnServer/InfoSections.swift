@@ -73,23 +73,10 @@ enum InfoSections {
     /// because there is nothing of them. mem_not_counted_for_evict is 0: Cairn's evictor counts
     /// all of malloc's bytes (Redis leaves out replica output buffers and the AOF buffer).
     static func memory(_ server: Server) -> [String] {
-        let rss = ProcessMetrics.residentBytes() ?? 0
         let o = MemoryCommand.overview(server)
-        let used = o.total > 0 ? o.total : rss
-        let active = ProcessMetrics.heapBytesHeld() ?? used
+        let (used, rss, active, peak) = (o.total, o.rss, o.active, o.peak)
         let total = ProcessMetrics.totalSystemMemory()
-        server.admin.peakMemory = max(server.admin.peakMemory, used)
-        let peak = server.admin.peakMemory
-        let netUsage = max(1, used - o.startup)
         func ratio(_ a: Int, _ b: Int) -> String { b > 0 ? InfoFormat.fixed(Double(a) / Double(b), 2) : "0.00" }
-        var replicaBuffers = 0, normalBuffers = 0
-        for handler in server.clients {
-            guard let session = handler.session else { continue }
-            if session.isReplicaLink { replicaBuffers += session.reply.buffer.capacity + handler.queuedOutputBytes }
-            else { normalBuffers += session.reply.buffer.capacity }
-        }
-        let backlog = server.replication.backlog?.capacity ?? 0
-        let aofBuffer = server.persistence.aof.writer?.buffer.count ?? 0
         let maxmemory = server.settings.maxmemory
         return [
             "# Memory",
@@ -103,7 +90,7 @@ enum InfoSections {
             "used_memory_overhead:\(o.overhead)",
             "used_memory_startup:\(o.startup)",
             "used_memory_dataset:\(o.dataset)",
-            "used_memory_dataset_perc:\(InfoFormat.fixed(Double(o.dataset) * 100 / Double(netUsage), 2))%",
+            "used_memory_dataset_perc:\(InfoFormat.fixed(Double(o.dataset) * 100 / Double(o.netUsage), 2))%",
             "allocator_allocated:\(used)",
             "allocator_active:\(active)",
             "allocator_resident:\(rss)",
@@ -134,12 +121,12 @@ enum InfoSections {
             "mem_fragmentation_ratio:\(ratio(rss, used))",
             "mem_fragmentation_bytes:\(rss - used)",
             "mem_not_counted_for_evict:0",
-            "mem_replication_backlog:\(backlog)",
-            "mem_total_replication_buffers:\(backlog + replicaBuffers)",
-            "mem_clients_slaves:\(replicaBuffers)",
-            "mem_clients_normal:\(normalBuffers)",
-            "mem_cluster_links:\(server.clusterBus?.links.reduce(0) { $0 + $1.sendBufferAllocatedBytes } ?? 0)",
-            "mem_aof_buffer:\(aofBuffer)",
+            "mem_replication_backlog:\(o.backlog)",
+            "mem_total_replication_buffers:\(o.backlog + o.replicaBuffers)",
+            "mem_clients_slaves:\(o.replicaBuffers)",
+            "mem_clients_normal:\(o.normalBuffers)",
+            "mem_cluster_links:\(o.clusterLinks)",
+            "mem_aof_buffer:\(o.aofBuffer)",
             "mem_allocator:libc",
             "active_defrag_running:0",
             "lazyfree_pending_objects:0",

@@ -51,60 +51,105 @@ enum MemoryCommand {
         c.reply.integer(MemoryUsage.keyBytes(db.table, at: i, samples: samples == Int.max ? 0 : samples))
     }
 
+    /// The memory figures INFO memory and MEMORY STATS report (Redis's getMemoryOverheadData).
+    /// With glibc malloc: `total` is the bytes in use, `active` what malloc holds from the
+    /// system, `resident` the RSS (Redis built with libc fills its allocator_* fields the same
+    /// way). Cairn has no Lua or function caches yet: those are 0.
     struct Overview {
         var total = 0
         var startup = 0
         var peak = 0
-        var clients = 0
-        var tables: [(db: Int, main: Int, expires: Int)] = []
+        var rss = 0
+        var active = 0
+        var backlog = 0
+        var replicaBuffers = 0
+        var normalBuffers = 0
+        var clusterLinks = 0
+        var aofBuffer = 0
+        var tables: [(db: Int, main: Int, expires: Int, slotToKeys: Int)] = []
         var keys = 0
 
-        var overhead: Int { startup + clients + tables.reduce(0) { $0 + $1.main + $1.expires } }
+        var overhead: Int {
+            startup + backlog + replicaBuffers + normalBuffers + clusterLinks + aofBuffer
+                + tables.reduce(0) { $0 + $1.main + $1.expires + $1.slotToKeys }
+        }
         var dataset: Int { max(0, total - overhead) }
+        /// Redis's net usage: what was allocated since start-up (at least 1).
+        var netUsage: Int { max(1, total - startup) }
     }
 
     static func overview(_ server: Server) -> Overview {
         var o = Overview()
-        o.total = ProcessMetrics.heapBytesInUse() ?? 0
+        o.rss = ProcessMetrics.residentBytes() ?? 0
+        o.total = ProcessMetrics.heapBytesInUse() ?? o.rss
+        o.active = ProcessMetrics.heapBytesHeld() ?? o.total
         o.startup = server.startupMemory
         o.peak = max(o.total, server.admin.peakMemory)
         server.admin.peakMemory = o.peak
-        o.clients = server.clientSessions.reduce(0) { $0 + $1.reply.buffer.capacity }
+        for handler in server.clients {
+            guard let session = handler.session else { continue }
+            if session.isReplicaLink { o.replicaBuffers += session.reply.buffer.capacity + handler.queuedOutputBytes }
+            else { o.normalBuffers += session.reply.buffer.capacity }
+        }
+        o.backlog = server.replication.backlog?.capacity ?? 0
+        o.aofBuffer = server.persistence.aof.writer?.buffer.count ?? 0
+        o.clusterLinks = server.clusterBus?.links.reduce(0) { $0 + $1.sendBufferAllocatedBytes } ?? 0
         for db in server.engine.databases where db.count > 0 {
             let t = MemoryUsage.tableOverhead(db)
-            o.tables.append((db.id, t.main, t.expires))
+            o.tables.append((db.id, t.main, t.expires, t.slotToKeys))
         }
         o.keys = server.engine.totalKeys
         return o
     }
 
+    /// MEMORY STATS: Redis 7.0's fields in its order (ratios as doubles).
     static func stats(_ server: Server, _ c: CommandContext) {
         let o = overview(server)
-        let fields: [(String, Int)] = [
+        func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
+        let head: [(String, Int)] = [
             ("peak.allocated", o.peak), ("total.allocated", o.total), ("startup.allocated", o.startup),
-            ("replication.backlog", 0), ("clients.slaves", 0), ("clients.normal", o.clients), ("aof.buffer", 0),
+            ("replication.backlog", o.backlog), ("clients.slaves", o.replicaBuffers), ("clients.normal", o.normalBuffers),
+            ("cluster.links", o.clusterLinks), ("aof.buffer", o.aofBuffer), ("lua.caches", 0), ("functions.caches", 0),
         ]
-        c.reply.mapHeader(fields.count + o.tables.count + 4)
-        for (name, v) in fields {
+        let tail: [(String, Double?, Int?)] = [
+            ("overhead.total", nil, o.overhead),
+            ("keys.count", nil, o.keys),
+            ("keys.bytes-per-key", nil, o.keys > 0 ? (o.total - o.startup) / o.keys : 0),
+            ("dataset.bytes", nil, o.dataset),
+            ("dataset.percentage", Double(o.dataset) * 100 / Double(o.netUsage), nil),
+            ("peak.percentage", o.peak > 0 ? Double(o.total) * 100 / Double(o.peak) : 0, nil),
+            ("allocator.allocated", nil, o.total),
+            ("allocator.active", nil, o.active),
+            ("allocator.resident", nil, o.rss),
+            ("allocator-fragmentation.ratio", ratio(o.active, o.total), nil),
+            ("allocator-fragmentation.bytes", nil, o.active - o.total),
+            ("allocator-rss.ratio", ratio(o.rss, o.active), nil),
+            ("allocator-rss.bytes", nil, o.rss - o.active),
+            ("rss-overhead.ratio", ratio(o.rss, o.rss), nil),
+            ("rss-overhead.bytes", nil, 0),
+            ("fragmentation", ratio(o.rss, o.total), nil),
+            ("fragmentation.bytes", nil, o.rss - o.total),
+        ]
+        c.reply.mapHeader(head.count + o.tables.count + tail.count)
+        for (name, v) in head {
             c.reply.bulk(name)
             c.reply.integer(v)
         }
         for t in o.tables {
             c.reply.bulk("db.\(t.db)")
-            c.reply.mapHeader(2)
+            c.reply.mapHeader(3)
             c.reply.bulk("overhead.hashtable.main")
             c.reply.integer(t.main)
             c.reply.bulk("overhead.hashtable.expires")
             c.reply.integer(t.expires)
+            c.reply.bulk("overhead.hashtable.slot-to-keys")
+            c.reply.integer(t.slotToKeys)
         }
-        c.reply.bulk("overhead.total")
-        c.reply.integer(o.overhead)
-        c.reply.bulk("keys.count")
-        c.reply.integer(o.keys)
-        c.reply.bulk("keys.bytes-per-key")
-        c.reply.integer(o.keys > 0 ? (o.total - o.startup) / o.keys : 0)
-        c.reply.bulk("dataset.bytes")
-        c.reply.integer(o.dataset)
+        for (name, d, i) in tail {
+            c.reply.bulk(name)
+            // Redis computes the ratios as floats and replies with addReplyDouble.
+            if let i { c.reply.integer(i) } else { c.reply.score(Double(Float(d ?? 0))) }
+        }
     }
 
     static let emptyReport = "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."

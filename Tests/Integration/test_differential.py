@@ -25,11 +25,16 @@ def pair(_tmp_root):
     cairn.stop()
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("seed", range(SEEDS))
-def test_random_sequence_matches_redis(pair, seed):
+def test_random_sequence_matches_redis(pair, seed, protocol):
+    """Under RESP2 and under RESP3 (HELLO 3): every reply shape (maps, sets, doubles, nulls,
+    booleans) must be Redis's, byte for byte."""
     redis, cairn = pair
     with redis.raw() as rc, cairn.raw() as cc:
         for c in (rc, cc):
+            if protocol == 3:
+                assert exchange(c, ["HELLO", "3"])[1][b"proto"] == 3
             assert exchange(c, ["FLUSHALL"])[1] == "OK"
         gen = Generator(seed, KINDS)
         for step in range(COMMANDS):
@@ -43,4 +48,4 @@ def test_random_sequence_matches_redis(pair, seed):
             for c in seq:
                 diff = compare(c, rc, cc)
                 if diff is not None:
-                    pytest.fail(f"seed {seed}, command #{step} {c!r}:\n  redis: {diff[0]!r}\n  cairn: {diff[1]!r}")
+                    pytest.fail(f"RESP{protocol} seed {seed}, command #{step} {c!r}:\n  redis: {diff[0]!r}\n  cairn: {diff[1]!r}")

@@ -92,9 +92,9 @@ public enum MemoryUsage {
 
     /// The hash tables themselves (bucket arrays, volatile lists) of one database: MEMORY STATS'
     /// overhead.hashtable.main / .expires.
-    public static func tableOverhead(_ db: Database) -> (main: Int, expires: Int) {
+    public static func tableOverhead(_ db: Database) -> (main: Int, expires: Int, slotToKeys: Int) {
         let main = db.table.bucketCount * MemoryLayout<Int32>.stride
             + db.count * MemoryLayout<KeyTable.Slot>.stride
-        return (main, db.table.volatileCount * MemoryLayout<Int32>.stride)
+        return (main, db.table.volatileCount * MemoryLayout<Int32>.stride, db.table.slotIndexBytes)
     }
 }

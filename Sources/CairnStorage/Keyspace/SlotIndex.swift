@@ -105,6 +105,12 @@ struct SlotIndex {
 extension KeyTable {
     public var isSlotIndexEnabled: Bool { slotIndex != nil }
 
+    /// Bytes the slot index holds (MEMORY STATS overhead.hashtable.slot-to-keys); 0 when off.
+    public var slotIndexBytes: Int {
+        guard let index = slotIndex else { return 0 }
+        return index.slots.capacity * MemoryLayout<SlotIndex.Slot>.stride + index.links.capacity * MemoryLayout<SlotIndex.Link>.stride
+    }
+
     /// Starts keeping the keys of each hash slot, indexing the keys already present (O(n)).
     public func enableSlotIndex() {
         guard slotIndex == nil else { return }
