@@ -4,8 +4,9 @@ import CairnStorage
 // ACL users and selectors (Redis 7.0 acl.c). A user has flags, password hashes and a root
 // selector, plus any number of extra selectors `(...)`; a command is allowed when any selector
 // allows it. A selector holds a command bitmap indexed by RegisteredCommand.id (1024 bits as in
-// Redis, the last one meaning "commands added later": set only by +@all / allcommands), allowed
-// first arguments (`+select|0`), key patterns with read/write permissions, and channel patterns.
+// Redis, the last one meaning "commands added later": set only by +@all / allcommands; the Redis
+// 7.0 commands Cairn lacks have fixed bits just below it, ACLRedisCommands), allowed first
+// arguments (`+select|0`), key patterns with read/write permissions, and channel patterns.
 
 /// Why a rule was refused; `message` is Redis's ACLSetUserStringError text.
 enum ACLRuleError: Error, Equatable {
@@ -77,26 +78,24 @@ struct ACLSelector: Equatable {
     }
 
     /// ACLChangeSelectorPerm: the command, and all its subcommands if it is a container.
-    mutating func change(_ command: RegisteredCommand, _ on: Bool) {
+    mutating func change(_ command: ACLCommandSet.Node, in set: ACLCommandSet, _ on: Bool) {
         setBit(command.id, on)
         firstArgs[command.id] = nil
-        for sub in command.subcommands?.all ?? [] { setBit(sub.id, on) }
+        for sub in command.subcommands { setBit(set.nodes[sub].id, on) }
     }
 
-    mutating func changeCategory(_ category: ACLCategories, _ on: Bool, _ table: CommandTable) {
-        for command in table.all {
-            if command.spec.categories.contains(category) { change(command, on) }
-            for sub in command.subcommands?.all ?? [] where sub.spec.categories.contains(category) {
-                change(sub, on)
-            }
-        }
+    /// ACLSetSelectorCommandBitsForCategory: every command of the category, Redis 7.0 commands
+    /// Cairn lacks included (a container first, with all its subcommands, then its subcommands
+    /// of the category one by one, as Redis walks them).
+    mutating func changeCategory(_ category: ACLCategories, _ on: Bool, _ set: ACLCommandSet) {
+        for i in set.members(category) { change(set.nodes[i], in: set, on) }
     }
 
     /// Applies one selector rule (ACLSetSelector). `table` nil: validating a config file before
     /// the command table exists, where command names cannot be checked yet.
     mutating func apply(_ op: [UInt8], _ table: CommandTable?) throws(ACLRuleError) {
         let text = String(decoding: op, as: UTF8.self)
-        let lower = text.lowercased()
+        let lower = ACLCommandSet.lower(text)
         if lower == "allkeys" || text == "~*" {
             allKeys = true
             keys = []
@@ -127,14 +126,15 @@ struct ACLSelector: Equatable {
         } else if op.count >= 2 && (op[0] == UInt8(ascii: "+") || op[0] == UInt8(ascii: "-")) && op[1] == UInt8(ascii: "@") {
             let name = String(lower.dropFirst(2))
             guard let category = ACLSelector.category(named: name) else { throw .unknownName }
-            if let table { changeCategory(category, op[0] == UInt8(ascii: "+"), table) }
+            if let table { changeCategory(category, op[0] == UInt8(ascii: "+"), ACLCommandSet.of(table)) }
         } else if op.first == UInt8(ascii: "+") {
             try allow(String(text.dropFirst()), table)
         } else if op.first == UInt8(ascii: "-") {
-            let name = String(text.dropFirst())
+            // `-cmd|sub` for a subcommand only: `-select|0` is unknown, as in Redis.
             guard let table else { return }
-            guard let command = Self.lookup(name, table) else { throw .unknownName }
-            change(command, false)
+            let set = ACLCommandSet.of(table)
+            guard let command = set.lookup(String(text.dropFirst())) else { throw .unknownName }
+            change(set.nodes[command], in: set, false)
         } else {
             throw .syntax
         }
@@ -175,26 +175,27 @@ struct ACLSelector: Equatable {
         }
     }
 
-    /// `+name`, `+container|sub` or `+command|firstarg`.
+    /// `+name`, `+container|sub` or `+command|firstarg` (any Redis 7.0 name, ACLCommandSet).
     private mutating func allow(_ name: String, _ table: CommandTable?) throws(ACLRuleError) {
+        guard let table else { return }
+        let set = ACLCommandSet.of(table)
         guard let bar = name.lastIndex(of: "|") else {
-            guard let table else { return }
-            guard let command = Self.lookup(name, table) else { throw .unknownName }
-            change(command, true)
+            guard let command = set.lookup(name) else { throw .unknownName }
+            change(set.nodes[command], in: set, true)
             return
         }
         let head = String(name[..<bar])
         let arg = String(name[name.index(after: bar)...])
-        guard let table else { return }
-        guard let command = Self.lookup(head, table) else { throw .unknownName }
-        if head.contains("|") { throw .firstArgOfSubcommand }
+        guard let index = set.lookup(head) else { throw .unknownName }
+        let command = set.nodes[index]
+        if command.isSubcommand { throw .firstArgOfSubcommand }
         guard !arg.isEmpty else { throw .syntax }
-        if let subs = command.subcommands {
-            guard let sub = subs.lookup(arg) else { throw .unknownName }
-            change(sub, true)
+        if !command.subcommands.isEmpty {
+            guard let sub = set.lookup(name) else { throw .unknownName }
+            change(set.nodes[sub], in: set, true)
         } else {
             var list = firstArgs[command.id] ?? []
-            if !list.contains(where: { $0.lowercased() == arg.lowercased() }) { list.append(arg) }
+            if !list.contains(where: { ACLCommandSet.lower($0) == ACLCommandSet.lower(arg) }) { list.append(arg) }
             firstArgs[command.id] = list
         }
     }
@@ -208,7 +209,7 @@ struct ACLSelector: Equatable {
     }
 
     static func category(named name: String) -> ACLCategories? {
-        ACLCategories.names.first { $0.1 == name.lowercased() }?.0
+        ACLCategories.names.first { $0.1 == ACLCommandSet.lower(name) }?.0
     }
 
     /// Redis's ACLStringHasSpaces: whitespace or NUL.
@@ -222,9 +223,12 @@ struct ACLSelector: Equatable {
     /// ACLDescribeSelectorCommandRules): +@all or -@all (whether future commands are allowed),
     /// then, greedily, the category that best fits what remains to describe (more commands alike
     /// than different, fewest different, then most alike), then single commands and allowed first
-    /// args to make the bitmap exact. Redis walks single commands in its hash table's order,
-    /// which changes from run to run; Cairn walks its command table in order.
+    /// args to make the bitmap exact. Categories and single commands cover the Redis 7.0 commands
+    /// Cairn lacks too (ACLCommandSet), so the rules read as Redis's. Redis walks single commands
+    /// in its hash table's order, which changes from run to run (a random hash seed); Cairn walks
+    /// its command table in order, then the absent Redis commands.
     func describeCommands(_ table: CommandTable) -> String {
+        let set = ACLCommandSet.of(table)
         var rules: [String] = []
         let additive = !allows(Self.futureBit)
         var fake = ACLSelector()
@@ -232,14 +236,13 @@ struct ACLSelector: Equatable {
         rules.append(additive ? "-@all" : "+@all")
         var remaining = self
         var applied = Set<Int>()
-        let every = table.allIncludingSubcommands
         while true {
             var best: Int? = nil
             var minDiff = Int.max, maxSame = 0
             for (j, entry) in ACLCategories.names.enumerated() where !applied.contains(j) {
                 var on = 0, off = 0
-                for command in every where command.spec.categories.contains(entry.0) {
-                    if remaining.allows(command.id) { on += 1 } else { off += 1 }
+                for i in set.members(entry.0) {
+                    if remaining.allows(set.nodes[i].id) { on += 1 } else { off += 1 }
                 }
                 let diff = additive ? off : on
                 let same = additive ? on : off
@@ -251,21 +254,21 @@ struct ACLSelector: Equatable {
             }
             guard let j = best else { break }
             let (category, name) = ACLCategories.names[j]
-            fake.changeCategory(category, additive, table)
-            remaining.changeCategory(category, !additive, table)
+            fake.changeCategory(category, additive, set)
+            remaining.changeCategory(category, !additive, set)
             rules.append((additive ? "+@" : "-@") + name)
             applied.insert(j)
         }
-        func single(_ command: RegisteredCommand) {
+        func single(_ command: ACLCommandSet.Node) {
             let mine = allows(command.id)
             if mine != fake.allows(command.id) {
                 rules.append((mine ? "+" : "-") + command.fullName)
-                fake.change(command, mine)
+                fake.change(command, in: set, mine)
             }
-            for sub in command.subcommands?.all ?? [] { single(sub) }
+            for sub in command.subcommands { single(set.nodes[sub]) }
             if !mine { for arg in firstArgs[command.id] ?? [] { rules.append("+\(command.fullName)|\(arg)") } }
         }
-        for command in table.all { single(command) }
+        for command in set.nodes where !command.isSubcommand { single(command) }
         return rules.joined(separator: " ")
     }
 
@@ -324,7 +327,7 @@ final class ACLUser {
     /// Applies one SETUSER rule (ACLSetUser).
     func apply(_ op: [UInt8], _ table: CommandTable?) throws(ACLRuleError) {
         let text = String(decoding: op, as: UTF8.self)
-        let lower = text.lowercased()
+        let lower = ACLCommandSet.lower(text)
         switch lower {
         case "on": enabled = true
         case "off": enabled = false

@@ -1,5 +1,6 @@
 import CairnRESP
 import CairnStorage
+import Foundation
 
 // COMMAND [COUNT | INFO | DOCS | GETKEYS | GETKEYSANDFLAGS | LIST | HELP] over the engine's one
 // command table (Redis 7.0's commandCommand family). Cluster clients read key positions from
@@ -75,8 +76,92 @@ enum CommandCommand {
         c.reply.mapHeader(entries.count)
         for e in entries {
             c.reply.bulk(e.fullName)
-            e.writeDocs(c)
+            writeDocs(e, c)
         }
+    }
+
+    /// Redis's addReplyCommandDocs: the docs Redis 7.0's command table holds for the command
+    /// (CommandDocsData.swift), then its subcommands (a map by full name) as Cairn registers them.
+    /// A command Redis does not document shows the summary, since and group of its CommandSpec.
+    static func writeDocs(_ e: CommandEntry, _ c: CommandContext) {
+        let subcommands = e.subcommands
+        guard let d = CommandDoc.byName[e.fullName] else {
+            let spec = e.spec
+            c.reply.mapHeader(1 + (spec.summary.isEmpty ? 0 : 1) + (spec.since.isEmpty ? 0 : 1)
+                              + (subcommands.isEmpty ? 0 : 1))
+            if !spec.summary.isEmpty { c.reply.bulk("summary"); c.reply.bulk(spec.summary) }
+            if !spec.since.isEmpty { c.reply.bulk("since"); c.reply.bulk(spec.since) }
+            c.reply.bulk("group"); c.reply.bulk(spec.group)
+            writeSubcommandDocs(subcommands, c)
+            return
+        }
+        let optional: [String?] = [d.summary, d.since, d.complexity, d.deprecatedSince, d.replacedBy]
+        c.reply.mapHeader(1 + optional.count { $0 != nil } + (d.docFlags == nil ? 0 : 1) + (d.history == nil ? 0 : 1)
+                          + (d.arguments == nil ? 0 : 1) + (subcommands.isEmpty ? 0 : 1))
+        if let v = d.summary { c.reply.bulk("summary"); c.reply.bulk(v) }
+        if let v = d.since { c.reply.bulk("since"); c.reply.bulk(v) }
+        c.reply.bulk("group"); c.reply.bulk(d.group)
+        if let v = d.complexity { c.reply.bulk("complexity"); c.reply.bulk(v) }
+        if let flags = d.docFlags {
+            c.reply.bulk("doc_flags")
+            writeFlags(flags, c)
+        }
+        if let v = d.deprecatedSince { c.reply.bulk("deprecated_since"); c.reply.bulk(v) }
+        if let v = d.replacedBy { c.reply.bulk("replaced_by"); c.reply.bulk(v) }
+        if let history = d.history {
+            c.reply.bulk("history")
+            c.reply.setHeader(history.count)
+            for change in history {
+                c.reply.arrayHeader(change.count)
+                for v in change { c.reply.bulk(v) }
+            }
+        }
+        if let arguments = d.arguments {
+            c.reply.bulk("arguments")
+            writeArguments(arguments, c)
+        }
+        writeSubcommandDocs(subcommands, c)
+    }
+
+    private static func writeSubcommandDocs(_ subcommands: [CommandEntry], _ c: CommandContext) {
+        guard !subcommands.isEmpty else { return }
+        c.reply.bulk("subcommands")
+        c.reply.mapHeader(subcommands.count)
+        for s in subcommands {
+            c.reply.bulk(s.fullName)
+            writeDocs(s, c)
+        }
+    }
+
+    /// Redis's addReplyCommandArgList.
+    private static func writeArguments(_ arguments: [CommandDoc.Argument], _ c: CommandContext) {
+        c.reply.arrayHeader(arguments.count)
+        for a in arguments {
+            let optional: [String?] = [a.token, a.summary, a.since, a.deprecatedSince]
+            c.reply.mapHeader(2 + (a.keySpecIndex == nil ? 0 : 1) + optional.count { $0 != nil }
+                              + (a.flags == nil ? 0 : 1) + (a.arguments == nil ? 0 : 1))
+            c.reply.bulk("name"); c.reply.bulk(a.name)
+            c.reply.bulk("type"); c.reply.bulk(a.type)
+            if let v = a.keySpecIndex { c.reply.bulk("key_spec_index"); c.reply.integer(v) }
+            if let v = a.token { c.reply.bulk("token"); c.reply.bulk(v) }
+            if let v = a.summary { c.reply.bulk("summary"); c.reply.bulk(v) }
+            if let v = a.since { c.reply.bulk("since"); c.reply.bulk(v) }
+            if let v = a.deprecatedSince { c.reply.bulk("deprecated_since"); c.reply.bulk(v) }
+            if let flags = a.flags {
+                c.reply.bulk("flags")
+                writeFlags(flags, c)
+            }
+            if let subarguments = a.arguments {
+                c.reply.bulk("arguments")
+                writeArguments(subarguments, c)
+            }
+        }
+    }
+
+    /// Doc and argument flags: a set of status replies (Redis's addReplyCommandFlags).
+    private static func writeFlags(_ flags: [String], _ c: CommandContext) {
+        c.reply.setHeader(flags.count)
+        for f in flags { c.reply.simpleString(f) }
     }
 
     /// COMMAND GETKEYS|GETKEYSANDFLAGS command [arg ...]
@@ -158,4 +243,42 @@ enum CommandCommand {
             "    Return the keys and the access flags from a full Redis command.",
         ])
     }
+}
+
+/// One command's entry in Redis 7.0's command table docs (CommandDocsData.swift, generated by
+/// tools/gen-command-docs), decoded on the first COMMAND DOCS rather than at start-up.
+struct CommandDoc: Decodable, Sendable {
+    struct Argument: Decodable, Sendable {
+        let name: String
+        let type: String
+        let keySpecIndex: Int?
+        let token: String?
+        let summary: String?
+        let since: String?
+        let deprecatedSince: String?
+        let flags: [String]?
+        let arguments: [Argument]?
+    }
+
+    let summary: String?
+    let since: String?
+    let group: String
+    let complexity: String?
+    let docFlags: [String]?
+    let deprecatedSince: String?
+    let replacedBy: String?
+    let history: [[String]]?
+    let arguments: [Argument]?
+
+    /// Full name (`config|get`) -> docs. A static let: decoded once, on first use.
+    static let byName: [String: CommandDoc] = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode([String: CommandDoc].self, from: Data(CommandDocsData.json.utf8))
+        } catch {
+            assertionFailure("CommandDocsData.json does not decode: \(error)")
+            return [:]
+        }
+    }()
 }

@@ -69,31 +69,4 @@ struct CommandEntry {
         if subcommands.isEmpty { c.reply.setHeader(0) } else { c.reply.arrayHeader(subcommands.count) }
         for s in subcommands { s.writeInfo(c) }
     }
-
-    /// Redis's addReplyCommandDocs: summary, since, group, then subcommands (a map by full name).
-    func writeDocs(_ c: CommandContext) {
-        var count = 1
-        if !spec.summary.isEmpty { count += 1 }
-        if !spec.since.isEmpty { count += 1 }
-        if !subcommands.isEmpty { count += 1 }
-        c.reply.mapHeader(count)
-        if !spec.summary.isEmpty {
-            c.reply.bulk("summary")
-            c.reply.bulk(spec.summary)
-        }
-        if !spec.since.isEmpty {
-            c.reply.bulk("since")
-            c.reply.bulk(spec.since)
-        }
-        c.reply.bulk("group")
-        c.reply.bulk(spec.group)
-        if !subcommands.isEmpty {
-            c.reply.bulk("subcommands")
-            c.reply.mapHeader(subcommands.count)
-            for s in subcommands {
-                c.reply.bulk(s.fullName)
-                s.writeDocs(c)
-            }
-        }
-    }
 }

@@ -132,7 +132,8 @@ import Testing
         #expect(Set(pattern) == ["client|getname", "config", "config|get", "config|set", "config|rewrite", "config|resetstat",
                                  "config|help", "command|getkeys", "command|getkeysandflags", "cluster|forget",
                                  "cluster|delslotsrange", "cluster|addslotsrange", "cluster|getkeysinslot",
-                                 "cluster|saveconfig", "cluster|set-config-epoch"])
+                                 "cluster|saveconfig", "cluster|set-config-epoch", "client|caching", "client|getredir",
+                                 "client|tracking", "client|trackinginfo"])
         let connection = (h.run("COMMAND", "LIST", "FILTERBY", "aclcat", "CONNECTION").arrayValue ?? []).compactMap(\.string)
         #expect(connection.contains("hello") && connection.contains("client|id") && !connection.contains("get"))
         #expect(h.run("COMMAND", "LIST", "FILTERBY", "module", "x") == .array([]))

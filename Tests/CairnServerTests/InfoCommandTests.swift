@@ -19,7 +19,7 @@ import Testing
         #expect(Self.sectionTitles(h.run("INFO").string ?? "") == defaults)
         #expect(Self.sectionTitles(h.run("INFO", "default").string ?? "") == defaults)
         let all = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules",
-                   "Commandstats", "Errorstats", "Cluster", "Keyspace"]
+                   "Commandstats", "Errorstats", "Latencystats", "Cluster", "Keyspace"]
         #expect(Self.sectionTitles(h.run("INFO", "all").string ?? "") == all)
         #expect(Self.sectionTitles(h.run("INFO", "everything").string ?? "") == all)
     }
@@ -56,12 +56,14 @@ import Testing
     @Test func serverSectionFields() {
         let h = ServerHarness()
         let text = h.run("INFO", "server").string ?? ""
-        #expect(Self.fieldNames(text) == ["redis_version", "cairn_version", "redis_mode", "os", "arch_bits",
-                                          "monotonic_clock", "multiplexing_api", "process_id", "process_supervised",
+        #expect(Self.fieldNames(text) == ["redis_version", "redis_git_sha1", "redis_git_dirty", "redis_build_id",
+                                          "cairn_version", "redis_mode", "os", "arch_bits", "monotonic_clock",
+                                          "multiplexing_api", "atomicvar_api", "gcc_version", "process_id", "process_supervised",
                                           "run_id", "tcp_port", "server_time_usec", "uptime_in_seconds",
                                           "uptime_in_days", "hz", "configured_hz", "lru_clock", "executable",
                                           "config_file", "io_threads_active"])
-        #expect(text.contains("\r\nredis_version:7.0.15\r\ncairn_version:0.1.0\r\n"))
+        #expect(text.contains("\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"))
+        #expect(text.contains("\r\ncairn_version:0.1.0\r\n"))
         #expect(text.contains("\r\ntcp_port:6379\r\n"))
         let runID = text.split(separator: "\r\n").first { $0.hasPrefix("run_id:") }?.dropFirst(7) ?? ""
         #expect(runID.count == 40 && runID.allSatisfy { $0.isHexDigit })

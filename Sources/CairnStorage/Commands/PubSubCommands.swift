@@ -73,7 +73,9 @@ enum PubSubCommands {
                         introspection("numpat", 2, "Get the count of unique patterns pattern subscriptions", numpat),
                         introspection("shardchannels", -2, "List active shard channels", shardChannels),
                         introspection("shardnumsub", -2, "Get the count of subscribers for shard channels", shardNumsub),
-                        introspection("help", 2, "Show helpful text about the different subcommands", help),
+                        // As Redis 7.0: not a pub/sub command itself (no `pubsub` flag or category).
+                        CommandSpec("help", arity: 2, flags: [.loading, .stale], categories: [.slow], group: "pubsub",
+                                    since: "6.2.0", summary: "Show helpful text about the different subcommands", handler: help),
                     ],
                     handler: { $0.replySyntaxError() }),
     ]
