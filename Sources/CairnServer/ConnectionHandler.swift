@@ -89,6 +89,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         flush(context)
         server.flushPendingOutput()
+        if server.clientEvictionLimit > 0 { server.evictClientsIfNeeded() }
         context.fireChannelReadComplete()
     }
 

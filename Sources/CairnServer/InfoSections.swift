@@ -162,7 +162,7 @@ enum InfoSections {
             "expired_time_cap_reached_count:\(s.expiredTimeCapReached)",
             "expire_cycle_cpu_milliseconds:\(s.expireCycleMicros / 1000)",
             "evicted_keys:\(server.admin.evictor.evictedKeys)",
-            "evicted_clients:0",  // no client eviction (maxmemory-clients) yet
+            "evicted_clients:\(server.evictedClients)",
             "total_eviction_exceeded_time:\(server.admin.evictor.exceededMillis(now: Clock.monotonicMicros()).total)",
             "current_eviction_exceeded_time:\(server.admin.evictor.exceededMillis(now: Clock.monotonicMicros()).current)",
             "keyspace_hits:\(s.keyspaceHits)",

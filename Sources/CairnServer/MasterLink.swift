@@ -182,6 +182,7 @@ final class MasterLink: @unchecked Sendable {
 
     func received(_ bytes: inout ByteBuffer) {
         lastIOMillis = Clock.unixMillis()
+        server.net.replInputBytes += Int64(bytes.readableBytes)
         if input == nil || input!.readableBytes == 0 { input = bytes } else { input!.writeBuffer(&bytes) }
         guard var buffer = input else { return }
         input = nil
@@ -199,7 +200,6 @@ final class MasterLink: @unchecked Sendable {
                 return
             default:
                 let next = buffer.withUnsafeReadableBytes { MasterReplies.line(in: $0) }
-        server.net.replInputBytes += Int64(bytes.readableBytes)
                 switch next {
                 case .needMore: return
                 case .tooLong: return fail("Reply line from MASTER too long")

@@ -38,9 +38,9 @@ enum ParityConfig {
     static let defaults: [String: String] = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0.defaultValue) })
 
     static let directives: [ConfigDirective] = specs.map { spec in
-        let name = spec.name, def = spec.defaultValue, parse = spec.parse
+        let name = spec.name, def = spec.defaultValue, parse = spec.parse, display = spec.display
         return ConfigDirective(name: name, aliases: spec.aliases, mutable: spec.mutable, isString: spec.isString,
-                               get: { $0.parity.values[name] ?? def },
+                               get: { s in display.map { $0(s.parity.values[name] ?? def) } ?? s.parity.values[name] ?? def },
                                set: { s, args in s.parity.values[name] = try parse(args) })
     }
 
@@ -51,6 +51,8 @@ enum ParityConfig {
         var isString = false
         var defaultValue: String
         var parse: Parse
+        /// How CONFIG GET prints the stored value, when it is not the stored text itself.
+        var display: (@Sendable (String) -> String)? = nil
     }
 
     // MARK: value kinds (config.c's bool, numeric, enum, string and special configs)
@@ -121,8 +123,18 @@ enum ParityConfig {
         throw ConfigError("argument must be a memory or percent value")
     }
 
-    /// Redis's keyspaceEventsStringToFlags / keyspaceEventsFlagsToString (notify.c).
+    /// Redis's keyspaceEventsStringToFlags: the value is stored as every class letter it sets
+    /// ("A" expanded), so that a class Redis's printed form drops ("n" next to "A") still
+    /// counts; CONFIG GET prints `keyspaceEventsText` of it, as Redis prints its flags.
     static func keyspaceEvents(_ v: String) throws -> String {
+        _ = try keyspaceEventsText(v)  // refuses what Redis refuses
+        var letters = ""
+        for c in "g$lshzxetdnKEm" where v.contains(c) || (v.contains("A") && "g$lshzxetd".contains(c)) { letters.append(c) }
+        return letters
+    }
+
+    /// Redis's keyspaceEventsStringToFlags then keyspaceEventsFlagsToString (notify.c).
+    static func keyspaceEventsText(_ v: String) throws -> String {
         let bits: [Character: Int] = ["K": 1 << 0, "E": 1 << 1, "g": 1 << 2, "$": 1 << 3, "l": 1 << 4, "s": 1 << 5,
                                       "h": 1 << 6, "z": 1 << 7, "x": 1 << 8, "e": 1 << 9, "t": 1 << 10, "m": 1 << 11,
                                       "d": 1 << 13, "n": 1 << 14]
@@ -286,7 +298,8 @@ enum ParityConfig {
         string("tls-ciphersuites"),
         // Special configs (written quoted by CONFIG REWRITE, as Redis does).
         Spec(name: "oom-score-adj-values", isString: true, defaultValue: "0 200 800", parse: oomScoreAdjValues),
-        Spec(name: "notify-keyspace-events", isString: true, defaultValue: "", parse: one(keyspaceEvents)),
+        Spec(name: "notify-keyspace-events", isString: true, defaultValue: "", parse: one(keyspaceEvents),
+             display: { (try? keyspaceEventsText($0)) ?? $0 }),
         Spec(name: "latency-tracking-info-percentiles", isString: true, defaultValue: "50 99 99.9", parse: percentiles),
     ]
 }

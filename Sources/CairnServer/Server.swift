@@ -29,7 +29,7 @@ public final class Server: @unchecked Sendable {
     public var logger: Logger
     var respLimits: RESPLimits
     private var listeners: [Channel] = []
-    private var connections: [Int64: ConnectionHandler] = [:]
+    private(set) var connections: [Int64: ConnectionHandler] = [:]
     private var lastClientID: Int64 = 0
     private var cron: RepeatedTask?
     private(set) var isShutDown = false
@@ -93,6 +93,9 @@ public final class Server: @unchecked Sendable {
     var startupMemory: Int = 0
     /// The other network counters of INFO stats (NetworkStats.swift).
     var net = NetworkStats()
+    /// `maxmemory-clients` in bytes (0: off) and the clients closed for it (ClientEviction.swift).
+    var clientEvictionLimit = 0
+    var evictedClients: Int64 = 0
     /// Commands-per-second samples (INFO `instantaneous_ops_per_sec`), as Redis's
     /// trackInstantaneousMetric: one sample every 100 ms, averaged over the last 16.
     var opsSamples = OpsSampler()
@@ -172,6 +175,7 @@ public final class Server: @unchecked Sendable {
         // [security] requirepass sets the default user's password only when it changes (Redis's
         // ACLUpdateDefaultUserPassword), so ACL SETUSER default survives other CONFIG SETs.
         engine.tracking.maxKeys = Int(settings.parity.value("tracking-table-max-keys")) ?? 1_000_000
+        clientEvictionLimit = Self.clientEvictionLimit(settings.parity.value("maxmemory-clients"), maxmemory: settings.maxmemory)
         if appliedRequirepass != .some(settings.requirepass) {
             acl.setDefaultPassword(settings.requirepass)
             appliedRequirepass = .some(settings.requirepass)
@@ -351,6 +355,7 @@ public final class Server: @unchecked Sendable {
         replicationCron()
         shutdownCron()
         net.sample(input: netInputBytes, output: netOutputBytes, nowMillis: Clock.unixMillis())
+        evictClientsIfNeeded()
         closeIdleMigrateConnections(nowMillis: Clock.unixMillis())
         flushPendingOutput()
         closeIdleClients()
@@ -467,6 +472,8 @@ public final class Server: @unchecked Sendable {
         netInputBytes = 0
         netOutputBytes = 0
         opsSamples = OpsSampler()
+        net = NetworkStats()
+        evictedClients = 0
         admin.resetStats()
     }
 
@@ -474,4 +481,3 @@ public final class Server: @unchecked Sendable {
         logger.info("Protocol error (\(message)) from client: id=\(session.id) addr=\(session.address)")
     }
 }
-        net = NetworkStats()

@@ -54,8 +54,7 @@ public final class ClientSession {
     /// The connection is a replica's link to this node (after SYNC/PSYNC): CLIENT LIST flag `S`,
     /// CLIENT KILL TYPE replica.
     public var isReplicaLink = false
-    /// CLIENT NO-EVICT: exempt from client eviction (Cairn has no client eviction yet, so this is
-    /// only recorded and shown as flag `e` in CLIENT LIST, as Redis shows it).
+    /// CLIENT NO-EVICT: never closed by client eviction (`maxmemory-clients`); flag `e` in CLIENT LIST.
     public var noEvict = false
     /// Cluster: ASKING was sent (the next command may touch an importing slot), and READONLY
     /// (reads may be served by this replica of the slot's master).
