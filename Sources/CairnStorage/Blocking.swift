@@ -39,6 +39,12 @@ public struct BlockedState {
         if case .keys(_, let keys, _, _) = wait { return keys }
         return []
     }
+
+    /// The type a wait on keys is for; nil for an external wait.
+    var awaits: Awaits? {
+        if case .keys(_, _, let awaits, _) = wait { return awaits }
+        return nil
+    }
 }
 
 extension Engine {
@@ -124,28 +130,33 @@ extension Engine {
         blockedClientCount -= 1
     }
 
-    /// Serves clients blocked on keys that became ready during the last command.
+    /// Serves clients blocked on keys that became ready during the last command: on each ready
+    /// key, in the order they blocked, the clients waiting for the type the key now holds
+    /// (Redis's serveClientsBlockedOn*Key skip the others, which keep waiting).
     func serveReadyKeys() {
         while !readyKeys.isEmpty {
             let batch = readyKeys
             readyKeys = []
             for (dbIndex, key) in batch {
                 let db = databases[dbIndex]
-                while let queue = blockedClients[dbIndex]?[key], let client = queue.first,
-                      let state = client.blocked, case .keys(_, _, let awaits, let arguments) = state.wait,
-                      holds(db, key, awaits) {
+                while let queue = blockedClients[dbIndex]?[key],
+                      let holding = awaitedType(db, key),
+                      let client = queue.first(where: { $0.blocked?.awaits == holding }),
+                      let state = client.blocked, case .keys(let waitDb, let keys, _, let arguments) = state.wait {
+                    // Its place in each queue, should it have to wait again.
+                    let places = keys.map { blockedClients[waitDb]?[$0]?.firstIndex { $0 === client } ?? 0 }
                     unregisterBlocked(client)
                     // Run its command again, as a nested command: keys it makes ready are
                     // served by this loop, not by a recursive call.
                     requeueing = client
                     servedClientBlockedAgain = false
                     executionDepth += 1
-                    Arguments.with(arguments) { execute(client, $0) }
+                    Arguments.with(Self.arguments(arguments, servingFrom: key)) { execute(client, $0) }
                     executionDepth -= 1
                     requeueing = nil
                     if servedClientBlockedAgain {
-                        // Nothing left for it after all: it keeps its place at the front.
-                        reinsertAtFront(client, state)
+                        // Nothing left for it after all: it keeps its places.
+                        reinsert(client, state, at: places)
                         break
                     }
                     onClientUnblocked?(client)
@@ -154,18 +165,47 @@ extension Engine {
         }
     }
 
-    private func reinsertAtFront(_ client: ClientSession, _ state: BlockedState) {
+    /// The command a blocked client runs again when `key` is ready, naming `key` alone: Redis 7.0
+    /// serves a client from the key that became ready (serveClientBlockedOnList/SortedSet), so
+    /// what its other keys hold (another type, or elements that came later in the same batch)
+    /// plays no part, and the pop's events and propagation name that key. BLMOVE and BRPOPLPUSH
+    /// have one key already.
+    static func arguments(_ arguments: [[UInt8]], servingFrom key: [UInt8]) -> [[UInt8]] {
+        guard arguments.count > 3 else { return arguments }
+        switch String(decoding: arguments[0], as: UTF8.self).lowercased() {
+        case "blpop", "brpop", "bzpopmin", "bzpopmax":
+            // name key [key ...] timeout
+            return [arguments[0], key, arguments[arguments.count - 1]]
+        case "blmpop", "bzmpop":
+            // name timeout numkeys key [key ...] where [COUNT count]: validated when it blocked.
+            guard let n = Int(String(decoding: arguments[2], as: UTF8.self)), n >= 1, 3 + n < arguments.count else {
+                return arguments
+            }
+            return [arguments[0], arguments[1], Array("1".utf8), key] + arguments[(3 + n)...]
+        default:
+            return arguments
+        }
+    }
+
+    private func reinsert(_ client: ClientSession, _ state: BlockedState, at places: [Int]) {
         guard case .keys(let db, let keys, _, _) = state.wait else { return }
         client.blocked = state
-        for key in keys { blockedClients[db, default: [:]][key, default: []].insert(client, at: 0) }
+        for (key, place) in zip(keys, places) {
+            var queue = blockedClients[db, default: [:]][key, default: []]
+            queue.insert(client, at: min(place, queue.count))
+            blockedClients[db, default: [:]][key] = queue
+        }
         blockedClientCount += 1
     }
 
-    private func holds(_ db: Database, _ key: [UInt8], _ awaits: BlockedState.Awaits) -> Bool {
-        guard let i = db.lookup(key) else { return false }
-        switch awaits {
-        case .list: return db.table.type(at: i) == .list
-        case .zset: return db.table.type(at: i) == .zset
+    /// What a client blocked on keys can take from `key` now: nil when it holds neither a list
+    /// nor a sorted set (or nothing).
+    private func awaitedType(_ db: Database, _ key: [UInt8]) -> BlockedState.Awaits? {
+        guard let i = db.lookup(key) else { return nil }
+        switch db.table.type(at: i) {
+        case .list: return .list
+        case .zset: return .zset
+        default: return nil
         }
     }
 

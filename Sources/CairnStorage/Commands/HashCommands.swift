@@ -229,6 +229,7 @@ enum HashCommands {
         store(c, a[1], w)
         c.engine.dirty += Int64((a.count - 2) / 2)
         if hmset { c.reply.ok() } else { c.reply.integer(created) }
+        c.notify(.hash, "hset", keyAt: 1)
     }
 
     static func hsetnx(_ c: CommandContext) {
@@ -246,6 +247,7 @@ enum HashCommands {
         store(c, a[1], w)
         c.engine.dirty += 1
         c.reply.integer(1)
+        c.notify(.hash, "hset", keyAt: 1)
     }
 
     // MARK: reads
@@ -331,7 +333,14 @@ enum HashCommands {
                 deleted += 1
                 if w.hash.isEmpty { break }
             }
-            if deleted > 0 { store(c, a[1], w) } else { discard(c, w) }
+            if deleted > 0 {
+                let emptied = w.hash.isEmpty
+                store(c, a[1], w)
+                c.notify(.hash, "hdel", keyAt: 1)
+                if emptied { c.notify(.generic, "del", keyAt: 1) }
+            } else {
+                discard(c, w)
+            }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }
@@ -361,6 +370,7 @@ enum HashCommands {
         store(c, a[1], w)
         c.engine.dirty += 1
         c.reply.integer(result)
+        c.notify(.hash, "hincrby", keyAt: 1)
     }
 
     /// In C long double, parsed and printed as INCRBYFLOAT does (FloatFormat).
@@ -391,6 +401,7 @@ enum HashCommands {
         c.engine.dirty += 1
         c.propagate(.word("HSET"), .raw(a[1]), .raw(a[2]), .bytes(bytes))
         c.reply.bulk(bytes)
+        c.notify(.hash, "hincrbyfloat", keyAt: 1)
     }
 
     // MARK: HRANDFIELD

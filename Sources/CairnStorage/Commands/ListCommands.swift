@@ -94,13 +94,23 @@ public enum ListCommands {
         return .found(i, list)
     }
 
-    /// After elements were removed from the list at entry `index`: deletes the key if the list
-    /// is now empty and counts `removed` writes (Redis's listElementsRemoved).
+    /// After elements were removed from the list at entry `index` of `key`: publishes `event`,
+    /// deletes the key if the list is now empty (publishing "del") and counts `removed` writes
+    /// (Redis's listElementsRemoved, whose event is "lpop"/"rpop"; LTRIM and LREM pass theirs).
     @inline(__always)
-    static func elementsRemoved(_ engine: Engine, _ db: Database, _ index: Int, _ list: QuickList, _ removed: Int) {
-        if list.count == 0 { db.table.remove(at: index) }
+    static func elementsRemoved(_ engine: Engine, _ db: Database, _ index: Int, _ list: QuickList, _ removed: Int,
+                                key: UnsafeRawBufferPointer, event: StaticString) {
+        engine.notify(.list, event, Array(key), db: db.id)
+        if list.count == 0 {
+            db.table.remove(at: index)
+            engine.notify(.generic, "del", Array(key), db: db.id)
+        }
         engine.dirty += Int64(removed)
     }
+
+    /// The keyspace event of a pop from `side`.
+    @inline(__always)
+    static func popEvent(_ side: ListSide) -> StaticString { side == .left ? "lpop" : "rpop" }
 
     /// Writes the first (`.left`) or last `n` elements (`1...list.count`), the last ones from the
     /// tail inwards as Redis does, then removes them.
@@ -168,6 +178,7 @@ public enum ListCommands {
         c.engine.dirty += Int64(argc - 2)
         c.engine.signalKeyReady(db, key)
         c.reply.integer(list.count)
+        c.notify(.list, side == .left ? "lpush" : "rpush", keyAt: 1)
     }
 
     // MARK: LPOP / RPOP
@@ -200,7 +211,7 @@ public enum ListCommands {
             removed = 1
             replyAndRemoveOne(list, side, &c.reply)
         }
-        elementsRemoved(c.engine, c.db, index, list, removed)
+        elementsRemoved(c.engine, c.db, index, list, removed, key: a[1], event: popEvent(side))
     }
 
     // MARK: LLEN / LRANGE / LINDEX
@@ -246,6 +257,7 @@ public enum ListCommands {
             guard list.set(Int(index), c.args[3]) else { return c.reply.error("ERR index out of range") }
             c.engine.dirty += 1
             c.reply.ok()
+            c.notify(.list, "lset", keyAt: 1)
         }
     }
 
@@ -263,6 +275,7 @@ public enum ListCommands {
         case .wrongType: return
         case .found(_, let list):
             guard list.insert(c.args[4], pivot: c.args[3], after: after) else { return c.reply.integer(-1) }
+            c.notify(.list, "linsert", keyAt: 1)
             c.engine.dirty += 1
             c.reply.integer(list.count)
         }
@@ -281,7 +294,8 @@ public enum ListCommands {
             // removed, so it removes every match: limit 0 here.
             let limit = toRemove == Int64.min ? 0 : Int(toRemove.magnitude)
             let removed = list.remove(c.args[3], limit: limit, fromHead: toRemove >= 0)
-            elementsRemoved(c.engine, c.db, i, list, removed)
+            // Nothing removed, nothing published (the list cannot be empty then).
+            if removed > 0 { elementsRemoved(c.engine, c.db, i, list, removed, key: c.args[1], event: "lrem") }
             c.reply.integer(removed)
         }
     }
@@ -300,7 +314,8 @@ public enum ListCommands {
             }
             list.removeFirst(left)
             list.removeLast(right)
-            elementsRemoved(c.engine, c.db, i, list, left + right)
+            // Published even when nothing was trimmed, as Redis does.
+            elementsRemoved(c.engine, c.db, i, list, left + right, key: c.args[1], event: "ltrim")
             c.reply.ok()
         }
     }

@@ -60,7 +60,7 @@ extension ListCommands {
             removed = 1
             replyAndRemoveOne(list, side, &reply)
         }
-        elementsRemoved(engine, db, i, list, removed)
+        elementsRemoved(engine, db, i, list, removed, key: key, event: popEvent(side))
         return .popped
     }
 
@@ -96,8 +96,14 @@ extension ListCommands {
         if to == .left { target.pushFront(value) } else { target.pushBack(value) }
         engine.signalKeyReady(db, destination)
         reply.bulk(value)
+        // Redis publishes the push (lmoveHandlePush) before the pop, then "del" for an emptied source.
+        engine.notify(.list, to == .left ? "lpush" : "rpush", Array(destination), db: db.id)
+        engine.notify(.list, popEvent(from), Array(source), db: db.id)
         // Only a distinct source can be empty now: a rotation put the element back.
-        if sourceList.count == 0 { db.delete(source) }
+        if sourceList.count == 0 {
+            db.delete(source)
+            engine.notify(.generic, "del", Array(source), db: db.id)
+        }
         engine.dirty += 1
         return .moved
     }

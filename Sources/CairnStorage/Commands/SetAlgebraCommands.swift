@@ -67,17 +67,22 @@ extension SetCommands {
     }
 
     /// Stores a STORE command's result at argument `destination` (replacing any value and its
-    /// expiry), or deletes the key when the result is empty; replies with the size.
-    static func store(_ c: CommandContext, _ result: SetValue, at destination: Int) {
+    /// expiry) and publishes `event`, or deletes the key when the result is empty (publishing
+    /// "del" if there was one); replies with the size.
+    static func store(_ c: CommandContext, _ result: SetValue, at destination: Int, event: StaticString) {
         let key = c.args[destination]
         if result.isEmpty {
             c.reply.integer(0)
-            if c.db.delete(key) { c.engine.dirty += 1 }
+            if c.db.delete(key) {
+                c.engine.dirty += 1
+                c.notify(.generic, "del", keyAt: destination)
+            }
             return
         }
         c.db.set(key, .set(result))
         c.engine.dirty += 1
         c.reply.integer(result.count)
+        c.notify(.set, event, keyAt: destination)
     }
 
     // MARK: SINTER / SINTERSTORE / SINTERCARD / SMEMBERS
@@ -113,7 +118,7 @@ extension SetCommands {
         // Intersecting with an empty set is empty.
         if found.contains(where: { $0 == nil }) {
             if let destination {
-                store(c, SetValue(), at: destination)
+                store(c, SetValue(), at: destination, event: "sinterstore")
             } else if cardinalityOnly {
                 c.reply.integer(0)
             } else {
@@ -155,7 +160,7 @@ extension SetCommands {
         if cardinalityOnly {
             c.reply.integer(cardinality)
         } else if let result, let destination {
-            store(c, result, at: destination)
+            store(c, result, at: destination, event: "sinterstore")
         } else {
             c.reply.setHeader(kept.count)
             for m in kept { replyMember(c, m) }
@@ -195,7 +200,7 @@ extension SetCommands {
         // (A first set that is missing, or named again later, leaves the difference empty.)
 
         if let destination {
-            store(c, result, at: destination)
+            store(c, result, at: destination, event: diff ? "sdiffstore" : "sunionstore")
         } else {
             c.reply.setHeader(result.count)
             result.forEach { replyMember(c, $0) }

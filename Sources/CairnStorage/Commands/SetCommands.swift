@@ -91,6 +91,7 @@ enum SetCommands {
         if isNew { c.db.insert(a[1], .set(s)) }
         c.engine.dirty += Int64(added)
         c.reply.integer(added)
+        if added > 0 { c.notify(.set, "sadd", keyAt: 1) }
     }
 
     static func srem(_ c: CommandContext) {
@@ -109,6 +110,10 @@ enum SetCommands {
             }
             c.engine.dirty += Int64(removed)
             c.reply.integer(removed)
+            if removed > 0 {
+                c.notify(.set, "srem", keyAt: 1)
+                if s.isEmpty { c.notify(.generic, "del", keyAt: 1) }
+            }
         }
     }
 
@@ -158,8 +163,12 @@ enum SetCommands {
         case .found(let i, let s):
             guard let r = s.randomIndex(using: &c.engine.random) else { return c.reply.null() }
             let member = s.remove(at: r)
+            c.notify(.set, "spop", keyAt: 1)
             replyMember(c, member)
-            if s.isEmpty { c.db.table.remove(at: i) }
+            if s.isEmpty {
+                c.db.table.remove(at: i)
+                c.notify(.generic, "del", keyAt: 1)
+            }
             c.engine.dirty += 1
             // The random choice is not replayed: the member it picked is removed by name.
             c.propagate(.word("SREM"), .raw(a[1]), .bytes(member.bytes))
@@ -181,6 +190,7 @@ enum SetCommands {
         if count == 0 { return c.reply.setHeader(0) }
         let size = s.count
         let db = c.db
+        c.notify(.set, "spop", keyAt: 1)
         c.engine.dirty += Int64(min(count, size))
 
         // Everything: reply with the whole set and drop the key. Redis replies through SUNION of
@@ -190,6 +200,7 @@ enum SetCommands {
             c.reply.setHeader(size)
             s.forEach { replyMember(c, $0) }
             db.table.remove(at: i)
+            c.notify(.generic, "del", keyAt: 1)
             c.propagate(.word("DEL"), .raw(c.args[1]))
             return
         }
@@ -295,7 +306,11 @@ enum SetCommands {
         }
         if let to, to === from { return c.reply.integer(from.contains(a[3]) ? 1 : 0) }
         guard from.remove(a[3]) else { return c.reply.integer(0) }
-        if from.isEmpty { db.delete(a[1]) }
+        c.notify(.set, "srem", keyAt: 1)
+        if from.isEmpty {
+            db.delete(a[1])
+            c.notify(.generic, "del", keyAt: 1)
+        }
         let target: SetValue
         if let to {
             target = to
@@ -304,7 +319,10 @@ enum SetCommands {
             db.insert(a[2], .set(target))
         }
         c.engine.dirty += 1
-        if target.add(a[3], maxIntsetEntries: maxIntsetEntries(c)) { c.engine.dirty += 1 }
+        if target.add(a[3], maxIntsetEntries: maxIntsetEntries(c)) {
+            c.engine.dirty += 1
+            c.notify(.set, "sadd", keyAt: 2)
+        }
         c.reply.integer(1)
     }
 

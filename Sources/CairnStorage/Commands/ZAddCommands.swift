@@ -86,6 +86,7 @@ extension SortedSetCommands {
         } else {
             c.reply.integer(ch ? added + updated : added)
         }
+        if added + updated > 0 { c.notify(.zset, increment ? "zincr" : "zadd", keyAt: 1) }
     }
 
     static func zrem(_ c: CommandContext) {
@@ -101,7 +102,14 @@ extension SortedSetCommands {
             if w.zset.remove(c.args[j]) { deleted += 1 }
             if w.zset.isEmpty { break }
         }
-        if deleted > 0 { store(c.db, key, w) } else { discard(c.db, w) }
+        if deleted > 0 {
+            let emptied = w.zset.isEmpty
+            store(c.db, key, w)
+            c.notify(.zset, "zrem", keyAt: 1)
+            if emptied { c.notify(.generic, "del", keyAt: 1) }
+        } else {
+            discard(c.db, w)
+        }
         c.engine.dirty += Int64(deleted)
         c.reply.integer(deleted)
     }

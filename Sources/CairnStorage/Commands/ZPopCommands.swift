@@ -34,8 +34,12 @@ extension SortedSetCommands {
         var out: [(member: [UInt8], score: Double)] = []
         out.reserveCapacity(Swift.min(count, w.zset.count))
         while out.count < count, let e = w.zset.popExtreme(max: !min) { out.append(e) }
+        let emptied = w.zset.isEmpty
         store(db, key, w)
         db.engine.dirty += Int64(out.count)
+        // One event however many were popped, then "del" for an emptied set (genericZpopCommand).
+        if !out.isEmpty { db.engine.notify(.zset, min ? "zpopmin" : "zpopmax", Array(key), db: db.id) }
+        if emptied { db.engine.notify(.generic, "del", Array(key), db: db.id) }
         return out
     }
 

@@ -181,7 +181,10 @@ extension SortedSetCommands {
     static func storeRange(_ c: CommandContext, _ items: [(member: [UInt8], score: Double)], knownLength: Int?) {
         let destination = c.args[1]
         guard !items.isEmpty else {
-            if c.db.delete(destination) { c.engine.dirty += 1 }
+            if c.db.delete(destination) {
+                c.engine.dirty += 1
+                c.notify(.generic, "del", keyAt: 1)
+            }
             c.reply.integer(0)
             return
         }
@@ -197,6 +200,7 @@ extension SortedSetCommands {
         c.engine.dirty += 1
         c.engine.signalKeyReady(c.db, destination)
         c.reply.integer(items.count)
+        c.notify(.zset, "zrangestore", keyAt: 1)
     }
 
     // MARK: ZCOUNT / ZLEXCOUNT
@@ -223,7 +227,7 @@ extension SortedSetCommands {
 
     static func zremrangebyrank(_ c: CommandContext) {
         guard let start = long(c, 2), let end = long(c, 3) else { return }
-        removeRange(c) { zset in
+        removeRange(c, event: "zremrangebyrank") { zset in
             guard let ranks = rankRange(start, end, count: zset.count) else { return 0 }
             return zset.removeRange(ranks: ranks)
         }
@@ -231,22 +235,29 @@ extension SortedSetCommands {
 
     static func zremrangebyscore(_ c: CommandContext) {
         guard let range = parseScoreRange(c, 2, 3) else { return }
-        removeRange(c) { $0.removeRange(range) }
+        removeRange(c, event: "zremrangebyscore") { $0.removeRange(range) }
     }
 
     static func zremrangebylex(_ c: CommandContext) {
         guard let range = parseLexRange(c, 2, 3) else { return }
-        removeRange(c) { $0.removeRange(range) }
+        removeRange(c, event: "zremrangebylex") { $0.removeRange(range) }
     }
 
-    static func removeRange(_ c: CommandContext, _ remove: (SortedSetValue) -> Int) {
+    static func removeRange(_ c: CommandContext, event: StaticString, _ remove: (SortedSetValue) -> Int) {
         let key = c.args[1]
         switch lookupForWrite(c, key) {
         case .wrongType: return
         case .missing: c.reply.integer(0)
         case .found(let w):
             let deleted = remove(w.zset)
-            if deleted > 0 { store(c.db, key, w) } else { discard(c.db, w) }
+            if deleted > 0 {
+                let emptied = w.zset.isEmpty
+                store(c.db, key, w)
+                c.notify(.zset, event, keyAt: 1)
+                if emptied { c.notify(.generic, "del", keyAt: 1) }
+            } else {
+                discard(c.db, w)
+            }
             c.engine.dirty += Int64(deleted)
             c.reply.integer(deleted)
         }

@@ -172,13 +172,22 @@ extension SortedSetCommands {
         if destination {
             let key = a[1]
             if result.isEmpty {
-                if db.delete(key) { c.engine.dirty += 1 }
+                if db.delete(key) {
+                    c.engine.dirty += 1
+                    c.notify(.generic, "del", keyAt: 1)
+                }
                 return c.reply.integer(0)
             }
             db.set(key, .zset(SortedSetValue.build(result, sorted: false, limits: limits(c))))
             c.engine.dirty += 1
             c.engine.signalKeyReady(db, key)
-            return c.reply.integer(result.count)
+            c.reply.integer(result.count)
+            switch op {
+            case .union: c.notify(.zset, "zunionstore", keyAt: 1)
+            case .inter: c.notify(.zset, "zinterstore", keyAt: 1)
+            case .diff: c.notify(.zset, "zdiffstore", keyAt: 1)
+            }
+            return
         }
         let sorted = result.sorted(by: SortedSetValue.precedes)
         c.reply.arrayHeader(replyLength(sorted.count, withScores: withScores, resp3: c.reply.resp3))
