@@ -69,8 +69,8 @@ enum InfoSections {
     /// that cannot be read, the resident set size stands in for it. Fields in Redis 7.0's order.
     /// With glibc malloc (Redis built with libc reports the same way): allocator_allocated is the
     /// bytes in use, allocator_active what malloc holds from the system, allocator_resident the
-    /// RSS. Cairn has no Lua VM, functions, active defrag or lazy freeing yet: those fields are 0
-    /// because there is nothing of them. mem_not_counted_for_evict is 0: Cairn's evictor counts
+    /// RSS. Cairn has no Lua VM, functions or active defrag yet: those fields are 0 because there
+    /// is nothing of them. mem_not_counted_for_evict is 0: Cairn's evictor counts
     /// all of malloc's bytes (Redis leaves out replica output buffers and the AOF buffer).
     static func memory(_ server: Server) -> [String] {
         let o = MemoryCommand.overview(server)
@@ -129,8 +129,8 @@ enum InfoSections {
             "mem_aof_buffer:\(o.aofBuffer)",
             "mem_allocator:libc",
             "active_defrag_running:0",
-            "lazyfree_pending_objects:0",
-            "lazyfreed_objects:0",
+            "lazyfree_pending_objects:\(server.engine.lazyFreer.pendingObjects)",
+            "lazyfreed_objects:\(server.engine.lazyFreer.freedObjects)",
         ]
     }
 

@@ -176,6 +176,11 @@ public final class Server: @unchecked Sendable {
         // ACLUpdateDefaultUserPassword), so ACL SETUSER default survives other CONFIG SETs.
         engine.tracking.maxKeys = Int(settings.parity.value("tracking-table-max-keys")) ?? 1_000_000
         clientEvictionLimit = Self.clientEvictionLimit(settings.parity.value("maxmemory-clients"), maxmemory: settings.maxmemory)
+        engine.settings.lazyFreeUserDel = settings.parity.value("lazyfree-lazy-user-del") == "yes"
+        engine.settings.lazyFreeUserFlush = settings.parity.value("lazyfree-lazy-user-flush") == "yes"
+        engine.settings.lazyFreeServerDel = settings.parity.value("lazyfree-lazy-server-del") == "yes"
+        engine.settings.lazyFreeExpire = settings.parity.value("lazyfree-lazy-expire") == "yes"
+        engine.settings.lazyFreeEviction = settings.parity.value("lazyfree-lazy-eviction") == "yes"
         if appliedRequirepass != .some(settings.requirepass) {
             acl.setDefaultPassword(settings.requirepass)
             appliedRequirepass = .some(settings.requirepass)
@@ -474,6 +479,7 @@ public final class Server: @unchecked Sendable {
         opsSamples = OpsSampler()
         net = NetworkStats()
         evictedClients = 0
+        engine.lazyFreer.resetStats()
         admin.resetStats()
     }
 

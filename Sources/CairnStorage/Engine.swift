@@ -42,6 +42,13 @@ public struct EngineSettings: Sendable {
     public var clusterEnabled = false
     /// `notify-keyspace-events`: the classes of keyspace notifications published (KeyspaceEvents.swift).
     public var keyspaceEvents: KeyspaceEventClasses = []
+    /// `lazyfree-lazy-user-del`, `-user-flush`, `-server-del`, `-expire`, `-eviction`: those
+    /// deletions free large values on the lazy-free thread (LazyFree.swift).
+    public var lazyFreeUserDel = false
+    public var lazyFreeUserFlush = false
+    public var lazyFreeServerDel = false
+    public var lazyFreeExpire = false
+    public var lazyFreeEviction = false
     public init() {}
 }
 
@@ -85,6 +92,8 @@ public final class Engine {
     var watchedKeys: [Int: [[UInt8]: [ClientSession]]] = [:]
     /// Finds a connected client by id (set by the server): CLIENT TRACKING's REDIRECT target.
     public var clientLookup: ((Int64) -> ClientSession?)?
+    /// Frees large values and flushed databases in the background (LazyFree.swift).
+    public let lazyFreer = LazyFreer()
     /// Client-side caching: who tracks which keys (Tracking.swift).
     public var tracking = TrackingTable()
     /// True while EXEC runs its queued commands.
@@ -365,8 +374,14 @@ public final class Engine {
 
     // MARK: databases
 
-    public func flushAll() {
-        for db in databases { db.removeAll() }
+    /// Empties every database; `async` hands the entries to the lazy-free thread (Redis's
+    /// emptyDbAsync) instead of freeing them here.
+    public func flushAll(async: Bool = false) {
+        for db in databases { flush(db, async: async) }
+    }
+
+    public func flush(_ db: Database, async: Bool) {
+        if async { lazyFreer.free(db.table.detachAll()) } else { db.removeAll() }
     }
 
     /// Moves every database's keys into new databases kept aside and leaves the engine's empty

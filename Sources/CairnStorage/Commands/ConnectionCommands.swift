@@ -89,30 +89,32 @@ enum ConnectionCommands {
 
     static func dbsize(_ c: CommandContext) { c.reply.integer(c.db.count) }
 
-    /// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; either way the work is done before the
-    /// reply (a large flush blocks, as a SYNC flush does in Redis).
-    static func flushMode(_ c: CommandContext) -> Bool {
-        if c.args.count == 1 { return true }
-        if c.args.count == 2 && (c.args.matches(1, "async") || c.args.matches(1, "sync")) { return true }
+    /// FLUSHDB/FLUSHALL [ASYNC|SYNC] (Redis's getFlushCommandFlags): whether the keys are freed
+    /// on the lazy-free thread — ASYNC, or no flag with `lazyfree-lazy-user-flush yes`; nil after
+    /// a syntax error.
+    static func flushMode(_ c: CommandContext) -> Bool? {
+        if c.args.count == 1 { return c.engine.settings.lazyFreeUserFlush }
+        if c.args.count == 2 && c.args.matches(1, "async") { return true }
+        if c.args.count == 2 && c.args.matches(1, "sync") { return false }
         c.replySyntaxError()
-        return false
+        return nil
     }
 
     static func flushdb(_ c: CommandContext) {
-        guard flushMode(c) else { return }
+        guard let async = flushMode(c) else { return }
         c.engine.dirty += Int64(c.db.count)
         c.engine.touchAllWatchedKeys(in: c.db)
         c.engine.invalidateAllTrackedKeys()
-        c.db.removeAll()
+        c.engine.flush(c.db, async: async)
         c.reply.ok()
     }
 
     static func flushall(_ c: CommandContext) {
-        guard flushMode(c) else { return }
+        guard let async = flushMode(c) else { return }
         c.engine.dirty += Int64(c.engine.totalKeys) + 1
         for db in c.engine.databases { c.engine.touchAllWatchedKeys(in: db) }
         c.engine.invalidateAllTrackedKeys()
-        c.engine.flushAll()
+        c.engine.flushAll(async: async)
         for hook in c.engine.flushAllHooks { hook() }
         c.reply.ok()
     }

@@ -357,11 +357,17 @@ extension KeyRecord {
     /// Frees the record and its collection reference.
     @usableFromInline
     func free() {
-        releaseObject()
-        Glibc.free(base)
+        freeUncounted()
         #if DEBUG
         RecordCensus.live -= 1
         #endif
+    }
+
+    /// `free` without the debug census (a record detached on the keyspace thread, which counted
+    /// it out there, and freed on the lazy-free thread).
+    func freeUncounted() {
+        releaseObject()
+        Glibc.free(base)
     }
 }
 

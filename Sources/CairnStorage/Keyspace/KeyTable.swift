@@ -427,6 +427,21 @@ public struct KeyTable {
         slotIndex?.removeAll()
     }
 
+    /// Takes every entry out at once, leaving the table empty (FLUSHALL / FLUSHDB ASYNC, Redis's
+    /// emptyDbAsync): O(1) here; the entries are freed by `DetachedEntries.free`, on any thread.
+    public func detachAll() -> DetachedEntries {
+        let detached = DetachedEntries(slots: slots, volatile: volatile, buckets: buckets)
+        state.pointee.slots = RawArray()
+        state.pointee.volatile = RawArray()
+        buckets = RawArray(repeating: -1, count: Self.initialBucketCount)
+        mask = Self.initialBucketCount - 1
+        slotIndex?.removeAll()
+        #if DEBUG
+        RecordCensus.live -= detached.count
+        #endif
+        return detached
+    }
+
     /// Frees every entry and the table's own storage (the owning Database's deinit).
     func deallocate() {
         removeAll()
@@ -520,5 +535,24 @@ extension KeyTable {
             return slotIndex.validate(entryCount: slots.count) { HashSlot.of(keyBytes(at: $0)) }
         }
         return nil
+    }
+}
+
+/// The entries of a table emptied by `detachAll`: nothing else refers to them, so they may be
+/// freed on another thread.
+public struct DetachedEntries: @unchecked Sendable {
+    fileprivate var slots: RawArray<KeyTable.Slot>
+    fileprivate var volatile: RawArray<Int32>
+    fileprivate var buckets: RawArray<Int32>
+
+    public var count: Int { slots.count }
+
+    /// Frees every record (and its value) and the arrays.
+    public func free() {
+        for i in slots.indices { KeyRecord(slots[i].record).freeUncounted() }
+        var (s, v, b) = (slots, volatile, buckets)
+        s.deallocate()
+        v.deallocate()
+        b.deallocate()
     }
 }
