@@ -161,6 +161,7 @@ enum MigrateCommand {
             if !moved.isEmpty {
                 for key in moved {
                     c.db.delete(key)
+                    c.notify(.generic, "del", key)
                 }
                 c.engine.dirty += Int64(moved.count)
                 c.propagate([Array("DEL".utf8)] + moved)

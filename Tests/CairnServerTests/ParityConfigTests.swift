@@ -24,10 +24,14 @@ import Testing
     }
 
     @Test func keyspaceEventsAsRedisPrintsThem() throws {
-        #expect(try ParityConfig.keyspaceEvents("KEA") == "AKE")
-        #expect(try ParityConfig.keyspaceEvents("g$lshzxetdnKEm") == "AKEm")
-        #expect(try ParityConfig.keyspaceEvents("Ex") == "xE")
-        #expect(try ParityConfig.keyspaceEvents("") == "")
+        #expect(try ParityConfig.keyspaceEventsText("KEA") == "AKE")
+        #expect(try ParityConfig.keyspaceEventsText("g$lshzxetdnKEm") == "AKEm")
+        #expect(try ParityConfig.keyspaceEventsText("Ex") == "xE")
+        #expect(try ParityConfig.keyspaceEventsText("") == "")
+        #expect(throws: ConfigError.self) { try ParityConfig.keyspaceEventsText("KEq") }
+        // Stored with every class it sets, so that "n" next to "A" still counts.
+        #expect(try ParityConfig.keyspaceEvents("KEAn") == "g$lshzxetdnKE")
+        #expect(try ParityConfig.keyspaceEventsText(ParityConfig.keyspaceEvents("KEAn")) == "AKE")
         #expect(throws: ConfigError.self) { try ParityConfig.keyspaceEvents("KEq") }
     }
 

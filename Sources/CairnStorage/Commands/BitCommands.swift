@@ -63,7 +63,10 @@ enum BitCommands {
             }
             return old
         }
-        if changed { c.engine.dirty += 1 }
+        if changed {
+            c.notify(.string, "setbit", keyAt: 1)
+            c.engine.dirty += 1
+        }
         c.reply.integer(old ? 1 : 0)
     }
 
@@ -244,7 +247,10 @@ enum BitCommands {
         let length = sources.reduce(0) { max($0, $1.count) }
         let dest = a[2]
         guard length > 0 else {
-            if db.delete(dest) { c.engine.dirty += 1 }
+            if db.delete(dest) {
+                c.notify(.generic, "del", keyAt: 2)
+                c.engine.dirty += 1
+            }
             return c.reply.integer(0)
         }
         var result = [UInt8](repeating: 0, count: length)
@@ -267,6 +273,7 @@ enum BitCommands {
             }
         }
         db.set(dest, .string(StringBytes(result, raw: true)))
+        c.notify(.string, "set", keyAt: 2)
         c.engine.dirty += 1
         c.reply.integer(length)
     }

@@ -70,6 +70,7 @@ enum DumpRestoreCommands {
             if deleted {
                 c.engine.dirty += 1
                 c.propagate(.word("DEL"), .raw(key))
+                c.notify(.generic, "del", keyAt: 1)
             }
             return c.reply.ok()
         }
@@ -80,6 +81,7 @@ enum DumpRestoreCommands {
             let clock = Int64(c.engine.lruClock) - idle
             db.table.setAccessClock(at: i, UInt32(truncatingIfNeeded: clock) & 0xFF_FFFF)
         }
+        c.notify(.generic, "restore", keyAt: 1)
         c.engine.dirty += 1
         if ttl > 0 && !absoluteTTL {
             // A relative TTL replays as the absolute time it gave.

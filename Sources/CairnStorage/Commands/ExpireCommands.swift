@@ -101,13 +101,19 @@ enum ExpireCommands {
         if when <= c.engine.now && c.engine.deletesPastTimes {
             db.table.remove(at: i)
             c.propagate(.word("DEL"), .raw(c.args[1]))
+            c.notify(.generic, "del", keyAt: 1)
+            c.engine.dirty += 1
+            c.reply.integer(1)
         } else {
             db.table.setExpire(at: i, when)
             // Every form replays as the absolute time it set (Redis propagates PEXPIREAT).
             c.propagate(.word("PEXPIREAT"), .raw(c.args[1]), .int(when))
+            c.engine.dirty += 1
+            // Redis replies before it publishes here (a RESP3 client subscribed to its own
+            // events sees the reply first), and after it for the deletion above.
+            c.reply.integer(1)
+            c.notify(.generic, "expire", keyAt: 1)
         }
-        c.engine.dirty += 1
-        c.reply.integer(1)
     }
 
     // MARK: TTL family
@@ -134,6 +140,7 @@ enum ExpireCommands {
         let db = c.db
         guard let i = db.lookupWrite(c.args[1]), db.table.expireAt(at: i) != noExpiry else { return c.reply.integer(0) }
         db.table.setExpire(at: i, noExpiry)
+        c.notify(.generic, "persist", keyAt: 1)
         c.engine.dirty += 1
         c.reply.integer(1)
     }

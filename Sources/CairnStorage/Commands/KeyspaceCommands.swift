@@ -51,6 +51,7 @@ enum KeyspaceCommands {
         let db = c.db
         var deleted = 0
         for j in 1..<c.args.count where db.delete(c.args[j]) {
+            c.notify(.generic, "del", keyAt: j)
             deleted += 1
         }
         c.engine.dirty += Int64(deleted)
@@ -108,6 +109,8 @@ enum KeyspaceCommands {
         let moved = db.table.take(at: i)
         let j = db.insert(destination, moved.value, expireAt: moved.expireAt)
         db.table.setUnsharedInteger(at: j, moved.unsharedInteger)
+        c.notify(.generic, "rename_from", keyAt: 1)
+        c.notify(.generic, "rename_to", keyAt: 2)
         c.engine.dirty += 1
         if nx { c.reply.integer(1) } else { c.reply.ok() }
     }
@@ -171,6 +174,7 @@ enum KeyspaceCommands {
         }
         let copied = destination.insert(newKey, value, expireAt: expireAt)
         destination.table.setUnsharedInteger(at: copied, true)
+        c.engine.notify(.generic, "copy_to", c.args.bytes(2), db: destination.id)
         c.engine.dirty += 1
         c.reply.integer(1)
     }
@@ -186,6 +190,8 @@ enum KeyspaceCommands {
         let moved = source.table.take(at: i)
         let j = destination.insert(key, moved.value, expireAt: moved.expireAt)
         destination.table.setUnsharedInteger(at: j, moved.unsharedInteger)
+        c.engine.notify(.generic, "move_from", c.args.bytes(1), db: source.id)
+        c.engine.notify(.generic, "move_to", c.args.bytes(1), db: destination.id)
         c.engine.dirty += 1
         c.reply.integer(1)
     }

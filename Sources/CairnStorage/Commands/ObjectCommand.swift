@@ -34,10 +34,11 @@ extension KeyspaceCommands {
     static let lruClockMax: UInt32 = (1 << 24) - 1
 
     /// The entry for OBJECT's key argument, or nil after replying a null. The lookup counts a hit
-    /// or miss but does not touch the access clock (LOOKUP_NOTOUCH), so IDLETIME is not reset.
+    /// or miss but does not touch the access clock (LOOKUP_NOTOUCH), so IDLETIME is not reset, and
+    /// a miss publishes no "keymiss" (LOOKUP_NONOTIFY).
     static func objectLookup(_ c: CommandContext) -> KeyEntry? {
         let db = c.db
-        guard let i = db.lookupRead(c.args[2], touch: false) else {
+        guard let i = db.lookupRead(c.args[2], touch: false, notifyMiss: false) else {
             c.reply.null()
             return nil
         }

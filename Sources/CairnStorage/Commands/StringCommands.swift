@@ -253,6 +253,8 @@ enum StringCommands {
         }
         db.setString(key, c.args[2], at: existing, keepTTL: o.keepTTL, expireAt: expireAt)
         c.engine.dirty += 1
+        c.notify(.string, "set", keyAt: 1)
+        if expireAt != noExpiry { c.notify(.generic, "expire", keyAt: 1) }
         // A relative expiry replays as the absolute time it gave (Redis 7.0 propagates PXAT).
         if expireAt != noExpiry { c.propagate(.word("SET"), .raw(key), .raw(c.args[2]), .word("PXAT"), .int(expireAt)) }
         if !o.get { c.reply.ok() }
@@ -267,6 +269,7 @@ enum StringCommands {
         }
         db.setString(key, c.args[2], at: nil)
         c.engine.dirty += 1
+        c.notify(.string, "set", keyAt: 1)
         c.reply.integer(1)
     }
 
@@ -275,6 +278,8 @@ enum StringCommands {
         guard let at = absoluteExpire(c, arg: 2, seconds: seconds, relative: true) else { return }
         c.db.set(c.args[1], Value.string(fromStored: c.args[3]), expireAt: at)
         c.engine.dirty += 1
+        c.notify(.string, "set", keyAt: 1)
+        c.notify(.generic, "expire", keyAt: 1)
         c.propagate(.word("SET"), .raw(c.args[1]), .raw(c.args[3]), .word("PXAT"), .int(at))
         c.reply.ok()
     }
@@ -292,6 +297,7 @@ enum StringCommands {
             c.db.table.setValue(at: i, value)
             c.db.table.setExpire(at: i, noExpiry)
         }
+        c.notify(.string, "set", keyAt: 1)
         c.engine.dirty += 1
     }
 
@@ -303,6 +309,7 @@ enum StringCommands {
             replyString(c, v)
             c.db.delete(c.args[1])
             c.engine.dirty += 1
+            c.notify(.generic, "del", keyAt: 1)
         }
     }
 
@@ -327,15 +334,18 @@ enum StringCommands {
             if (kind == .exat || kind == .pxat) && expireAt <= c.engine.now && c.engine.deletesPastTimes {
                 db.delete(key)
                 c.propagate(.word("DEL"), .raw(key))
+                c.notify(.generic, "del", keyAt: 1)
             } else {
                 db.table.setExpire(at: i, expireAt)
                 c.propagate(.word("PEXPIREAT"), .raw(key), .int(expireAt))
+                c.notify(.generic, "expire", keyAt: 1)
             }
             c.engine.dirty += 1
         } else if o.persist && db.table.expireAt(at: i) != noExpiry {
             db.table.setExpire(at: i, noExpiry)
             c.engine.dirty += 1
             c.propagate(.word("PERSIST"), .raw(key))
+            c.notify(.generic, "persist", keyAt: 1)
         }
     }
 
@@ -365,6 +375,7 @@ enum StringCommands {
         }
         for k in stride(from: 1, to: a.count, by: 2) {
             db.setString(a[k], a[k + 1], at: db.lookupWrite(a[k]))
+            c.notify(.string, "set", keyAt: k)
         }
         c.engine.dirty += Int64(a.count / 2)
         if onlyIfNoneExist { c.reply.integer(1) } else { c.reply.ok() }
@@ -390,6 +401,7 @@ enum StringCommands {
         case .wrongType: return
         case .missing:
             db.insert(key, .int(increment))
+            c.notify(.string, "incrby", keyAt: 1)
             c.reply.integer(increment)
         case .found(let i, let v):
             var current: Int64?
@@ -398,6 +410,7 @@ enum StringCommands {
             let (result, overflow) = current.addingReportingOverflow(increment)
             guard !overflow else { return c.reply.error("ERR increment or decrement would overflow") }
             db.table.setInteger(at: i, result)
+            c.notify(.string, "incrby", keyAt: 1)
             c.reply.integer(result)
         }
         c.engine.dirty += 1
@@ -434,6 +447,7 @@ enum StringCommands {
         } else {
             db.insert(key, value)
         }
+        c.notify(.string, "incrbyfloat", keyAt: 1)
         c.engine.dirty += 1
         // The float arithmetic is not replayed: the result is (Redis propagates SET ... KEEPTTL).
         c.propagate(.word("SET"), .raw(key), .bytes(bytes), .word("KEEPTTL"))

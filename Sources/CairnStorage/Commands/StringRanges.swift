@@ -12,6 +12,7 @@ extension StringCommands {
         case .missing:
             // A new key gets the argument as SET would store it (int or embstr encoded).
             db.insert(key, Value.string(fromStored: suffix))
+            c.notify(.string, "append", keyAt: 1)
             c.reply.integer(suffix.count)
         case .found(let i):
             let current = db.table.stringLength(at: i) ?? 0
@@ -20,6 +21,7 @@ extension StringCommands {
             db.table.editString(at: i, length: count) { out in
                 if suffix.count > 0 { (out.baseAddress! + current).copyMemory(from: suffix.baseAddress!, byteCount: suffix.count) }
             }
+            c.notify(.string, "append", keyAt: 1)
             c.reply.integer(count)
         }
         c.engine.dirty += 1
@@ -77,6 +79,7 @@ extension StringCommands {
         db.table.editString(at: i, length: count) { out in
             (out.baseAddress! + start).copyMemory(from: patch.baseAddress!, byteCount: patch.count)
         }
+        c.notify(.string, "setrange", keyAt: 1)
         c.engine.dirty += 1
         c.reply.integer(count)
     }

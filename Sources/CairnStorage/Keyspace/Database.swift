@@ -22,6 +22,13 @@ public final class Database {
         }
     }
 
+    /// A keyspace event for `key` of this database (KeyspaceEvents.swift): costs the flag test
+    /// only, unless the event's class is on.
+    @inline(__always)
+    private func notify(_ type: KeyspaceEventClasses, _ event: StaticString, _ key: UnsafeRawBufferPointer) {
+        unretainedEngine._withUnsafeGuaranteedRef { $0.notify(type, event, Array(key), db: id) }
+    }
+
     init(id: Int, engine: Engine) {
         self.id = id
         self.engine = engine
@@ -70,6 +77,7 @@ public final class Database {
     public func lookupRead(_ key: UnsafeRawBufferPointer) -> Int? {
         guard let i = lookup(key) else {
             countLookup(hit: false)
+            notify(.keyMiss, "keymiss", key)
             return nil
         }
         countLookup(hit: true)
@@ -79,13 +87,16 @@ public final class Database {
 
     /// As `lookupRead`, but `touch: false` leaves the access clock alone (Redis's LOOKUP_NOTOUCH:
     /// EXISTS, TYPE, TTL, OBJECT must not make a key look recently used). Hits and misses count.
-    public func lookupRead(_ key: UnsafeRawBufferPointer, touch: Bool) -> Int? {
-        if touch { return lookupRead(key) }
+    /// A miss publishes "keymiss" unless `notifyMiss` is false (LOOKUP_NONOTIFY: OBJECT).
+    public func lookupRead(_ key: UnsafeRawBufferPointer, touch: Bool, notifyMiss: Bool = true) -> Int? {
+        if touch && notifyMiss { return lookupRead(key) }
         guard let i = lookup(key) else {
             countLookup(hit: false)
+            if notifyMiss { notify(.keyMiss, "keymiss", key) }
             return nil
         }
         countLookup(hit: true)
+        if touch { table.setAccessClock(at: i, engine.lruClock) }
         return i
     }
 
@@ -121,17 +132,23 @@ public final class Database {
     @discardableResult
     public func insert(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = noExpiry) -> Int {
         signalIfAwaited(key, value)
-        return table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        let i = table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        notify(.newKey, "new", key)
+        return i
     }
 
     @discardableResult
     public func insert(_ key: [UInt8], _ value: Value, expireAt: Int64 = noExpiry) -> Int {
         key.withUnsafeBytes { signalIfAwaited($0, value) }
-        return table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        let i = table.insert(key: key, hash: KeyTable.hash(key), value: value, expireAt: expireAt, accessClock: engine.lruClock)
+        unretainedEngine._withUnsafeGuaranteedRef { $0.notify(.newKey, "new", key, db: id) }
+        return i
     }
 
     /// As Redis's dbAdd: a new list or sorted set may be what a blocked client waits for (this
-    /// covers RENAME, MOVE, COPY and RESTORE as well as pushes that create the key).
+    /// covers RENAME, MOVE, COPY and RESTORE as well as pushes that create the key). Every key a
+    /// command creates comes through `insert` or `setString`, which publish "new" as dbAdd does
+    /// (an RDB load inserts into the table directly: no event).
     @inline(__always)
     private func signalIfAwaited(_ key: UnsafeRawBufferPointer, _ value: Value) {
         guard engine.blockedClientCount > 0 else { return }
@@ -164,7 +181,9 @@ public final class Database {
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
         }
-        return table.insertString(key: key, hash: KeyTable.hash(key), bytes, expireAt: expireAt, accessClock: engine.lruClock)
+        let i = table.insertString(key: key, hash: KeyTable.hash(key), bytes, expireAt: expireAt, accessClock: engine.lruClock)
+        notify(.newKey, "new", key)
+        return i
     }
 
     /// Removes the key if present (and live); returns whether it was.
@@ -178,8 +197,10 @@ public final class Database {
     @discardableResult
     public func delete(_ key: [UInt8]) -> Bool { key.withUnsafeBytes { delete($0) } }
 
-    /// Removes an entry whose time ran out, counting it.
+    /// Removes an entry whose time ran out, counting it, and publishes "expired" (Redis's
+    /// deleteExpiredKeyAndPropagate; published before the removal, while the key is at hand).
     func expire(at index: Int) {
+        unretainedEngine._withUnsafeGuaranteedRef { $0.notify(.expired, "expired", table.key(at: index), db: id) }
         if engine.observesKeys { engine.signalModifiedKey(db: id, table.key(at: index)) }
         if engine.propagating { engine.propagateDeletion(db: id, key: table.key(at: index)) }
         table.remove(at: index)

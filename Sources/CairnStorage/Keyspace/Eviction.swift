@@ -306,6 +306,7 @@ public final class Evictor {
             if engine.observesKeys { engine.signalModifiedKey(db: dbIndex, key) }
             if engine.propagating { engine.propagateDeletion(db: dbIndex, key: key) }
             db.table.remove(at: index)
+            engine.notify(.evicted, "evicted", key, db: dbIndex)
             evictedKeys += 1
             evicted += 1
             if evicted % 16 == 0 && Clock.monotonicMicros() - start > timeLimitMicros {
