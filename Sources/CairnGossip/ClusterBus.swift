@@ -130,6 +130,9 @@ public final class ClusterBus: @unchecked Sendable {
     /// Messages received, per type (cluster_stats_messages_*_received), counted for every
     /// message that decodes, from known nodes or not.
     public internal(set) var messagesReceived = BusMessageCounts()
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: received messages of this type are counted, then
+    /// dropped unprocessed (-1: none; Redis's cluster_drop_packet_filter).
+    public var dropPacketFilter: Int = -1
     /// The wall clock in Unix ms, for what happens outside `cron` (pong times, link times).
     /// Tests may replace it.
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }

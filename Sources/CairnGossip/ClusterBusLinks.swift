@@ -91,6 +91,15 @@ extension ClusterBus {
         }
     }
 
+    /// DEBUG CLUSTERLINK KILL: drops the link to `name` (`outbound`), the link from it
+    /// (`inbound`), or both; the cron reconnects as after any drop. False for an unknown node.
+    public func killLinks(of name: NodeName, outbound: Bool, inbound: Bool) -> Bool {
+        guard state[name] != nil else { return false }
+        if outbound, let link = outboundLinks[name] { free(link) }
+        if inbound, let link = inboundLinks[name] { free(link) }
+        return true
+    }
+
     /// The peer closed the connection, or it failed.
     func connectionEnded(_ link: ClusterLink) {
         if !link.closed { logger.debug("Cluster bus link \(link.inbound ? "from" : "to") \(link.node?.text ?? "unknown node") closed") }

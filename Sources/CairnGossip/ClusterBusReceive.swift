@@ -9,6 +9,10 @@ extension ClusterBus {
     /// Processes one decoded message received on `link`.
     func process(_ message: BusMessage, on link: ClusterLink) {
         countReceived(message.type)
+        if Int(message.type.rawValue) == dropPacketFilter {
+            logger.warning("Dropping packet that matches debug drop filter")
+            return
+        }
         let header = message.header, type = message.type, now = clock()
         if !link.inbound, let name = link.node, state[name] == nil { return free(link) }
         let senderName = NodeName(bytes: header.sender.bytes)

@@ -109,6 +109,11 @@ enum ConfigCommand {
         if updated.dir != server.settings.dir && chdir(updated.dir) != 0 {
             return failed(c, "dir", String(cString: strerror(errno)))
         }
+        // tls-*: the new TLS configuration must load (and a new tls-port bind) before anything
+        // changes (TLSServer.swift).
+        if let refusal = server.tlsRefusal(chosen.map { ($0.directive.name, $0.value) }, client: c.client) {
+            return c.reply.error(refusal)
+        }
         let previous = server.settings
         server.settings = updated
         server.applySettings()

@@ -6,9 +6,12 @@ import Glibc
 import Darwin
 #endif
 
-// DEBUG (debug.c in Redis 7.0): the subcommands tests and tools rely on. SLEEP, SET-ACTIVE-EXPIRE,
-// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, RELOAD (PersistenceCommands.swift), LOADAOF
-// (AOFCommands.swift), HELP. As in Redis 7.0 the command is refused unless `enable-debug-command`
+// DEBUG (debug.c in Redis 7.0): every subcommand of Redis 7.0.15's DEBUG HELP. SLEEP,
+// SET-ACTIVE-EXPIRE, OBJECT, POPULATE, DIGEST, DIGEST-VALUE, PROTOCOL, ERROR here; RELOAD
+// (PersistenceCommands.swift), LOADAOF (AOFCommands.swift); the crashes and restarts in
+// DebugCrash.swift; the structure reports (HTSTATS, SDSLEN, LISTPACK, ...) in
+// DebugStructures.swift; the settings and the rest in DebugState.swift. MALLCTL and MALLCTL-STR
+// answer as for a jemalloc name that does not exist (Cairn runs on the C library's malloc). As in Redis 7.0 the command is refused unless `enable-debug-command`
 // is yes (or local, from a loopback or unix-socket client). Like Redis, DEBUG is one command whose first argument picks the action,
 // so an unknown action or a wrong argument count gets "unknown subcommand or wrong number of
 // arguments".
@@ -53,8 +56,9 @@ enum DebugCommand {
             stringMatchFuzz()
             c.reply.simpleString("Apparently Redis did not crash: test passed")
         } else if c.args.matches(1, "error") && argc == 3 {
-            // The argument as the error line itself (client libraries test error parsing with it).
-            c.reply.error(bytes: c.args.bytes(2))
+            // The argument as the error line itself (client libraries test error parsing with it),
+            // newlines made spaces.
+            c.reply.error(bytes: c.args.bytes(2).map { $0 == 10 || $0 == 13 ? 32 : $0 })
         } else if c.args.matches(1, "set-active-expire") && argc == 3 {
             server.settings.activeExpireEnabled = atoiSemantics(c.args.bytes(2)) != 0
             server.engine.settings.activeExpireEnabled = server.settings.activeExpireEnabled
@@ -71,12 +75,76 @@ enum DebugCommand {
             for i in 2..<argc {
                 c.reply.simpleString(DatasetDigest.value(db.table.find(c.args[i]).map { db.table[$0] }))
             }
-        } else {
-            var name = c.args[0].map(ASCII.upper)
-            name = Array(name.prefix(128))
-            c.reply.error(bytes: Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-                + Array(ClientBytes.cString(c.args[1]).prefix(128)) + Array("'. Try ".utf8) + name + Array(" HELP.".utf8))
+        } else if !more(server, c) {
+            unknownSubcommand(c)
         }
+    }
+
+    /// The subcommands added with Redis 7.0.15's full list; false when none matches.
+    static func more(_ server: Server, _ c: CommandContext) -> Bool {
+        let argc = c.args.count
+        if c.args.matches(1, "segfault") {
+            segfault(server)
+        } else if c.args.matches(1, "panic") {
+            panic(server, "DEBUG PANIC called at Unix time \(Clock.unixMillis() / 1000)")
+        } else if c.args.matches(1, "restart") {
+            restart(server, c, graceful: true)
+        } else if c.args.matches(1, "crash-and-recover") {
+            restart(server, c, graceful: false)
+        } else if c.args.matches(1, "oom") {
+            outOfMemory(server, c)
+        } else if c.args.matches(1, "assert") {
+            assertFailure(server, c)
+        } else if c.args.matches(1, "log") && argc == 3 {
+            log(server, c)
+        } else if c.args.matches(1, "leak") && argc == 3 {
+            leak(c)
+        } else if c.args.matches(1, "drop-cluster-packet-filter") && argc == 3 {
+            dropClusterPacketFilter(server, c)
+        } else if c.args.matches(1, "sdslen") && argc == 3 {
+            sdslen(c)
+        } else if c.args.matches(1, "listpack") && argc == 3 {
+            listpack(c)
+        } else if c.args.matches(1, "quicklist") && (argc == 3 || argc == 4) {
+            quicklist(c)
+        } else if c.args.matches(1, "quicklist-packed-threshold") && argc == 3 {
+            quicklistPackedThreshold(c)
+        } else if c.args.matches(1, "set-skip-checksum-validation") && argc == 3 {
+            DumpPayload.skipChecksumValidation = atoiSemantics(c.args.bytes(2)) != 0
+            c.reply.ok()
+        } else if c.args.matches(1, "aof-flush-sleep") && argc == 3 {
+            Persistence.aofFlushSleepMicros = Int(truncatingIfNeeded: Int32(truncatingIfNeeded: atoiSemantics(c.args.bytes(2))))
+            c.reply.ok()
+        } else if c.args.matches(1, "replicate") && argc >= 3 {
+            replicate(c)
+        } else if c.args.matches(1, "structsize") && argc == 2 {
+            structSize(c)
+        } else if c.args.matches(1, "htstats") && argc == 3 {
+            htstats(c)
+        } else if c.args.matches(1, "htstats-key") && argc == 3 {
+            htstatsKey(c)
+        } else if c.args.matches(1, "set-disable-deny-scripts") && argc == 3 {
+            DebugState.disableDenyScripts = atoiSemantics(c.args.bytes(2)) != 0
+            c.reply.ok()
+        } else if c.args.matches(1, "config-rewrite-force-all") && argc == 2 {
+            configRewriteForceAll(server, c)
+        } else if c.args.matches(1, "client-eviction") && argc == 2 {
+            clientEviction(server, c)
+        } else if c.args.matches(1, "mallctl") && argc >= 3 {
+            mallctl(c, string: false)
+        } else if c.args.matches(1, "mallctl-str") && argc >= 3 {
+            mallctl(c, string: true)
+        } else if c.args.matches(1, "pause-cron") && argc == 3 {
+            DebugState.cronPaused = atoiSemantics(c.args.bytes(2)) != 0
+            c.reply.ok()
+        } else if c.args.matches(1, "replybuffer") && argc == 4 {
+            replyBuffer(c)
+        } else if c.args.matches(1, "clusterlink") && argc == 5 && c.args.matches(2, "kill") {
+            clusterLinkKill(server, c)
+        } else {
+            return false
+        }
+        return true
     }
 
     /// C's atoi: optional whitespace and sign, then digits up to the first non-digit.
@@ -221,9 +289,18 @@ enum DebugCommand {
 
     static func help(_ c: CommandContext) {
         Help.reply(c, command: "DEBUG", lines: [
+            "AOF-FLUSH-SLEEP <microsec>",
+            "    Server will sleep before flushing the AOF, this is used for testing.",
+            "ASSERT",
+            "    Crash by assertion failed.",
             "CHANGE-REPL-ID",
             "    Change the replication IDs of the instance.",
             "    Dangerous: should be used only for testing the replication subsystem.",
+            "CONFIG-REWRITE-FORCE-ALL",
+            "    Like CONFIG REWRITE but writes all configuration options, including",
+            "    keywords not listed in original configuration file or default values.",
+            "CRASH-AND-RECOVER [<milliseconds>]",
+            "    Hard crash and restart after a <milliseconds> delay (default 0).",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
@@ -231,10 +308,30 @@ enum DebugCommand {
             "ERROR <string>",
             "    Return a Redis protocol error with <string> as message. Useful for clients",
             "    unit tests to simulate Redis errors.",
+            "LEAK <string>",
+            "    Create a memory leak of the input string.",
+            "LOG <message>",
+            "    Write <message> to the server log.",
+            "HTSTATS <dbid>",
+            "    Return hash table statistics of the specified Redis database.",
+            "HTSTATS-KEY <key>",
+            "    Like HTSTATS but for the hash table stored at <key>'s value.",
             "LOADAOF",
             "    Flush the AOF buffers on disk and reload the AOF in memory.",
+            "REPLICATE <string>",
+            "    Replicates the provided string to replicas, allowing data divergence.",
+            "MALLCTL <key> [<val>]",
+            "    Get or set a malloc tuning integer.",
+            "MALLCTL-STR <key> [<val>]",
+            "    Get or set a malloc tuning string.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
+            "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+            "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+            "OOM",
+            "    Crash the server simulating an out-of-memory error.",
+            "PANIC",
+            "    Crash the server simulating a panic.",
             "POPULATE <count> [<prefix>] [<size>]",
             "    Create <count> string keys named key:<num>. If <prefix> is specified then",
             "    it is used instead of the 'key' prefix. These are not propagated to",
@@ -257,14 +354,44 @@ enum DebugCommand {
             "      existing RDB file.",
             "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
             "      file to the database.",
+            "RESTART [<milliseconds>]",
+            "    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0).",
+            "SDSLEN <key>",
+            "    Show low level SDS string info representing `key` and value.",
+            "SEGFAULT",
+            "    Crash the server with sigsegv.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
             "    default.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+            "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+            "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
             "STRINGMATCH-TEST",
             "    Run a fuzz tester against the stringmatchlen() function.",
+            "STRUCTSIZE",
+            "    Return the size of different Redis core C structures.",
+            "LISTPACK <key>",
+            "    Show low level info about the listpack encoding of <key>.",
+            "QUICKLIST <key> [<0|1>]",
+            "    Show low level info about the quicklist encoding of <key>.",
+            "    The optional argument (0 by default) sets the level of detail",
+            "CLIENT-EVICTION",
+            "    Show low level client eviction pools info (maxmemory-clients).",
+            "PAUSE-CRON <0|1>",
+            "    Stop periodic cron job processing.",
+            "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+            "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+            "    In case NEVER is provided the last observed peak will never be reset",
+            "    In case RESET is provided the peak reset time will be restored to the default value",
+            "REPLYBUFFER RESIZING <0|1>",
+            "    Enable or disable the reply buffer resize cron job",
+            "CLUSTERLINK KILL <to|from|all> <node-id>",
+            "    Kills the link based on the direction to/from (both) with the provided node.",
         ])
     }
 }

@@ -3,6 +3,7 @@ import CairnRESP
 import CairnStorage
 import NIOCore
 import NIOPosix
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,6 +47,8 @@ final class MasterLink: @unchecked Sendable {
     private var eofWatcher: EOFMarkWatcher? = nil
     /// This transfer is loaded from the socket as it arrives (repl-diskless-load on-empty-db).
     private var loadsFromSocket = false
+    /// The link speaks TLS (tls-replication yes): the socket carries no plain RDB to load from.
+    private var usesTLS = false
     private(set) var transferRead: Int64 = 0
     private(set) var transferSize: Int64 = -1
     // INFO.
@@ -83,11 +86,25 @@ final class MasterLink: @unchecked Sendable {
         lastConnectMillis = Clock.unixMillis()
         phase = .connecting
         server.logger.notice("Connecting to MASTER \(host):\(port)")
+        // tls-replication yes: TLS with the client-side context (TLSServer.swift), as Redis's
+        // connCreateTLS; the master's certificate is verified against the CA, not its name.
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = server.settings.parity.value("tls-replication") == "yes" ? try server.tlsClientContext() : nil
+        } catch {
+            server.logger.warning("Unable to connect to MASTER: \(error)")
+            phase = .down
+            return
+        }
+        usesTLS = tlsContext != nil
         let bootstrap = ClientBootstrap(group: server.loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(Int64(max(1, server.settings.replTimeoutSeconds))))
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(MasterLinkHandler(link: self))
                 }
             }
@@ -263,7 +280,10 @@ final class MasterLink: @unchecked Sendable {
     /// replica-announce-ip is set.
     private func sendPort() {
         phase = .awaitingPort
-        let port = server.settings.replicaAnnouncePort != 0 ? server.settings.replicaAnnouncePort : (server.boundPort ?? server.settings.port)
+        // A TLS link announces the tls-port (Redis's syncWithMaster), unless replica-announce-port.
+        let tlsPort = usesTLS ? TLSDirectives(server.settings.parity).port : 0
+        let port = server.settings.replicaAnnouncePort != 0 ? server.settings.replicaAnnouncePort
+            : tlsPort != 0 ? tlsPort : (server.boundPort ?? server.settings.port)
         var words = ["REPLCONF", "listening-port", String(port)]
         if let ip = server.settings.replicaAnnounceIP { words += ["ip-address", ip] }
         send(words)
@@ -318,7 +338,7 @@ final class MasterLink: @unchecked Sendable {
             transferRemaining = size
         }
         // repl-diskless-load on-empty-db: with nothing to lose, load straight from the socket.
-        loadsFromSocket = server.settings.replDisklessLoad == "on-empty-db" && server.engine.totalKeys == 0
+        loadsFromSocket = server.settings.replDisklessLoad == "on-empty-db" && server.engine.totalKeys == 0 && !usesTLS
         let target = loadsFromSocket ? "parser" : "disk"
         server.logger.notice(eofWatcher != nil ? "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to \(target)"
                                                : "MASTER <-> REPLICA sync: receiving \(transferSize) bytes from master to \(target)")

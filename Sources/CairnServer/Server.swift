@@ -24,7 +24,10 @@ public final class Server: @unchecked Sendable {
     public let engine: Engine
     public var settings: ServerSettings {
         // The persistence component follows its directives as soon as they change.
-        didSet { if settings.persistence != oldValue.persistence { persistence.settings = settings.persistence } }
+        didSet {
+            if settings.persistence != oldValue.persistence { persistence.settings = settings.persistence }
+            tlsSettingsChanged(from: oldValue)  // tls-* (TLSServer.swift)
+        }
     }
     public var logger: Logger
     var respLimits: RESPLimits
@@ -71,6 +74,8 @@ public final class Server: @unchecked Sendable {
     /// What the slot check needs of each command, by `RegisteredCommand.id` (filled on first use).
     var clusterRoutes: [ClusterRoute?] = []
     var clusterRoutingSettings = RedirectionSettings()
+    /// TLS: the contexts and the tls-port listeners (TLSServer.swift).
+    let tls = TLSState()
 
     /// Clients in WAIT: the offset their replicas must acknowledge, and how many.
     var ackWaiters: [(client: ClientSession, offset: Int64, replicas: Int)] = []
@@ -86,16 +91,16 @@ public final class Server: @unchecked Sendable {
     /// Bytes read from and written to clients (INFO total_net_input_bytes / _output_bytes).
     var netInputBytes: Int64 = 0
     var netOutputBytes: Int64 = 0
-    var rejectedConnections: Int64 = 0
-    /// The config file the server was started with, as an absolute path (CONFIG REWRITE, INFO).
-    var configFile: String?
-    /// Heap bytes in use once the server was set up (INFO `used_memory_startup`).
-    var startupMemory: Int = 0
     /// The other network counters of INFO stats (NetworkStats.swift).
     var net = NetworkStats()
     /// `maxmemory-clients` in bytes (0: off) and the clients closed for it (ClientEviction.swift).
     var clientEvictionLimit = 0
     var evictedClients: Int64 = 0
+    var rejectedConnections: Int64 = 0
+    /// The config file the server was started with, as an absolute path (CONFIG REWRITE, INFO).
+    var configFile: String?
+    /// Heap bytes in use once the server was set up (INFO `used_memory_startup`).
+    var startupMemory: Int = 0
     /// Commands-per-second samples (INFO `instantaneous_ops_per_sec`), as Redis's
     /// trackInstantaneousMetric: one sample every 100 ms, averaged over the last 16.
     var opsSamples = OpsSampler()
@@ -135,12 +140,12 @@ public final class Server: @unchecked Sendable {
             loop.execute { for id in ids { self.connection(id: id)?.resume() } }
         }
         engine.onClientOutput = { [unowned(unsafe) self] client in pendingOutput.insert(client.id) }
+        engine.clientLookup = { [unowned(unsafe) self] id in connection(id: id)?.session }
         engine.commands.register(ServerCommands.specs(self))
         admin.install(on: self)
         engine.commands.register(ACLCommand.spec(self))  // [security]
         applySettings()
         loadConfiguredUsers()  // [security]
-        engine.clientLookup = { [unowned(unsafe) self] id in connection(id: id)?.session }
         loadACLFileAtStart()  // [security]
         acl.install(on: self)  // [security]
         installPersistence()
@@ -169,11 +174,6 @@ public final class Server: @unchecked Sendable {
         engine.settings.zsetMaxListpackValue = settings.zsetMaxListpackValue
         engine.settings.activeExpireEnabled = settings.activeExpireEnabled
         engine.settings.protoMaxBulkLength = settings.protoMaxBulkLength
-        engine.settings.keyspaceEvents = KeyspaceEventClasses(configText: settings.parity.value("notify-keyspace-events")) ?? []
-        respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
-        respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
-        // [security] requirepass sets the default user's password only when it changes (Redis's
-        // ACLUpdateDefaultUserPassword), so ACL SETUSER default survives other CONFIG SETs.
         engine.tracking.maxKeys = Int(settings.parity.value("tracking-table-max-keys")) ?? 1_000_000
         clientEvictionLimit = Self.clientEvictionLimit(settings.parity.value("maxmemory-clients"), maxmemory: settings.maxmemory)
         engine.settings.lazyFreeUserDel = settings.parity.value("lazyfree-lazy-user-del") == "yes"
@@ -181,6 +181,12 @@ public final class Server: @unchecked Sendable {
         engine.settings.lazyFreeServerDel = settings.parity.value("lazyfree-lazy-server-del") == "yes"
         engine.settings.lazyFreeExpire = settings.parity.value("lazyfree-lazy-expire") == "yes"
         engine.settings.lazyFreeEviction = settings.parity.value("lazyfree-lazy-eviction") == "yes"
+        QuickList.setFill(Int(settings.parity.value("list-max-listpack-size")) ?? -2)
+        engine.settings.keyspaceEvents = KeyspaceEventClasses(configText: settings.parity.value("notify-keyspace-events")) ?? []
+        respLimits.bulkLengthBytesMax = settings.protoMaxBulkLength
+        respLimits.queryBufferBytesMax = settings.clientQueryBufferLimit
+        // [security] requirepass sets the default user's password only when it changes (Redis's
+        // ACLUpdateDefaultUserPassword), so ACL SETUSER default survives other CONFIG SETs.
         if appliedRequirepass != .some(settings.requirepass) {
             acl.setDefaultPassword(settings.requirepass)
             appliedRequirepass = .some(settings.requirepass)
@@ -316,6 +322,7 @@ public final class Server: @unchecked Sendable {
                 throw ConfigError("Could not create server TCP listening socket \(host):\(settings.port): \(error)")
             }
         }
+        listeners += try bindTLSListeners()  // tls-port, side by side (TLSServer.swift)
         if let unix = try bindUnixSocket(ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(clamping: settings.tcpBacklog))
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -352,15 +359,16 @@ public final class Server: @unchecked Sendable {
 
     /// Periodic work (Redis's serverCron): active expiry, idle client timeouts, ops/sec samples.
     private func serverCron() {
+        guard !DebugState.cronPaused else { return }  // DEBUG PAUSE-CRON 1 (Redis's pause_cron)
         opsSamples.sample(commands: engine.stats.commandsProcessed, nowMillis: Clock.unixMillis())
+        net.sample(input: netInputBytes, output: netOutputBytes, nowMillis: Clock.unixMillis())
+        evictClientsIfNeeded()
         persistence.cron()
         _ = engine.clientPauseType()  // a pause that ended lets its postponed clients go
         engine.activeExpireCycle()
         engine.expireBlockedClients()
         replicationCron()
         shutdownCron()
-        net.sample(input: netInputBytes, output: netOutputBytes, nowMillis: Clock.unixMillis())
-        evictClientsIfNeeded()
         closeIdleMigrateConnections(nowMillis: Clock.unixMillis())
         flushPendingOutput()
         closeIdleClients()
@@ -407,6 +415,7 @@ public final class Server: @unchecked Sendable {
         }
         for l in listeners { l.close(promise: nil) }
         listeners = []
+        closeTLSListeners()
         removeUnixSocket()
         for handler in connections.values { handler.kill() }
         logger.notice("Cairn is now ready to exit, bye bye...")

@@ -398,7 +398,10 @@ extension Server {
     func startFullSyncIfDue() {
         let waiting = replication.waitingForSync
         guard !waiting.isEmpty, !persistence.hasActiveChild, let since = fullSyncWaitSinceMillis else { return }
-        let diskless = settings.replDisklessSync && waiting.allSatisfy { $0.capabilities.contains("eof") && !$0.legacySync }
+        // A replica on TLS gets a disk-based sync: a diskless one has the forked child write the
+        // RDB to the socket itself, which would bypass TLS.
+        let diskless = settings.replDisklessSync
+            && waiting.allSatisfy { $0.capabilities.contains("eof") && !$0.legacySync && !tls.clientIDs.contains($0.id) }
         if diskless {
             let enough = settings.replDisklessSyncMaxReplicas > 0 && waiting.count >= settings.replDisklessSyncMaxReplicas
             let delayed = Clock.unixMillis() - since >= Int64(settings.replDisklessSyncDelaySeconds) * 1000

@@ -121,6 +121,17 @@ extension Engine {
         if executionDepth == 0 { flushPropagation() }
     }
 
+    /// DEBUG REPLICATE: `args` as one command of database `db`, fed at once to the replicas
+    /// (and the replication backlog) only, not to the AOF, whatever the running call queued
+    /// (Redis's replicationFeedSlaves; it lets tests make a replica diverge).
+    public func feedReplicasOnly(db: Int, _ args: [[UInt8]]) {
+        guard currentOrigin == .user, propagationSinks.contains(where: { $0.target == .replicas }) else { return }
+        PropagatedCommands.with([PropagatedCommand(db: db, args: args)]) { commands in
+            let batch = PropagationBatch(source: .local, commands: commands, masterOffset: nil, client: nil)
+            for sink in propagationSinks where sink.target == .replicas { sink.receive(batch) }
+        }
+    }
+
     /// A key that expired or was evicted: replicas and the AOF see a DEL.
     func propagateDeletion(db: Int, key: [UInt8]) {
         alsoPropagate(db: db, [Self.delWord, key])

@@ -7,11 +7,32 @@ import Darwin
 
 // A list value: a table of listpack nodes (NodeTable), after Redis's quicklist. Push and pop at
 // either end are O(1) amortised; an index costs O(nodes) to find its node then O(node) inside it.
-// Each node holds at most `nodeBytesMax` bytes of entries (Redis's default list-max-listpack-size
-// -2 = 8 KiB), or a single entry when that entry alone is larger.
+// Nodes are filled as `list-max-listpack-size` says (Redis's quicklist fill): a negative value
+// -1...-5 caps a node at 4, 8, 16, 32 or 64 KiB of entries (default -2: 8 KiB); a positive one
+// caps it at that many entries, and at 8 KiB (Redis's SIZE_SAFETY_LIMIT). An entry larger than
+// a node may be sits in a node of its own.
 
 public final class QuickList {
-    public static let nodeBytesMax = 8 * 1024
+    /// The fill (list-max-listpack-size), clamped to -5...32767 as Redis's quicklistSetFill does.
+    /// Set by the server from its configuration; read on the keyspace thread only.
+    nonisolated(unsafe) public private(set) static var fill = -2
+    /// A node's byte limit under `fill`.
+    nonisolated(unsafe) public private(set) static var nodeBytesMax = 8 * 1024
+    /// Entries per node under a positive fill (no limit under a negative one).
+    nonisolated(unsafe) private static var nodeEntriesMax = Int.max
+    /// Redis's SIZE_SAFETY_LIMIT: the byte limit of a node when the fill counts entries.
+    static let sizeSafetyLimit = 8 * 1024
+
+    public static func setFill(_ value: Int) {
+        fill = Swift.min(Swift.max(value, -5), 32767)
+        if fill < 0 {
+            nodeBytesMax = 4096 << (-fill - 1)
+            nodeEntriesMax = Int.max
+        } else {
+            nodeBytesMax = sizeSafetyLimit
+            nodeEntriesMax = Swift.max(fill, 1)
+        }
+    }
 
     public private(set) var nodes = NodeTable()
     public private(set) var count = 0
@@ -37,7 +58,7 @@ public final class QuickList {
 
     @inline(__always)
     static func fits(_ node: Listpack, adding n: Int) -> Bool {
-        node.byteCount + n + 10 <= nodeBytesMax
+        node.byteCount + n + 10 <= nodeBytesMax && node.count < nodeEntriesMax
     }
 
     // MARK: ends
@@ -179,7 +200,7 @@ public final class QuickList {
 
     /// Splits node `n` in two when an edit made it larger than a node may be.
     private func splitIfNeeded(_ n: Int) {
-        guard nodes[n].byteCount > Self.nodeBytesMax, nodes[n].count > 1,
+        guard nodes[n].byteCount > Self.nodeBytesMax || nodes[n].count > Self.nodeEntriesMax, nodes[n].count > 1,
               let middle = nodes[n].offset(ofIndex: nodes[n].count / 2) else { return }
         let tail = nodes[n].split(at: middle)
         nodes.insert(tail, at: n + 1)

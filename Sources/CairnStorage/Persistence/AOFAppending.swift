@@ -40,6 +40,10 @@ extension Persistence {
         }
     }
 
+    /// DEBUG AOF-FLUSH-SLEEP <microsec>: a sleep before each AOF write that has bytes to write
+    /// (0: none). Process-wide, as Redis's server.aof_flush_sleep.
+    nonisolated(unsafe) public static var aofFlushSleepMicros: Int = 0
+
     /// Replies may not leave before the AOF write of this turn.
     public var holdsReplies: Bool { aof.turnPending }
 
@@ -56,6 +60,8 @@ extension Persistence {
     /// changed.
     public func flushAppendOnlyFile(force: Bool) {
         guard let writer = aof.writer else { return }
+        // DEBUG AOF-FLUSH-SLEEP (Redis's aof_flush_sleep): tests widen the window before a write.
+        if Self.aofFlushSleepMicros > 0 && !writer.buffer.isEmpty { usleep(UInt32(clamping: Self.aofFlushSleepMicros)) }
         let skipFsync = settings.noAppendfsyncOnRewrite && hasActiveChild
         if case .fatal(let message) = writer.flush(force: force, nowSeconds: Self.unixSeconds(), skipFsync: skipFsync) {
             logger.critical("\(message)")

@@ -26,6 +26,10 @@ public enum DumpPayload {
         return bytes
     }
 
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads and loaded RDB files are accepted
+    /// whatever their CRC-64 (Redis's server.skip_checksum_validation). Process-wide.
+    nonisolated(unsafe) public static var skipChecksumValidation = false
+
     /// Whether the footer is acceptable: a version this build reads and a matching checksum
     /// (Redis's verifyDumpPayload).
     public static func verify(_ payload: [UInt8]) -> Bool {
@@ -33,6 +37,7 @@ public enum DumpPayload {
         let n = payload.count
         let version = Int(payload[n - 10]) | Int(payload[n - 9]) << 8
         guard version <= RDBFormat.readableVersions.upperBound else { return false }
+        if skipChecksumValidation { return true }
         var stored: UInt64 = 0
         for i in 0..<8 { stored |= UInt64(payload[n - 8 + i]) << (8 * UInt64(i)) }
         let computed = payload.withUnsafeBytes { CRC64.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<(n - 8)])) }
