@@ -193,7 +193,7 @@ enum DebugCommand {
             let nodes = l.nodes.count
             let average = nodes == 0 ? 0 : Double(l.count) / Double(nodes)
             let size = l.nodes.reduce(0) { $0 + RDBLength.listpackBytes($1) }
-            line += " ql_nodes:\(nodes) ql_avg_node:\(InfoFormat.fixed(average, 2)) ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:\(size)"
+            line += " ql_nodes:\(nodes) ql_avg_node:\(InfoFormat.fixed(average, 2)) ql_listpack_max:\(QuickList.fill) ql_compressed:0 ql_uncompressed_size:\(size)"
         }
         c.reply.simpleString(line)
     }

@@ -478,3 +478,27 @@ def test_drop_cluster_packet_filter_drops_pongs(started):
     with a.raw() as c:
         assert c.command("DEBUG", "DROP-CLUSTER-PACKET-FILTER", "-1") == "OK"
     wait_for(lambda: pong_received() > frozen, "PONGs processed again")
+
+
+def test_list_max_listpack_size_sets_the_node_fill(server_factory):
+    """list-max-listpack-size: positive = entries per node, negative = node size class; DEBUG
+    OBJECT's ql_* fields show it (issue 16, point 7)."""
+    s = server_factory("--enable-debug-command", "yes")
+    with s.raw() as c:
+        def ql(key):
+            line = str(c.command("DEBUG", "OBJECT", key))
+            return dict(f.split(":", 1) for f in line.split() if f.startswith("ql_"))
+        assert c.command("CONFIG", "SET", "list-max-listpack-size", "5") == "OK"
+        c.command("RPUSH", "l", *[str(i) for i in range(20)])
+        assert ql("l")["ql_nodes"] == "4" and ql("l")["ql_listpack_max"] == "5"
+        assert c.command("LRANGE", "l", "0", "-1") == [str(i).encode() for i in range(20)]
+        # Size classes: 4 KiB nodes hold far fewer 100-byte entries than 64 KiB ones.
+        nodes = {}
+        for fill in ("-1", "-5"):
+            assert c.command("CONFIG", "SET", "list-max-listpack-size", fill) == "OK"
+            c.command("DEL", "big")
+            c.command("RPUSH", "big", *(["x" * 100] * 2000))
+            nodes[fill] = int(ql("big")["ql_nodes"])
+            assert ql("big")["ql_listpack_max"] == fill
+        assert 45 <= nodes["-1"] <= 55, nodes  # Redis 7.0: 50
+        assert nodes["-5"] == 4, nodes  # Redis 7.0: 4
