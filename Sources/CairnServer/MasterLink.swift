@@ -440,7 +440,8 @@ final class MasterLink: @unchecked Sendable {
             aside = server.engine.setDatabasesAside()
         } else {
             server.logger.notice("MASTER <-> REPLICA sync: Flushing old data")
-            server.engine.flushAll()
+            // replica-lazy-flush: the old dataset is freed on the lazy-free thread.
+            server.engine.flushAll(async: server.settings.parity.value("replica-lazy-flush") == "yes")
         }
         server.logger.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         do {

@@ -99,7 +99,7 @@ enum ExpireCommands {
         if condition.contains(.lt) && hasExpiry && when >= current { return c.reply.integer(0) }
 
         if when <= c.engine.now && c.engine.deletesPastTimes {
-            db.table.remove(at: i)
+            db.table.remove(at: i, freer: c.engine.settings.lazyFreeExpire ? c.engine.lazyFreer : nil)
             c.propagate(.word("DEL"), .raw(c.args[1]))
             c.notify(.generic, "del", keyAt: 1)
             c.engine.dirty += 1

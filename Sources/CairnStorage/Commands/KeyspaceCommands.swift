@@ -12,7 +12,7 @@ enum KeyspaceCommands {
         CommandSpec("unlink", arity: -2, flags: [.write, .fast], categories: [.keyspace, .write, .fast],
                     keys: [.from(1, lastKey: -1, [.RM, .delete])], group: "generic", since: "4.0.0",
                     summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
-                    handler: del),
+                    handler: unlink),
         CommandSpec("exists", arity: -2, flags: [.readonly, .fast], categories: [.keyspace, .read, .fast],
                     keys: [.from(1, lastKey: -1, [.RO])],
                     group: "generic", summary: "Determine if a key exists", handler: exists),
@@ -47,10 +47,16 @@ enum KeyspaceCommands {
 
     /// DEL and UNLINK: values are reference counted, so freeing is already cheap; UNLINK has
     /// nothing to hand to a background thread.
-    static func del(_ c: CommandContext) {
+    /// DEL: values freed here, or lazily with `lazyfree-lazy-user-del yes`.
+    static func del(_ c: CommandContext) { delete(c, lazily: c.engine.settings.lazyFreeUserDel) }
+
+    /// UNLINK: large values freed on the lazy-free thread.
+    static func unlink(_ c: CommandContext) { delete(c, lazily: true) }
+
+    static func delete(_ c: CommandContext, lazily: Bool) {
         let db = c.db
         var deleted = 0
-        for j in 1..<c.args.count where db.delete(c.args[j]) {
+        for j in 1..<c.args.count where db.delete(c.args[j], lazily: lazily) {
             c.notify(.generic, "del", keyAt: j)
             deleted += 1
         }

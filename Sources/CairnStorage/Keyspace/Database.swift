@@ -163,7 +163,10 @@ public final class Database {
     @discardableResult
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = lookup(key) {
+            // An overwrite is a server delete of the old value (Redis's dbSetValue).
+            let old: Value? = engine.settings.lazyFreeServerDel ? table.value(at: i) : nil
             table.setValue(at: i, value)
+            if let old { engine.lazyFreer.free(old) }
             table.setAccessClock(at: i, engine.lruClock)
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
@@ -177,7 +180,9 @@ public final class Database {
     public func setString(_ key: UnsafeRawBufferPointer, _ bytes: UnsafeRawBufferPointer, at existing: Int?,
                           keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = existing {
+            let old: Value? = engine.settings.lazyFreeServerDel ? table.value(at: i) : nil
             table.setString(at: i, bytes)
+            if let old { engine.lazyFreer.free(old) }
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
         }
@@ -186,11 +191,20 @@ public final class Database {
         return i
     }
 
-    /// Removes the key if present (and live); returns whether it was.
+    /// Removes the key if present (and live); returns whether it was. A server delete (an
+    /// implicit one: RENAME over a key, RESTORE REPLACE, an empty *STORE result ...): its value
+    /// is freed lazily with `lazyfree-lazy-server-del yes` (Redis's dbDelete).
     @discardableResult
     public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
+        delete(key, lazily: engine.settings.lazyFreeServerDel)
+    }
+
+    /// Removes the key if present (and live), its value freed on the lazy-free thread when
+    /// `lazily` and large (DEL, UNLINK: Redis's delGenericCommand).
+    @discardableResult
+    public func delete(_ key: UnsafeRawBufferPointer, lazily: Bool) -> Bool {
         guard let i = lookup(key) else { return false }
-        table.remove(at: i)
+        table.remove(at: i, freer: lazily ? engine.lazyFreer : nil)
         return true
     }
 
@@ -203,7 +217,7 @@ public final class Database {
         unretainedEngine._withUnsafeGuaranteedRef { $0.notify(.expired, "expired", table.key(at: index), db: id) }
         if engine.observesKeys { engine.signalModifiedKey(db: id, table.key(at: index)) }
         if engine.propagating { engine.propagateDeletion(db: id, key: table.key(at: index)) }
-        table.remove(at: index)
+        table.remove(at: index, freer: engine.settings.lazyFreeExpire ? engine.lazyFreer : nil)
         engine.stats.expiredKeys += 1
     }
 

@@ -305,7 +305,7 @@ public final class Evictor {
             freed += MemoryUsage.keyBytes(db.table, at: index, samples: 0)
             if engine.observesKeys { engine.signalModifiedKey(db: dbIndex, key) }
             if engine.propagating { engine.propagateDeletion(db: dbIndex, key: key) }
-            db.table.remove(at: index)
+            db.table.remove(at: index, freer: engine.settings.lazyFreeEviction ? engine.lazyFreer : nil)
             engine.notify(.evicted, "evicted", key, db: dbIndex)
             evictedKeys += 1
             evicted += 1

@@ -366,6 +366,13 @@ public struct KeyTable {
         unlinkSlot(at: index).free()
     }
 
+    /// Removes the entry at `index`; with a `freer`, its value is freed there when it is large
+    /// (lazy freeing, LazyFree.swift).
+    public func remove(at index: Int, freer: LazyFreer?) {
+        guard let freer else { return remove(at: index) }
+        freer.free(take(at: index).value)
+    }
+
     /// Removes the entry at `index` and returns what it held (RENAME, MOVE).
     public func take(at index: Int) -> KeyEntry {
         let r = unlinkSlot(at: index)
