@@ -740,3 +740,20 @@ def test_port_0_without_a_unix_socket_refuses_to_start(launched, workdir):
     p = launched(workdir, base_conf_file(workdir, 0))
     assert p.wait_exit() == 1
     assert "Configured to not listen anywhere, exiting." in p.output()
+
+
+def test_unknown_directive_and_bad_value_name_their_line(launched, workdir):
+    """Issue 16, point 9: a config file with an unknown directive or a bad value gets Redis's
+    FATAL CONFIG FILE ERROR report naming the line, and the server does not start."""
+    cases = [
+        ("no-such-directive 1", "Bad directive or wrong number of arguments"),
+        ("maxmemory-policy sometimes", "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"),
+        ("appendonly maybe", "argument must be 'yes' or 'no'"),
+    ]
+    for line, reason in cases:
+        conf = write(os.path.join(workdir, "bad-line.conf"), "# first\n# second\n" + line + "\n")
+        p = launched(workdir, conf)
+        assert p.wait_exit() == 1
+        out = p.output()
+        assert "*** FATAL CONFIG FILE ERROR" in out, out
+        assert f"Reading the configuration file, at line 3\n>>> '{line}'\n{reason}" in out, out
