@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from serverproc import ServerProcess, ServerKind, repo_root
+from serverproc import ServerProcess, ServerKind, repo_root, start_redis_and_cairn
 
 # The server that most tests share; restarted only if a test killed it.
 _shared = {}
@@ -142,3 +142,13 @@ def redis_cli():
 @pytest.fixture(scope="session")
 def root():
     return repo_root()
+
+
+@pytest.fixture(scope="module")
+def pair(_tmp_root):
+    """A real redis-server 7.0 and a cairn-server side by side, shared by one module's tests
+    (whatever --both / --against-redis say). A module may define its own `pair`."""
+    servers = start_redis_and_cairn(_tmp_root)
+    yield servers
+    for s in servers:
+        s.stop()

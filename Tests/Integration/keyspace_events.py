@@ -7,18 +7,14 @@ before the marker. `compare_events` runs the same commands on both servers and r
 commands whose replies or events differ.
 """
 from resp import Error
-from serverproc import ServerProcess, require
+from serverproc import start_redis_and_cairn
 
 MARKER = "__events_test_marker__"
 
 
 def start_pair(tmp_root, flags="KEA"):
     """(redis, cairn), each started with `notify-keyspace-events <flags>`."""
-    servers = [ServerProcess(require(kind), tmp_root, ["--notify-keyspace-events", flags])
-               for kind in ("redis", "cairn")]
-    for s in servers:
-        s.start()
-    return servers
+    return start_redis_and_cairn(tmp_root, ["--notify-keyspace-events", flags])
 
 
 class EventRecorder:

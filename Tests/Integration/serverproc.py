@@ -252,3 +252,13 @@ def wait_for(predicate, what, cap=WAIT_DEADLINE_SECONDS):
             return
         time.sleep(0.02)
     assert predicate(), f"timed out waiting for {what}"
+
+
+def start_redis_and_cairn(tmp_root, extra_args=(), config_text=None):
+    """(redis, cairn): a real redis-server 7.0 and a cairn-server started with the same
+    arguments and config text, for tests that compare the two side by side."""
+    servers = [ServerProcess(require(kind), tmp_root, list(extra_args), config_text=config_text)
+               for kind in ("redis", "cairn")]
+    for s in servers:
+        s.start()
+    return servers

@@ -16,22 +16,6 @@ have (CLIENT SETINFO, from Redis 7.2) shows the summary/since/group of its Comma
 import pytest
 
 from resp import encode
-from serverproc import ServerProcess, require
-
-
-def start_pair(tmp_root):
-    servers = [ServerProcess(require("redis"), tmp_root, []), ServerProcess(require("cairn"), tmp_root, [])]
-    for s in servers:
-        s.start()
-    return servers
-
-
-@pytest.fixture(scope="module")
-def pair(_tmp_root):
-    servers = start_pair(_tmp_root)
-    yield servers
-    for s in servers:
-        s.stop()
 
 
 # -- a raw RESP tree, to compare replies byte for byte up to the order of the hash-ordered maps

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from resp import Error
-from serverproc import ServerProcess, require, wait_for
+from serverproc import ServerProcess, require, start_redis_and_cairn, wait_for
 
 
 def config_map(conn, pattern="*"):
@@ -19,11 +19,7 @@ def config_map(conn, pattern="*"):
 def start_pair(tmp_root):
     """(redis, cairn): one fresh server of each kind, with the harness's common arguments and an
     (empty) config file for CONFIG REWRITE."""
-    servers = [ServerProcess(require("redis"), tmp_root, [], config_text="# config parity\n"),
-               ServerProcess(require("cairn"), tmp_root, [], config_text="# config parity\n")]
-    for s in servers:
-        s.start()
-    return servers
+    return start_redis_and_cairn(tmp_root, config_text="# config parity\n")
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,12 @@ import os
 import pytest
 
 from differential import Generator, compare, exchange
-from serverproc import ServerKind, ServerProcess
+
 
 SEEDS = int(os.environ.get("CAIRN_DIFF_SEEDS", "20"))
 COMMANDS = int(os.environ.get("CAIRN_DIFF_COMMANDS", "2000"))
 # Comma-separated subset of Generator.KINDS, for debugging one area; default: all.
 KINDS = [k for k in os.environ.get("CAIRN_DIFF_KINDS", "").split(",") if k]
-
-
-@pytest.fixture(scope="module")
-def pair(_tmp_root):
-    redis = ServerProcess(ServerKind.named("redis"), _tmp_root, []).start()
-    cairn = ServerProcess(ServerKind.named("cairn"), _tmp_root, []).start()
-    yield redis, cairn
-    redis.stop()
-    cairn.stop()
 
 
 @pytest.mark.parametrize("protocol", [2, 3])

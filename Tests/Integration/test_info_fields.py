@@ -7,9 +7,7 @@ Fields Cairn adds: `cairn_version` (Server). Sections whose field NAMES depend o
 """
 import re
 
-import pytest
 
-from serverproc import ServerProcess, require
 
 CAIRN_ONLY = {"Server": {"cairn_version"}}
 DYNAMIC = {"Commandstats", "Errorstats", "Latencystats", "Keyspace"}
@@ -27,16 +25,6 @@ def sections(conn, which="everything"):
             name, _, value = line.partition(":")
             out[current][name] = value
     return out
-
-
-@pytest.fixture(scope="module")
-def pair(_tmp_root):
-    servers = [ServerProcess(require(kind), _tmp_root, []) for kind in ("redis", "cairn")]
-    for s in servers:
-        s.start()
-    yield servers
-    for s in servers:
-        s.stop()
 
 
 def run_workload(conn):

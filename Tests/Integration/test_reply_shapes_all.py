@@ -11,7 +11,6 @@ case fails `test_every_command_has_a_case`.
 import pytest
 
 from resp import encode
-from serverproc import ServerProcess, require
 
 SEED = [
     ["FLUSHALL"],
@@ -368,16 +367,6 @@ def loosen(shape):
     if shape[0] == "|":
         return ("|", loosen(shape[1]))
     return shape
-
-
-@pytest.fixture(scope="module")
-def pair(_tmp_root):
-    servers = [ServerProcess(require(kind), _tmp_root, []) for kind in ("redis", "cairn")]
-    for s in servers:
-        s.start()
-    yield servers
-    for s in servers:
-        s.stop()
 
 
 def test_every_command_has_a_case(pair):
