@@ -31,8 +31,11 @@ struct CommandLatencies {
     }()
     static let countsLength = (bucketCount + 1) << subBucketHalfCountMagnitude
 
-    /// Counts by RegisteredCommand.id; a command's array is allocated on its first call.
-    private var counts: [[UInt32]?] = []
+    /// Counts by RegisteredCommand.id: a command's block of `countsLength` counters is
+    /// allocated (zeroed) on its first call. Plain pointers: an increment costs no reference
+    /// counting or uniqueness check.
+    /// The blocks live as long as the server (AdminState); `reset` frees them.
+    private var counts: [UnsafeMutablePointer<UInt32>?] = []
 
     /// HdrHistogram's countsIndexForValue.
     @inline(__always)
@@ -54,22 +57,30 @@ struct CommandLatencies {
     }
 
     mutating func record(_ command: RegisteredCommand, micros: Int64) {
-        let id = command.id
-        if id >= counts.count { counts += Array(repeating: nil, count: id - counts.count + 1) }
         let nanos = Swift.min(Swift.max(UInt64(Swift.max(0, micros)) &* 1000, Self.lowestNanos), Self.highestNanos)
-        let i = Self.index(nanos)
-        if counts[id] == nil { counts[id] = [UInt32](repeating: 0, count: Self.countsLength) }
-        counts[id]!.withUnsafeMutableBufferPointer { $0[i] &+= 1 }
+        let id = command.id
+        if id < counts.count, let block = counts[id] {
+            block[Self.index(nanos)] &+= 1
+            return
+        }
+        if id >= counts.count { counts += Array(repeating: nil, count: id - counts.count + 1) }
+        let block = UnsafeMutablePointer<UInt32>.allocate(capacity: Self.countsLength)
+        block.initialize(repeating: 0, count: Self.countsLength)
+        counts[id] = block
+        block[Self.index(nanos)] &+= 1
     }
 
-    mutating func reset() { counts = [] }
+    mutating func reset() {
+        for block in counts { block?.deallocate() }
+        counts = []
+    }
 
     /// The recorded distribution of `command` as a Histogram, nil if it was not called.
     func histogram(of command: RegisteredCommand) -> Histogram<UInt64>? {
-        guard command.id < counts.count, let c = counts[command.id] else { return nil }
+        guard command.id < counts.count, let block = counts[command.id] else { return nil }
         var h = Histogram<UInt64>(lowestDiscernibleValue: Self.lowestNanos, highestTrackableValue: Self.highestNanos,
                                   numberOfSignificantValueDigits: .two)
-        for (i, n) in c.enumerated() where n > 0 { h.record(Self.value(at: i), count: UInt64(n)) }
+        for i in 0..<Self.countsLength where block[i] > 0 { h.record(Self.value(at: i), count: UInt64(block[i])) }
         return h.totalCount > 0 ? h : nil
     }
 

@@ -79,7 +79,9 @@ public struct CommandContext {
 
 public final class Engine {
     public var databases: [Database] = []
-    public var settings: EngineSettings
+    public var settings: EngineSettings {
+        didSet { KeyspaceEventClasses.enabledInSomeEngine |= settings.keyspaceEvents.rawValue }
+    }
     public var stats = EngineStats()
     public let commands: CommandTable
     public var logger: Logger
@@ -126,6 +128,7 @@ public final class Engine {
 
     public init(settings: EngineSettings = EngineSettings(), logger: Logger = Logger(label: "cairn.engine")) {
         self.settings = settings
+        KeyspaceEventClasses.enabledInSomeEngine |= settings.keyspaceEvents.rawValue
         self.logger = logger
         self.commands = CommandTable(StorageCommands.all)
         self.execCommand = commands.lookup("exec")

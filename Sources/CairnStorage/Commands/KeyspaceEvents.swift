@@ -40,6 +40,11 @@ public struct KeyspaceEventClasses: OptionSet, Sendable {
     /// n: a key was created (not part of A).
     public static let newKey = KeyspaceEventClasses(rawValue: 1 << 14)
 
+    /// The classes some engine of this process has had on: a first test that costs one load
+    /// (reading the engine's own setting through a command's unowned engine costs a retain and
+    /// a release per call). Only ever grows; the engine's setting decides.
+    nonisolated(unsafe) static var enabledInSomeEngine = 0
+
     /// A: every class but m and n.
     public static let all: KeyspaceEventClasses = [.generic, .string, .list, .set, .hash, .zset, .expired, .evicted, .stream, .module]
 
@@ -85,12 +90,14 @@ extension CommandContext {
     /// `notify` for a key of the command's database.
     @inline(__always)
     public func notify(_ type: KeyspaceEventClasses, _ event: StaticString, _ key: @autoclosure () -> [UInt8]) {
+        guard KeyspaceEventClasses.enabledInSomeEngine & type.rawValue != 0 else { return }
         engine.notify(type, event, key(), db: db.id)
     }
 
     /// `notify` for the command's argument `index`.
     @inline(__always)
     public func notify(_ type: KeyspaceEventClasses, _ event: StaticString, keyAt index: Int) {
+        guard KeyspaceEventClasses.enabledInSomeEngine & type.rawValue != 0 else { return }
         engine.notify(type, event, args.bytes(index), db: db.id)
     }
 }

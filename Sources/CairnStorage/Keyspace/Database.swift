@@ -29,6 +29,10 @@ public final class Database {
         unretainedEngine._withUnsafeGuaranteedRef { $0.notify(type, event, Array(key), db: id) }
     }
 
+    /// `lazyfree-lazy-server-del`, read without retaining the engine (on every overwrite).
+    @inline(__always)
+    private var lazyServerDeletes: Bool { unretainedEngine._withUnsafeGuaranteedRef { $0.settings.lazyFreeServerDel } }
+
     init(id: Int, engine: Engine) {
         self.id = id
         self.engine = engine
@@ -164,9 +168,13 @@ public final class Database {
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = lookup(key) {
             // An overwrite is a server delete of the old value (Redis's dbSetValue).
-            let old: Value? = engine.settings.lazyFreeServerDel ? table.value(at: i) : nil
-            table.setValue(at: i, value)
-            if let old { engine.lazyFreer.free(old) }
+            if lazyServerDeletes {
+                let old = table.value(at: i)
+                table.setValue(at: i, value)
+                engine.lazyFreer.free(old)
+            } else {
+                table.setValue(at: i, value)
+            }
             table.setAccessClock(at: i, engine.lruClock)
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
@@ -180,9 +188,13 @@ public final class Database {
     public func setString(_ key: UnsafeRawBufferPointer, _ bytes: UnsafeRawBufferPointer, at existing: Int?,
                           keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = existing {
-            let old: Value? = engine.settings.lazyFreeServerDel ? table.value(at: i) : nil
-            table.setString(at: i, bytes)
-            if let old { engine.lazyFreer.free(old) }
+            if lazyServerDeletes {
+                let old = table.value(at: i)
+                table.setString(at: i, bytes)
+                engine.lazyFreer.free(old)
+            } else {
+                table.setString(at: i, bytes)
+            }
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
         }
@@ -196,7 +208,7 @@ public final class Database {
     /// is freed lazily with `lazyfree-lazy-server-del yes` (Redis's dbDelete).
     @discardableResult
     public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
-        delete(key, lazily: engine.settings.lazyFreeServerDel)
+        delete(key, lazily: lazyServerDeletes)
     }
 
     /// Removes the key if present (and live), its value freed on the lazy-free thread when
