@@ -114,8 +114,13 @@ private func field(_ name: NodeName) -> NodeNameField { NodeNameField(bytes: nam
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         defer { group.shutdownGracefully { _ in } }
         let (a, b) = try await Self.pair(group)
+        // The flood claims to come from B, a node A knows. The real B is stopped first: A keeps
+        // one inbound link per node, so once B reconnected (its cron retries within ~100 ms) A
+        // would drop the test's link for B's new one, and the test would read nothing.
+        let bName = b.name
+        try await b.stop()
         let socket = try TestSocket(port: a.busPort)
-        let header = BusHeader(sender: field(b.name), port: 7000, busPort: 17000, currentEpoch: 1)
+        let header = BusHeader(sender: field(bName), port: 7000, busPort: 17000, currentEpoch: 1)
         let ping = try BusEncoder.bytes(of: BusMessage(header: header, body: .ping(PingData())))
         let count = 5000
         var flood: [UInt8] = []
@@ -130,6 +135,5 @@ private func field(_ name: NodeName) -> NodeNameField { NodeNameField(bytes: nam
         #expect(state.currentEpoch == 5 && state.myselfNode.configEpoch == 5)
         #expect(state.owner(of: 0) == a.name)
         try await a.stop()
-        try await b.stop()
     }
 }
