@@ -296,18 +296,24 @@ public final class Server: @unchecked Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    private func bind() throws {
-        let bootstrap = ServerBootstrap(group: group)
+    /// A TCP listener for clients (the plain and the TLS ports): Redis's socket options, and
+    /// `pipeline` to set up each accepted connection.
+    func clientListenerBootstrap(_ pipeline: @escaping @Sendable (Channel) throws -> Void) -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(clamping: settings.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: settings.tcpKeepaliveSeconds > 0 ? 1 : 0)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
-                }
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try pipeline(channel) }
             }
+    }
+
+    private func bind() throws {
+        let bootstrap = clientListenerBootstrap { [self] channel in
+            try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+        }
         // Port 0 in cairn-server: no TCP listener at all (Redis's rule; a unix socket may be the
         // only one). An embedded server (tests) gets a free port instead.
         for entry in settings.port == 0 && settings.process.portZeroMeansNoTCP ? [] : settings.bind {

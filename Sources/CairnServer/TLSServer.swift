@@ -84,20 +84,12 @@ extension Server {
     /// The same listener and child options as the plain port's (Server.bind); each connection
     /// starts with the TLS handshake, under the context in use when it was accepted.
     private func tlsBootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: Int32(clamping: settings.tcpBacklog))
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: settings.tcpKeepaliveSeconds > 0 ? 1 : 0)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let context = tls.contexts?.server else { throw ChannelError.ioOnClosedChannel }
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
-                    try channel.pipeline.syncOperations.addHandler(TLSConnectionMarker(server: self))
-                }
-            }
+        clientListenerBootstrap { [self] channel in
+            guard let context = tls.contexts?.server else { throw ChannelError.ioOnClosedChannel }
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+            try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+            try channel.pipeline.syncOperations.addHandler(TLSConnectionMarker(server: self))
+        }
     }
 
     func tlsClientConnected(_ id: Int64) {
