@@ -35,14 +35,6 @@ def start_pair(tmp_root, config_text=None, aclfile_text=None):
     return servers
 
 
-@pytest.fixture(scope="module")
-def pair(_tmp_root):
-    servers = start_pair(_tmp_root)
-    yield servers
-    for s in servers:
-        s.stop()
-
-
 def tokens(text):
     """Rule words, with selector parentheses as words of their own."""
     out = []

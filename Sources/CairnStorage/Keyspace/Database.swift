@@ -29,6 +29,17 @@ public final class Database {
         unretainedEngine._withUnsafeGuaranteedRef { $0.notify(type, event, Array(key), db: id) }
     }
 
+    /// Runs `store`, which replaces the value at `index`: an overwrite is a server delete of the
+    /// old value (Redis's dbSetValue), freed on the lazy-free thread with
+    /// `lazyfree-lazy-server-del yes`.
+    @inline(__always)
+    private func overwrite(at index: Int, _ store: () -> Void) {
+        guard lazyServerDeletes else { return store() }
+        let old = table.value(at: index)
+        store()
+        engine.lazyFreer.free(old)
+    }
+
     /// `lazyfree-lazy-server-del`, read without retaining the engine (on every overwrite).
     @inline(__always)
     private var lazyServerDeletes: Bool { unretainedEngine._withUnsafeGuaranteedRef { $0.settings.lazyFreeServerDel } }
@@ -167,14 +178,7 @@ public final class Database {
     @discardableResult
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = lookup(key) {
-            // An overwrite is a server delete of the old value (Redis's dbSetValue).
-            if lazyServerDeletes {
-                let old = table.value(at: i)
-                table.setValue(at: i, value)
-                engine.lazyFreer.free(old)
-            } else {
-                table.setValue(at: i, value)
-            }
+            overwrite(at: i) { table.setValue(at: i, value) }
             table.setAccessClock(at: i, engine.lruClock)
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
@@ -188,13 +192,7 @@ public final class Database {
     public func setString(_ key: UnsafeRawBufferPointer, _ bytes: UnsafeRawBufferPointer, at existing: Int?,
                           keepTTL: Bool = false, expireAt: Int64 = noExpiry) -> Int {
         if let i = existing {
-            if lazyServerDeletes {
-                let old = table.value(at: i)
-                table.setString(at: i, bytes)
-                engine.lazyFreer.free(old)
-            } else {
-                table.setString(at: i, bytes)
-            }
+            overwrite(at: i) { table.setString(at: i, bytes) }
             if !keepTTL || expireAt != noExpiry { table.setExpire(at: i, expireAt) }
             return i
         }
